@@ -1,0 +1,190 @@
+// Package park holds a goroutine still while its stack stays inspectable.
+//
+// A recovered panic's frames live on the stack below the deferred function
+// that recovered it. The runtime regards those frames as dead: their pointer
+// slots are not adjusted when the stack is copied, and they are not GC roots.
+// Two things would corrupt them while the goroutine waits for a debugger:
+//
+//   - a stack shrink by the garbage collector, which copies the stack;
+//   - stack growth caused by code run on top of the dead frames.
+//
+// A Spot parks the goroutine in a blocking read(2) on a pipe. The runtime
+// never shrinks the stack of a goroutine that is in a system call
+// (runtime.isShrinkStackSafe), so the stack stays where it is for as long as
+// the goroutine waits; the cost is one OS thread per parked goroutine, which
+// is why the number of parked goroutines is bounded by the caller.
+//
+// The goroutine can be asked to run a function on its own stack (Do), which
+// is how a debugger gets the goroutine running on a thread for call
+// injection. Every wake checks that the stack has not moved since Wait was
+// entered (Moved), so a caller can refuse to trust frame memory that has.
+package park
+
+import (
+	"errors"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"unsafe"
+)
+
+// ErrReleased is returned by Do when the goroutine has left its Spot.
+var ErrReleased = errors.New("park: goroutine released")
+
+// Wake commands, one byte each on the pipe.
+const (
+	cmdRun     = 'r'
+	cmdRelease = 'q'
+)
+
+// A Spot is where one goroutine waits. Create it with New, have the goroutine
+// call Wait, and end the wait with Release.
+type Spot struct {
+	rfd, wfd int
+
+	mu       sync.Mutex // serializes Do and guards fn
+	fn       func()
+	ran      chan struct{}
+	left     chan struct{} // closed when Wait returns
+	released atomic.Bool
+	moved    atomic.Bool
+	waiting  atomic.Bool
+
+	// fdMu orders writes against the close in Wait: a write to a closed
+	// descriptor number could land in a file opened since.
+	fdMu   sync.Mutex
+	closed bool
+}
+
+// New returns a Spot with its pipe open. The pipe is closed when Wait
+// returns, so every Spot must be waited on.
+func New() (*Spot, error) {
+	var p [2]int
+	if err := syscall.Pipe2(p[:], syscall.O_CLOEXEC); err != nil {
+		return nil, err
+	}
+	return &Spot{rfd: p[0], wfd: p[1], ran: make(chan struct{}, 1), left: make(chan struct{})}, nil
+}
+
+// Wait parks the calling goroutine until Release. Functions passed to Do run
+// on this goroutine, on top of its current stack, while it waits.
+//
+// Wait must be called at most once.
+func (s *Spot) Wait() {
+	if !s.waiting.CompareAndSwap(false, true) {
+		panic("park: Wait called twice")
+	}
+	defer close(s.left)
+	defer s.closeFDs()
+
+	// The address of a local is the cheapest witness of where the stack is:
+	// the uintptr copy is not adjusted by a stack copy, the pointer is.
+	var marker byte
+	anchor := uintptr(unsafe.Pointer(&marker))
+
+	var buf [1]byte
+	for {
+		n, err := syscall.Read(s.rfd, buf[:])
+		if uintptr(unsafe.Pointer(&marker)) != anchor {
+			s.moved.Store(true)
+		}
+		if err == syscall.EINTR || err == syscall.EAGAIN {
+			continue
+		}
+		if err != nil || n == 0 {
+			return
+		}
+		switch buf[0] {
+		case cmdRun:
+			s.run()
+			if uintptr(unsafe.Pointer(&marker)) != anchor {
+				s.moved.Store(true)
+			}
+		case cmdRelease:
+			return
+		}
+	}
+}
+
+func (s *Spot) run() {
+	s.mu.Lock()
+	fn := s.fn
+	s.mu.Unlock()
+	defer func() { s.ran <- struct{}{} }()
+	if fn != nil {
+		fn()
+	}
+}
+
+// Do runs fn on the parked goroutine and returns when fn has returned. Calls
+// are serialized. fn must not block forever: the goroutine cannot be
+// released while fn runs.
+func (s *Spot) Do(fn func()) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.released.Load() {
+		return ErrReleased
+	}
+	s.fn = fn
+	if err := s.send(cmdRun); err != nil {
+		s.fn = nil
+		return err
+	}
+	s.mu.Unlock()
+	select {
+	case <-s.ran:
+	case <-s.left:
+	}
+	s.mu.Lock()
+	s.fn = nil
+	select {
+	case <-s.left:
+		return ErrReleased
+	default:
+		return nil
+	}
+}
+
+// Release ends the wait. It does not wait for the goroutine to leave; use
+// Left for that. Release is idempotent.
+func (s *Spot) Release() {
+	if s.released.Swap(true) {
+		return
+	}
+	s.send(cmdRelease)
+}
+
+// Left is closed when the goroutine has returned from Wait.
+func (s *Spot) Left() <-chan struct{} { return s.left }
+
+// Released reports whether Release has been called.
+func (s *Spot) Released() bool { return s.released.Load() }
+
+// Moved reports whether the parked goroutine's stack was found at another
+// address than when Wait began. Once true, memory read from the parked
+// frames can no longer be trusted.
+func (s *Spot) Moved() bool { return s.moved.Load() }
+
+func (s *Spot) send(cmd byte) error {
+	s.fdMu.Lock()
+	defer s.fdMu.Unlock()
+	if s.closed {
+		return ErrReleased
+	}
+	b := [1]byte{cmd}
+	for {
+		_, err := syscall.Write(s.wfd, b[:])
+		if err == syscall.EINTR {
+			continue
+		}
+		return err
+	}
+}
+
+func (s *Spot) closeFDs() {
+	s.fdMu.Lock()
+	defer s.fdMu.Unlock()
+	s.closed = true
+	syscall.Close(s.rfd)
+	syscall.Close(s.wfd)
+}

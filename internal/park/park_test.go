@@ -1,0 +1,108 @@
+package park
+
+import (
+	"runtime"
+	"sync/atomic"
+	"testing"
+	"time"
+)
+
+// deep puts n frames with stack-allocated data under the park, so that a
+// shrink of the stack would have something to move.
+//
+//go:noinline
+func deep(n int, s *Spot, ready chan<- uintptr) {
+	var pad [256]byte
+	pad[0] = byte(n)
+	if n > 0 {
+		deep(n-1, s, ready)
+		return
+	}
+	ready <- 0
+	s.Wait()
+}
+
+func TestWaitDoRelease(t *testing.T) {
+	s, err := New()
+	if err != nil {
+		t.Fatal(err)
+	}
+	ready := make(chan uintptr)
+	go deep(50, s, ready)
+	<-ready
+
+	var ranOn atomic.Int64
+	for i := 0; i < 3; i++ {
+		if err := s.Do(func() { ranOn.Add(1) }); err != nil {
+			t.Fatalf("Do: %v", err)
+		}
+	}
+	if got := ranOn.Load(); got != 3 {
+		t.Fatalf("Do ran %d times, want 3", got)
+	}
+	s.Release()
+	select {
+	case <-s.Left():
+	case <-time.After(5 * time.Second):
+		t.Fatal("goroutine did not leave after Release")
+	}
+	if err := s.Do(func() {}); err != ErrReleased {
+		t.Fatalf("Do after release: %v, want ErrReleased", err)
+	}
+	s.Release() // idempotent, and must not write to a closed descriptor
+}
+
+// TestStackDoesNotMoveUnderGC is the reason the package exists: a goroutine
+// parked in a channel receive would have its mostly idle, deep stack shrunk
+// (copied) by the collector; one parked in read(2) must not.
+func TestStackDoesNotMoveUnderGC(t *testing.T) {
+	s, err := New()
+	if err != nil {
+		t.Fatal(err)
+	}
+	ready := make(chan uintptr)
+	go deep(200, s, ready)
+	<-ready
+	time.Sleep(10 * time.Millisecond) // let the goroutine enter read(2)
+	for i := 0; i < 20; i++ {
+		runtime.GC()
+	}
+	if err := s.Do(func() {}); err != nil { // a wake runs the check
+		t.Fatal(err)
+	}
+	if s.Moved() {
+		t.Fatal("stack of the parked goroutine moved during GC")
+	}
+	s.Release()
+	<-s.Left()
+}
+
+// TestMovedDetectsGrowth proves the witness works: a function run through Do
+// that needs far more stack than is left forces a copy, and Moved says so.
+func TestMovedDetectsGrowth(t *testing.T) {
+	s, err := New()
+	if err != nil {
+		t.Fatal(err)
+	}
+	ready := make(chan uintptr)
+	go deep(0, s, ready)
+	<-ready
+	if err := s.Do(func() { useStack(64) }); err != nil {
+		t.Fatal(err)
+	}
+	if !s.Moved() {
+		t.Fatal("Moved did not notice a stack copy forced by Do")
+	}
+	s.Release()
+	<-s.Left()
+}
+
+//go:noinline
+func useStack(n int) byte {
+	var pad [1024]byte
+	pad[n%1024] = byte(n)
+	if n == 0 {
+		return pad[0]
+	}
+	return useStack(n-1) + pad[n%1024]
+}
