@@ -1,0 +1,96 @@
+package panicroom
+
+import (
+	"log/slog"
+	"time"
+
+	"github.com/panicroom/panicroom/traceback"
+)
+
+// An Option configures a Debugger.
+type Option func(*config)
+
+type config struct {
+	logger       *slog.Logger
+	contextLines int
+	editor       traceback.Editor
+	trustedHosts []string
+	maxParked    int
+	history      int
+	idle         time.Duration
+	lightStyle   string
+	darkStyle    string
+}
+
+func defaults() config {
+	return config{
+		logger:       slog.Default(),
+		contextLines: traceback.DefaultContext,
+		editor:       "vscode",
+		maxParked:    16,
+		history:      100,
+		idle:         30 * time.Minute,
+		lightStyle:   "github",
+		darkStyle:    "github-dark",
+	}
+}
+
+// WithLogger sets where panicroom logs: one line per panic, with the page's
+// URL. The default is slog.Default().
+func WithLogger(l *slog.Logger) Option {
+	return func(c *config) {
+		if l != nil {
+			c.logger = l
+		}
+	}
+}
+
+// WithContextLines sets how many lines of source are shown above and below
+// each frame's line (default 7).
+func WithContextLines(n int) Option {
+	return func(c *config) { c.contextLines = max(0, n) }
+}
+
+// WithEditor sets how file:line links open: "vscode" (default), "goland",
+// "cursor", "zed", "none", or a URL template with {file} and {line}, such as
+// "idea://open?file={file}&line={line}". New panics on a template whose
+// scheme could run script in the page.
+func WithEditor(editor string) Option {
+	return func(c *config) { c.editor = traceback.Editor(editor) }
+}
+
+// WithTrustedHosts adds Host header values that may reach panicroom's pages,
+// beyond the loopback names (localhost, *.localhost, 127.0.0.1, [::1]).
+// A leading "*." matches any subdomain. Requests for other hosts are refused,
+// which defeats DNS rebinding.
+func WithTrustedHosts(hosts ...string) Option {
+	return func(c *config) { c.trustedHosts = append(c.trustedHosts, hosts...) }
+}
+
+// WithMaxParked bounds how many panicking goroutines are kept alive for
+// inspection (default 16); the oldest is released first. Zero parks none.
+func WithMaxParked(n int) Option {
+	return func(c *config) { c.maxParked = max(0, n) }
+}
+
+// WithHistory bounds how many panic pages are kept (default 100).
+func WithHistory(n int) Option {
+	return func(c *config) { c.history = max(1, n) }
+}
+
+// WithIdleTimeout releases a parked goroutine after this long without use
+// (default 30 minutes).
+func WithIdleTimeout(d time.Duration) Option {
+	return func(c *config) {
+		if d > 0 {
+			c.idle = d
+		}
+	}
+}
+
+// WithStyles names the chroma styles for source code in light and dark mode
+// (defaults "github" and "github-dark"); the browser's prefers-color-scheme
+// chooses. Unknown names fall back to the defaults.
+func WithStyles(light, dark string) Option {
+	return func(c *config) { c.lightStyle, c.darkStyle = light, dark }
+}

@@ -1,0 +1,198 @@
+// Package panicroom is an interactive debugger for Go web apps in
+// development: wrap an [http.Handler], and when a handler panics the browser
+// shows the traceback — the panic value and its error chain, every frame with
+// highlighted source, the request, the build — instead of an empty 500.
+//
+//	mux := http.NewServeMux()
+//	// ... your routes ...
+//	http.ListenAndServe("localhost:8080", panicroom.Wrap(mux))
+//
+// Build and run the app with optimizations off, as a debugger needs:
+//
+//	go run -gcflags=all="-N -l" ./cmd/myapp
+//
+// # What it serves
+//
+// Everything under [Prefix] (/__panicroom__/) belongs to panicroom; every
+// other path goes to the wrapped handler. A panic is answered with status 500
+// and a page in the format the client asked for: HTML for browsers, plain
+// text (like Go's own panic output, with source lines) for curl and clients
+// that send Accept: text/plain, JSON for Accept: application/json.
+//
+//	/__panicroom__/             recent panics, newest first
+//	/__panicroom__/panic/{id}   one panic's page (?format=text or ?format=json)
+//	/__panicroom__/static/...   the page's stylesheets and script
+//
+// Each panic is also logged once, through the configured [log/slog] logger,
+// with its page's URL.
+//
+// # Recovery
+//
+// The middleware behaves as a careful recoverer must: [http.ErrAbortHandler]
+// is re-panicked untouched; a panic after the response has started breaks the
+// response (closes the HTTP/1 connection, or resets the HTTP/2 stream) rather
+// than leaving a truncated response that looks complete; a hijacked
+// connection is not written to; [runtime.Goexit] is not a panic; panic(nil)
+// and values whose Error or String method panics are reported as such; and a
+// failure inside panicroom falls back to a plain-text 500. panicroom never
+// takes the server down.
+//
+// # Parked goroutines
+//
+// After the page is sent, the panicking goroutine does not return: it waits
+// inside the deferred recover, so that every frame of the panic stays alive
+// for the debugger. At most [WithMaxParked] goroutines wait (16 by default;
+// the oldest is released first), each for at most [WithIdleTimeout] without
+// use, and all are released by [Debugger.Close]. A released panic keeps its
+// page. HTTP/2 responses end only when their handler returns, so panics on
+// HTTP/2 requests are answered but not parked.
+//
+// # Security
+//
+// panicroom is for development. Its pages show source code and request
+// details (with the values of Authorization, Cookie and any header, query or
+// form field whose name looks secret masked), so they are served only to
+// requests whose Host is a loopback name or one added with
+// [WithTrustedHosts]: a page on another site cannot read them through DNS
+// rebinding. Every page is sent with a Content-Security-Policy that allows no
+// inline script and no other origin, and every byte of panic value, header
+// and source is escaped.
+package panicroom
+
+import (
+	"encoding/json"
+	"fmt"
+	"net"
+	"net/http"
+	"strings"
+	"sync/atomic"
+
+	"github.com/panicroom/panicroom/traceback"
+)
+
+// ownPackage is this package's import path: its frames (the middleware) are
+// left out of tracebacks.
+const ownPackage = "github.com/panicroom/panicroom"
+
+// A Debugger recovers panics of the handlers it wraps and serves their
+// pages. One Debugger may wrap several handlers; they share its history of
+// panics.
+type Debugger struct {
+	cfg        config
+	registry   *registry
+	sources    *traceback.Sources
+	classifier traceback.Classifier
+	renderer   *traceback.Renderer
+	static     *static
+	mux        *http.ServeMux
+	closed     atomic.Bool
+
+	// parkOff, when set, says why goroutines must not be parked now ("" to
+	// allow): parked frames are only worth their cost to a debugger that
+	// can read them.
+	parkOff func() string
+}
+
+// New returns a Debugger. It panics if an option is invalid (an editor link
+// template with a script scheme): that is a mistake in set-up code, and
+// should stop the program before it serves anything.
+func New(opts ...Option) *Debugger {
+	cfg := defaults()
+	for _, o := range opts {
+		o(&cfg)
+	}
+	renderer, err := traceback.NewRenderer(Prefix, cfg.editor)
+	if err != nil {
+		panic("panicroom: " + err.Error())
+	}
+	st, err := newStatic(cfg.lightStyle, cfg.darkStyle)
+	if err != nil {
+		panic("panicroom: loading embedded assets: " + err.Error())
+	}
+	d := &Debugger{
+		cfg:        cfg,
+		registry:   newRegistry(cfg.maxParked, cfg.history, cfg.idle),
+		sources:    traceback.NewSources(),
+		classifier: traceback.DefaultClassifier(),
+		renderer:   renderer,
+		static:     st,
+	}
+	d.mux = d.routes()
+	return d
+}
+
+// Wrap returns next with panic recovery, and panicroom's pages under Prefix.
+func (d *Debugger) Wrap(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if strings.HasPrefix(r.URL.Path, Prefix) {
+			d.serveOwn(w, r)
+			return
+		}
+		if r.URL.Path == strings.TrimSuffix(Prefix, "/") {
+			http.Redirect(w, r, Prefix, http.StatusFound)
+			return
+		}
+		d.serve(next, w, r)
+	})
+}
+
+// Close releases every parked goroutine and parks no more. Pages stay
+// viewable. Register it to run on shutdown:
+//
+//	srv.RegisterOnShutdown(func() { d.Close() })
+func (d *Debugger) Close() error {
+	d.closed.Store(true)
+	d.registry.close()
+	return nil
+}
+
+// Wrap is New(opts...).Wrap(next), for when the Debugger itself is not
+// needed.
+func Wrap(next http.Handler, opts ...Option) http.Handler {
+	return New(opts...).Wrap(next)
+}
+
+// Middleware returns New(opts...).Wrap, in the shape routers expect.
+func Middleware(opts ...Option) func(http.Handler) http.Handler {
+	return New(opts...).Wrap
+}
+
+// trustedHost reports whether a Host header names this machine by a
+// loopback name or one the developer trusted.
+func (d *Debugger) trustedHost(hostport string) bool {
+	host := hostport
+	if h, _, err := net.SplitHostPort(hostport); err == nil {
+		host = h
+	}
+	host = strings.ToLower(strings.TrimSuffix(strings.Trim(host, "[]"), "."))
+	switch {
+	case host == "localhost" || strings.HasSuffix(host, ".localhost"):
+		return true
+	case host == "":
+		return false
+	}
+	if ip := net.ParseIP(host); ip != nil && ip.IsLoopback() {
+		return true
+	}
+	for _, t := range d.cfg.trustedHosts {
+		t = strings.ToLower(t)
+		if th, _, err := net.SplitHostPort(t); err == nil {
+			t = th
+		}
+		t = strings.Trim(t, "[]")
+		if sub, ok := strings.CutPrefix(t, "*."); ok && strings.HasSuffix(host, "."+sub) || host == t {
+			return true
+		}
+	}
+	return false
+}
+
+func writeJSON(w http.ResponseWriter, v any) {
+	b, err := json.MarshalIndent(v, "", "  ")
+	if err != nil {
+		plainError(w, http.StatusInternalServerError, fmt.Sprintf("encoding JSON: %v", err))
+		return
+	}
+	setPageHeaders(w.Header(), "application/json")
+	w.Write(append(b, '\n'))
+}

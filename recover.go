@@ -1,0 +1,120 @@
+package panicroom
+
+import (
+	"net/http"
+	"runtime"
+	"sync/atomic"
+
+	"github.com/panicroom/panicroom/internal/park"
+	"github.com/panicroom/panicroom/traceback"
+)
+
+// stackHeadroom is how much free stack every request starts with. A panic's
+// frames are dead to the runtime (their pointers are not adjusted when the
+// stack is copied), so the recover path must never make the stack grow: it
+// runs on top of whatever the handler left, and needs well under 4 KiB
+// because the work happens on another goroutine (see recoverPanic). 32 KiB
+// covers handlers whose panic point is up to ~28 KiB deep; deeper ones are
+// caught by park.Spot.Moved and reported instead of trusted.
+const stackHeadroom = 32 << 10
+
+// growStack makes sure the calling goroutine has stackHeadroom bytes of
+// stack free. The function's frame is that large, so its prologue grows the
+// stack when needed; the array is only zeroed on the branch that is never
+// taken, so on an already large stack this costs a compare.
+//
+//go:noinline
+func growStack(never bool) {
+	if never {
+		var pad [stackHeadroom]byte
+		keep(&pad)
+	}
+}
+
+//go:noinline
+func keep(p *[stackHeadroom]byte) { p[0]++ }
+
+// after tells the parked goroutine what to do once released.
+const (
+	afterReturn = iota // let ServeHTTP return
+	afterAbort         // panic(http.ErrAbortHandler): the response had started
+)
+
+// job is a recovered panic on its way from the panicking goroutine to the
+// goroutine that renders its page.
+type job struct {
+	value     any
+	pcs       []uintptr
+	goroutine int64
+	w         *writer
+	r         *http.Request
+	spot      *park.Spot
+	after     atomic.Int32
+}
+
+// serve runs next with panic recovery.
+func (d *Debugger) serve(next http.Handler, rw http.ResponseWriter, r *http.Request) {
+	growStack(false)
+	w, outer := wrap(rw)
+	defer d.recoverPanic(w, outer, r)
+	next.ServeHTTP(outer, r)
+	w.done = true
+}
+
+// recoverPanic is the deferred half of serve. It runs on top of the
+// panicking frames and does as little as it can there: it records the
+// program counters, hands the rest to another goroutine, and waits in a
+// park.Spot, which keeps every frame below it alive and unmoved until the
+// panic is released.
+func (d *Debugger) recoverPanic(w *writer, outer http.ResponseWriter, r *http.Request) {
+	if w.done {
+		unwrap(outer)
+		return
+	}
+	v := recover()
+	if v == nil && !panicking() {
+		// runtime.Goexit unwinds through deferred calls too, and is not a
+		// panic: let it go on.
+		return
+	}
+	if v == http.ErrAbortHandler {
+		// The handler's deliberate abort: net/http knows what to do with it.
+		panic(v)
+	}
+	j := &job{value: v, pcs: traceback.Callers(0), goroutine: traceback.GoroutineID(), w: w, r: r}
+	spot, err := park.New()
+	if err != nil {
+		// No pipe to wait on (out of descriptors?): answer without parking.
+		d.finish(j, "cannot park: "+err.Error())
+		d.afterPanic(j)
+		return
+	}
+	j.spot = spot
+	go d.finish(j, "")
+	spot.Wait()
+	d.afterPanic(j)
+}
+
+func (d *Debugger) afterPanic(j *job) {
+	if j.after.Load() == afterAbort {
+		panic(http.ErrAbortHandler)
+	}
+}
+
+// panicking reports whether the caller runs inside a panic, for the one case
+// recover cannot tell: panic(nil) under GODEBUG=panicnil=1 returns nil from
+// recover, just as runtime.Goexit does.
+func panicking() bool {
+	var pcs [32]uintptr
+	n := runtime.Callers(2, pcs[:])
+	frames := runtime.CallersFrames(pcs[:n])
+	for {
+		f, more := frames.Next()
+		if f.Function == "runtime.gopanic" {
+			return true
+		}
+		if f.Function == "runtime.Goexit" || !more {
+			return false
+		}
+	}
+}

@@ -1,0 +1,192 @@
+package panicroom
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"sync"
+	"time"
+
+	"github.com/panicroom/panicroom/internal/park"
+	"github.com/panicroom/panicroom/traceback"
+)
+
+// record is one panic: its page data, and while it is parked, the Spot its
+// goroutine waits in.
+type record struct {
+	panic    *traceback.Panic
+	proto    int
+	note     string // what happened to the response, when not the page
+	parkNote string // why the goroutine was not parked, if it was not
+
+	mu       sync.Mutex
+	spot     *park.Spot
+	released time.Time
+	timer    *time.Timer
+}
+
+func (r *record) parked() bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.spot != nil
+}
+
+// Spot returns the record's Spot while it is parked.
+func (r *record) liveSpot() *park.Spot {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.spot
+}
+
+// registry keeps the recent panics and bounds the parked ones: at most max
+// parked (oldest released first), each released after idle without use, all
+// released on close. Released records keep their page.
+type registry struct {
+	mu      sync.Mutex
+	byID    map[string]*record
+	order   []*record // oldest first
+	parked  []*record // oldest first
+	max     int
+	history int
+	idle    time.Duration
+	closed  bool
+	// onRelease, if set, is told about every release (the debugger forgets
+	// the goroutine).
+	onRelease func(*record)
+}
+
+func newRegistry(maxParked, history int, idle time.Duration) *registry {
+	return &registry{byID: make(map[string]*record), max: maxParked, history: history, idle: idle}
+}
+
+// add records rec and, when spot is not nil, parks it.
+func (g *registry) add(rec *record, spot *park.Spot) {
+	g.mu.Lock()
+	if _, ok := g.byID[rec.panic.ID]; !ok {
+		g.byID[rec.panic.ID] = rec
+		g.order = append(g.order, rec)
+		// The page of a live panic is never dropped: it leaves with its
+		// release, at a later add.
+		for len(g.order) > g.history {
+			i := 0
+			for i < len(g.order) && g.order[i].parked() {
+				i++
+			}
+			if i == len(g.order) {
+				break
+			}
+			delete(g.byID, g.order[i].panic.ID)
+			g.order = append(g.order[:i:i], g.order[i+1:]...)
+		}
+	}
+	g.mu.Unlock()
+	if spot != nil {
+		g.park(rec, spot)
+	}
+}
+
+// park keeps rec's goroutine in spot, releasing the oldest parked one when
+// over the bound.
+func (g *registry) park(rec *record, spot *park.Spot) {
+	g.mu.Lock()
+	if g.closed || g.max == 0 {
+		g.mu.Unlock()
+		spot.Release()
+		return
+	}
+	rec.mu.Lock()
+	rec.spot = spot
+	rec.timer = time.AfterFunc(g.idle, func() { g.release(rec) })
+	rec.mu.Unlock()
+	g.parked = append(g.parked, rec)
+	var evict []*record
+	for len(g.parked) > g.max {
+		evict = append(evict, g.parked[0])
+		g.parked = g.parked[1:]
+	}
+	g.mu.Unlock()
+	for _, r := range evict {
+		g.release(r)
+	}
+}
+
+// touch restarts rec's idle clock.
+func (g *registry) touch(rec *record) {
+	rec.mu.Lock()
+	defer rec.mu.Unlock()
+	if rec.timer != nil {
+		rec.timer.Reset(g.idle)
+	}
+}
+
+// release lets rec's goroutine return. Its page stays.
+func (g *registry) release(rec *record) {
+	rec.mu.Lock()
+	spot := rec.spot
+	rec.spot = nil
+	if spot != nil {
+		rec.released = time.Now()
+	}
+	if rec.timer != nil {
+		rec.timer.Stop()
+		rec.timer = nil
+	}
+	rec.mu.Unlock()
+	if spot == nil {
+		return
+	}
+	g.mu.Lock()
+	for i, r := range g.parked {
+		if r == rec {
+			g.parked = append(g.parked[:i:i], g.parked[i+1:]...)
+			break
+		}
+	}
+	onRelease := g.onRelease
+	g.mu.Unlock()
+	if onRelease != nil {
+		onRelease(rec)
+	}
+	spot.Release()
+}
+
+// close releases every parked goroutine and parks no more.
+func (g *registry) close() {
+	g.mu.Lock()
+	g.closed = true
+	parked := append([]*record(nil), g.parked...)
+	g.mu.Unlock()
+	for _, r := range parked {
+		g.release(r)
+	}
+}
+
+func (g *registry) get(id string) *record {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return g.byID[id]
+}
+
+// list returns the records newest first.
+func (g *registry) list() []*record {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	out := make([]*record, len(g.order))
+	for i, r := range g.order {
+		out[len(out)-1-i] = r
+	}
+	return out
+}
+
+func (g *registry) parkedCount() int {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return len(g.parked)
+}
+
+// newID returns an unguessable panic id: pages show source and request
+// details, so their URLs must not be enumerable.
+func newID() string {
+	var b [9]byte
+	rand.Read(b[:])
+	return hex.EncodeToString(b[:])
+}

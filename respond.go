@@ -1,0 +1,214 @@
+package panicroom
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"strconv"
+	"syscall"
+	"time"
+
+	"github.com/panicroom/panicroom/traceback"
+)
+
+// finish builds the panic's record and answers the request. It runs on its
+// own goroutine while the panicking one waits in its Spot, and tells that
+// one, through j.after and the Spot, what to do. noPark, when set, is why
+// the goroutine will not be parked whatever else holds.
+func (d *Debugger) finish(j *job, noPark string) {
+	rec := &record{}
+	defer func() {
+		if e := recover(); e != nil {
+			// panicroom must never take the server down, not even when its own
+			// page fails: say so in plain text if the response is still ours.
+			d.cfg.logger.Error("panicroom: rendering a panic page failed", "error", fmt.Sprint(e))
+			if !j.w.started && !j.w.hijacked {
+				plainError(j.w.rw, http.StatusInternalServerError, "500 Internal Server Error\n\nThe handler panicked and panicroom could not render its page: "+fmt.Sprint(e))
+			}
+			if j.spot != nil && !rec.parked() {
+				j.spot.Release()
+			}
+		}
+	}()
+
+	p := d.capture(j)
+	rec.panic = p
+	rec.proto = j.r.ProtoMajor
+	pageURL := d.absoluteURL(j.r, p.ID)
+
+	why := noPark
+	if why == "" {
+		why = d.parkRefusal(j)
+	}
+
+	switch {
+	case j.w.hijacked:
+		// A hijacked connection (a websocket, say) belongs to the handler:
+		// nothing may be written to it.
+		rec.note = "The handler had hijacked its connection, so no page was sent to the client."
+		d.log(p, j.r, pageURL, "the connection was hijacked; no page sent")
+	case j.w.started:
+		// A response that has begun cannot become an error page. Break it so
+		// that the client sees a failed response, never a complete-looking
+		// truncated one: close an HTTP/1 connection, or let net/http reset an
+		// HTTP/2 stream through ErrAbortHandler.
+		rec.note = "The response had already started when the handler panicked, so the client got a broken response instead of this page."
+		if why == "" && j.r.ProtoMajor == 1 {
+			if c, _, err := j.w.hijack(); err == nil {
+				c.Close()
+			} else {
+				why = "the response had started and its connection could not be closed: " + err.Error()
+			}
+		} else if why == "" {
+			why = "the response had started, and HTTP/2 can only abort it by returning from the handler"
+		}
+		if why != "" {
+			j.after.Store(afterAbort)
+		}
+		d.log(p, j.r, pageURL, "the response had already started; aborted")
+	default:
+		if why == "" && j.r.ProtoMajor != 1 {
+			why = "HTTP/2 ends a response only when its handler returns; serve the app over HTTP/1.1 (plain http://) to inspect frames"
+		}
+		rec.parkNote = why
+		d.registry.add(rec, nil) // the page must resolve before it is sent
+		err := d.writePage(j, rec)
+		if err != nil && isClientGone(err) {
+			d.cfg.logger.Info("panicroom: the client went away before the traceback page was sent", "page", pageURL, "error", err)
+		} else if err != nil {
+			d.cfg.logger.Error("panicroom: writing the traceback page", "page", pageURL, "error", err)
+		}
+		if why == "" && j.r.ProtoMajor == 1 {
+			// The page is complete (Content-Length, flushed); closing the
+			// connection lets the client see the end of it and leaves no socket
+			// in CLOSE-WAIT while the handler never returns.
+			if c, _, err := j.w.hijack(); err == nil {
+				c.Close()
+			}
+		}
+		d.log(p, j.r, pageURL, "")
+		if why != "" || j.spot == nil {
+			if j.spot != nil {
+				j.spot.Release()
+			}
+			return
+		}
+		d.registry.park(rec, j.spot)
+		return
+	}
+
+	rec.parkNote = why
+	if why != "" || j.spot == nil {
+		d.registry.add(rec, nil)
+		if j.spot != nil {
+			j.spot.Release()
+		}
+		return
+	}
+	d.registry.add(rec, j.spot)
+}
+
+// parkRefusal says why a goroutine should not be parked, or "" if it may.
+func (d *Debugger) parkRefusal(j *job) string {
+	if j.spot == nil {
+		return "no spot to park in"
+	}
+	if d.cfg.maxParked == 0 {
+		return "parking is off (WithMaxParked(0))"
+	}
+	if d.closed.Load() {
+		return "panicroom is shutting down"
+	}
+	if d.parkOff != nil {
+		return d.parkOff()
+	}
+	return ""
+}
+
+// capture turns the raw job into the data model.
+func (d *Debugger) capture(j *job) *traceback.Panic {
+	frames := traceback.FramesOf(j.pcs, ownPackage)
+	d.classifier.Classify(frames)
+	for i := range frames {
+		ctx, err := d.sources.Context(frames[i].File, frames[i].Line, d.cfg.contextLines)
+		if err != nil {
+			frames[i].SourceErr = err.Error()
+			continue
+		}
+		frames[i].Source = ctx
+	}
+	return &traceback.Panic{
+		ID:        newID(),
+		Time:      time.Now(),
+		Goroutine: j.goroutine,
+		Value:     traceback.ValueOf(j.value),
+		Frames:    frames,
+		Request:   traceback.RequestOf(j.r),
+		Build:     traceback.BuildInfo(),
+	}
+}
+
+// writePage writes the page in the format the client asked for, complete:
+// Content-Length, Connection: close and a flush, so the client has all of it
+// even though the handler will not return.
+func (d *Debugger) writePage(j *job, rec *record) error {
+	var buf bytes.Buffer
+	ctype, err := d.renderPanic(&buf, j.r, rec)
+	if err != nil {
+		return err
+	}
+	h := j.w.rw.Header()
+	for k := range h {
+		// Whatever the handler meant to send does not describe this page.
+		delete(h, k)
+	}
+	setPageHeaders(h, ctype)
+	h.Set("Content-Length", strconv.Itoa(buf.Len()))
+	if j.r.ProtoMajor == 1 {
+		h.Set("Connection", "close")
+	}
+	j.w.rw.WriteHeader(http.StatusInternalServerError)
+	if _, err := j.w.rw.Write(buf.Bytes()); err != nil {
+		return err
+	}
+	return j.w.flush()
+}
+
+func (d *Debugger) log(p *traceback.Panic, r *http.Request, pageURL, note string) {
+	attrs := []any{
+		slog.String("value", p.Value.Message),
+		slog.String("type", p.Value.Type),
+		slog.String("request", r.Method+" "+r.URL.RequestURI()),
+		slog.String("page", pageURL),
+	}
+	if len(p.Frames) > 0 {
+		f := p.Frames[0]
+		for _, fr := range p.Frames {
+			if fr.Kind == traceback.App {
+				f = fr
+				break
+			}
+		}
+		attrs = append(attrs, slog.String("at", fmt.Sprintf("%s:%d", f.File, f.Line)))
+	}
+	if note != "" {
+		attrs = append(attrs, slog.String("note", note))
+	}
+	d.cfg.logger.Error("panic: "+p.Value.Message, attrs...)
+}
+
+func (d *Debugger) absoluteURL(r *http.Request, id string) string {
+	scheme := "http"
+	if r.TLS != nil {
+		scheme = "https"
+	}
+	return scheme + "://" + r.Host + Prefix + "panic/" + id
+}
+
+func isClientGone(err error) bool {
+	return errors.Is(err, syscall.EPIPE) || errors.Is(err, syscall.ECONNRESET) ||
+		errors.Is(err, io.ErrClosedPipe) || errors.Is(err, http.ErrHandlerTimeout)
+}

@@ -1,0 +1,247 @@
+package panicroom
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"io"
+	"io/fs"
+	"mime"
+	"net/http"
+	"path"
+	"strings"
+	"sync"
+
+	"github.com/panicroom/panicroom/traceback"
+	"github.com/panicroom/panicroom/web"
+)
+
+// Prefix is the URL path under which panicroom serves its own pages. Every
+// other path goes to the wrapped handler.
+const Prefix = "/__panicroom__/"
+
+// csp allows our own files and nothing else: no inline script, no other
+// origin. Panic values, headers and source are data on these pages, and
+// even an escaping mistake must not be able to run script.
+const csp = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; " +
+	"connect-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+
+func setPageHeaders(h http.Header, ctype string) {
+	h.Set("Content-Type", ctype)
+	h.Set("X-Content-Type-Options", "nosniff")
+	h.Set("Content-Security-Policy", csp)
+	h.Set("Referrer-Policy", "no-referrer")
+	h.Set("X-Frame-Options", "DENY")
+	h.Set("Cache-Control", "no-store")
+}
+
+// plainError is the one way panicroom's routes answer with an error.
+func plainError(w http.ResponseWriter, code int, msg string) {
+	setPageHeaders(w.Header(), "text/plain; charset=utf-8")
+	w.WriteHeader(code)
+	io.WriteString(w, msg)
+	if !strings.HasSuffix(msg, "\n") {
+		io.WriteString(w, "\n")
+	}
+}
+
+func (d *Debugger) routes() *http.ServeMux {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET "+Prefix+"{$}", d.serveIndex)
+	mux.HandleFunc("GET "+Prefix+"panic/{id}", d.servePanic)
+	mux.HandleFunc("GET "+Prefix+"static/{name}", d.serveStatic)
+	mux.HandleFunc(Prefix, func(w http.ResponseWriter, r *http.Request) {
+		plainError(w, http.StatusNotFound, "404 not found: panicroom has no page at "+r.URL.Path)
+	})
+	return mux
+}
+
+// serveOwn answers every request under Prefix, after the Host check that
+// keeps a DNS-rebinding page from reading source and request details.
+func (d *Debugger) serveOwn(w http.ResponseWriter, r *http.Request) {
+	if !d.trustedHost(r.Host) {
+		plainError(w, http.StatusForbidden, fmt.Sprintf("403 forbidden: host %q is not trusted by panicroom; add it with panicroom.WithTrustedHosts", r.Host))
+		return
+	}
+	d.mux.ServeHTTP(w, r)
+}
+
+func (d *Debugger) serveIndex(w http.ResponseWriter, r *http.Request) {
+	recs := d.registry.list()
+	switch negotiate(r) {
+	case formatJSON:
+		type row struct {
+			ID      string `json:"id"`
+			Time    string `json:"time"`
+			Request string `json:"request"`
+			Value   string `json:"value"`
+			Type    string `json:"type"`
+			Live    bool   `json:"live"`
+			URL     string `json:"url"`
+		}
+		rows := []row{}
+		for _, rec := range recs {
+			p := rec.panic
+			rows = append(rows, row{p.ID, p.Time.Format("2006-01-02T15:04:05.000Z07:00"), requestLine(p), p.Value.Message, p.Value.Type, rec.parked(), Prefix + "panic/" + p.ID})
+		}
+		writeJSON(w, rows)
+	case formatHTML:
+		list := make([]traceback.Summary, len(recs))
+		for i, rec := range recs {
+			p := rec.panic
+			list[i] = traceback.Summary{ID: p.ID, Time: p.Time, Request: requestLine(p), Category: p.Value.Category,
+				Message: p.Value.Message, URL: Prefix + "panic/" + p.ID, Live: rec.parked()}
+		}
+		var buf bytes.Buffer
+		if err := d.renderer.Index(&buf, list, d.banners(nil)); err != nil {
+			plainError(w, http.StatusInternalServerError, "rendering the list of panics: "+err.Error())
+			return
+		}
+		setPageHeaders(w.Header(), "text/html; charset=utf-8")
+		w.Write(buf.Bytes())
+	default:
+		var b strings.Builder
+		if len(recs) == 0 {
+			b.WriteString("No panic yet.\n")
+		}
+		for _, rec := range recs {
+			p := rec.panic
+			state := "released"
+			if rec.parked() {
+				state = "live"
+			}
+			fmt.Fprintf(&b, "%s  %-8s  %s  %s\n\t%s%spanic/%s\n", p.Time.Format("15:04:05"), state, requestLine(p), oneLine(p.Value.Message), "", Prefix, p.ID)
+		}
+		setPageHeaders(w.Header(), "text/plain; charset=utf-8")
+		io.WriteString(w, b.String())
+	}
+}
+
+func (d *Debugger) servePanic(w http.ResponseWriter, r *http.Request) {
+	rec := d.registry.get(r.PathValue("id"))
+	if rec == nil {
+		plainError(w, http.StatusNotFound, "404 not found: no panic with this id (only the last pages are kept, and none survive a restart)")
+		return
+	}
+	var buf bytes.Buffer
+	ctype, err := d.renderPanic(&buf, r, rec)
+	if err != nil {
+		plainError(w, http.StatusInternalServerError, "rendering the panic page: "+err.Error())
+		return
+	}
+	setPageHeaders(w.Header(), ctype)
+	w.Write(buf.Bytes())
+}
+
+// renderPanic writes rec in the format r asks for and returns its
+// Content-Type.
+func (d *Debugger) renderPanic(w io.Writer, r *http.Request, rec *record) (string, error) {
+	switch negotiate(r) {
+	case formatHTML:
+		return "text/html; charset=utf-8", d.renderer.HTML(w, traceback.Page{Panic: rec.panic, Banners: d.banners(rec)})
+	case formatJSON:
+		return "application/json", traceback.JSON(w, rec.panic)
+	}
+	return "text/plain; charset=utf-8", traceback.Text(w, rec.panic)
+}
+
+// banners explains, on top of a page, what the reader cannot otherwise see:
+// what happened to the response, and why the frames cannot be inspected.
+func (d *Debugger) banners(rec *record) []traceback.Banner {
+	var out []traceback.Banner
+	if rec == nil {
+		return out
+	}
+	if rec.note != "" {
+		out = append(out, traceback.Banner{Level: "warn", Text: rec.note})
+	}
+	rec.mu.Lock()
+	released := rec.released
+	rec.mu.Unlock()
+	switch {
+	case rec.parkNote != "":
+		out = append(out, traceback.Banner{Level: "info", Text: "The goroutine was not kept for inspection: " + rec.parkNote + "."})
+	case !released.IsZero():
+		out = append(out, traceback.Banner{Level: "info", Text: "The goroutine was released at " + released.Format("15:04:05") + ": its frames are gone; this page is what was recorded at the panic."})
+	}
+	return out
+}
+
+// static holds the embedded assets with their ETags, and the generated
+// chroma stylesheet.
+type static struct {
+	files map[string]staticFile
+}
+
+type staticFile struct {
+	body  []byte
+	ctype string
+	etag  string
+}
+
+var loadStatic = sync.OnceValues(func() (map[string][]byte, error) {
+	out := make(map[string][]byte)
+	err := fs.WalkDir(web.FS, "static", func(p string, e fs.DirEntry, err error) error {
+		if err != nil || e.IsDir() {
+			return err
+		}
+		b, err := fs.ReadFile(web.FS, p)
+		out[path.Base(p)] = b
+		return err
+	})
+	return out, err
+})
+
+func newStatic(light, dark string) (*static, error) {
+	files, err := loadStatic()
+	if err != nil {
+		return nil, err
+	}
+	s := &static{files: make(map[string]staticFile)}
+	add := func(name string, body []byte) {
+		sum := sha256.Sum256(body)
+		ctype := mime.TypeByExtension(path.Ext(name))
+		if ctype == "" {
+			ctype = "application/octet-stream"
+		}
+		s.files[name] = staticFile{body: body, ctype: ctype, etag: `"` + hex.EncodeToString(sum[:8]) + `"`}
+	}
+	for name, b := range files {
+		add(name, b)
+	}
+	add("chroma.css", traceback.StyleCSS(light, dark))
+	return s, nil
+}
+
+func (d *Debugger) serveStatic(w http.ResponseWriter, r *http.Request) {
+	f, ok := d.static.files[r.PathValue("name")]
+	if !ok {
+		plainError(w, http.StatusNotFound, "404 not found: no such panicroom asset")
+		return
+	}
+	setPageHeaders(w.Header(), f.ctype)
+	// Assets change only with the binary: revalidate cheaply by ETag.
+	w.Header().Set("Cache-Control", "no-cache")
+	w.Header().Set("ETag", f.etag)
+	if match := r.Header.Get("If-None-Match"); match != "" && strings.Contains(match, f.etag) {
+		w.WriteHeader(http.StatusNotModified)
+		return
+	}
+	w.Write(f.body)
+}
+
+func requestLine(p *traceback.Panic) string {
+	if p.Request == nil {
+		return ""
+	}
+	return p.Request.Method + " " + p.Request.URL
+}
+
+func oneLine(s string) string {
+	s, _, cut := strings.Cut(s, "\n")
+	if cut {
+		s += " …"
+	}
+	return s
+}

@@ -1,0 +1,291 @@
+package traceback
+
+import (
+	"bufio"
+	"encoding/json"
+	"fmt"
+	"html/template"
+	"io"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/panicroom/panicroom/web"
+)
+
+// Banner is a notice shown at the top of a page: why the console is off, why
+// the goroutine was not parked, and such.
+type Banner struct {
+	Level string // "info", "warn" or "error"
+	Text  string
+}
+
+// Page is one panic with what the page needs beyond the panic itself.
+type Page struct {
+	Panic   *Panic
+	Banners []Banner
+}
+
+// Summary is one row of the list of recent panics.
+type Summary struct {
+	ID       string
+	Time     time.Time
+	Request  string
+	Category string
+	Message  string
+	URL      string
+	Live     bool
+}
+
+// A Renderer writes the views. Its zero value is not usable: use
+// NewRenderer.
+type Renderer struct {
+	prefix string
+	editor Editor
+	cwd    string
+	goroot string
+}
+
+var templates = sync.OnceValues(func() (*template.Template, error) {
+	return template.New("").ParseFS(web.FS, "templates/*.html")
+})
+
+// NewRenderer returns a renderer for pages served under prefix (which ends
+// with a slash) that link source files through editor.
+func NewRenderer(prefix string, editor Editor) (*Renderer, error) {
+	if _, err := templates(); err != nil {
+		return nil, fmt.Errorf("parsing templates: %w", err)
+	}
+	if err := editor.Validate(); err != nil {
+		return nil, err
+	}
+	cwd, _ := os.Getwd()
+	return &Renderer{prefix: prefix, editor: editor, cwd: cwd, goroot: runtime.GOROOT()}, nil
+}
+
+type pageView struct {
+	Title, Prefix, Static string
+	P                     *Panic
+	Banners               []Banner
+	Groups                []frameGroup
+	Origin                *frameView
+	AppCount              int
+	CategoryClass         string
+	TextURL, JSONURL      string
+}
+
+type frameGroup struct {
+	App    bool
+	Label  string
+	Frames []frameView
+}
+
+type frameView struct {
+	Frame
+	Open      bool
+	EditorURL template.URL
+	Dir, Base string
+	Short     string
+}
+
+// HTML writes the traceback page.
+func (r *Renderer) HTML(w io.Writer, pg Page) error {
+	t, err := templates()
+	if err != nil {
+		return err
+	}
+	p := pg.Panic
+	v := pageView{
+		Title:         p.Value.Category + ": " + oneLine(p.Value.Message, 80) + " · panicroom",
+		Prefix:        r.prefix,
+		Static:        r.prefix + "static/",
+		P:             p,
+		Banners:       pg.Banners,
+		CategoryClass: strings.ReplaceAll(p.Value.Category, " ", "-"),
+		TextURL:       r.prefix + "panic/" + p.ID + "?format=text",
+		JSONURL:       r.prefix + "panic/" + p.ID + "?format=json",
+	}
+	for _, f := range p.Frames {
+		fv := r.frameView(f)
+		if f.Kind == App {
+			v.AppCount++
+			fv.Open = true
+			if v.Origin == nil {
+				o := fv
+				v.Origin = &o
+			}
+		}
+		n := len(v.Groups)
+		if n == 0 || v.Groups[n-1].App != (f.Kind == App) {
+			v.Groups = append(v.Groups, frameGroup{App: f.Kind == App})
+			n++
+		}
+		v.Groups[n-1].Frames = append(v.Groups[n-1].Frames, fv)
+	}
+	if v.AppCount == 0 && len(p.Frames) > 0 {
+		// Nothing of the app's own: show everything rather than an empty list.
+		v.Groups = []frameGroup{{App: true}}
+		for _, f := range p.Frames {
+			fv := r.frameView(f)
+			fv.Open = f.Index == 0
+			v.Groups[0].Frames = append(v.Groups[0].Frames, fv)
+		}
+	}
+	for i := range v.Groups {
+		v.Groups[i].Label = groupLabel(v.Groups[i].Frames)
+	}
+	bw := bufio.NewWriter(w)
+	if err := t.ExecuteTemplate(bw, "page", v); err != nil {
+		return err
+	}
+	return bw.Flush()
+}
+
+func (r *Renderer) frameView(f Frame) frameView {
+	short := r.ShortPath(f.File)
+	dir, base := filepath.Split(short)
+	return frameView{Frame: f, EditorURL: r.editor.URL(f.File, f.Line), Dir: dir, Base: base, Short: short}
+}
+
+// ShortPath shortens a source path for display: relative to the working
+// directory, to GOROOT/src, or to the module cache.
+func (r *Renderer) ShortPath(file string) string {
+	if r.goroot != "" {
+		if rest, ok := strings.CutPrefix(file, r.goroot+"/src/"); ok {
+			return rest
+		}
+	}
+	if i := strings.Index(file, "/pkg/mod/"); i >= 0 {
+		return file[i+len("/pkg/mod/"):]
+	}
+	if r.cwd != "" {
+		if rest, ok := strings.CutPrefix(file, r.cwd+"/"); ok {
+			return rest
+		}
+	}
+	return file
+}
+
+func groupLabel(frames []frameView) string {
+	counts := map[Kind]int{}
+	for _, f := range frames {
+		counts[f.Kind]++
+	}
+	var parts []string
+	for _, k := range []Kind{Library, Stdlib, Runtime, App} {
+		if counts[k] == 0 {
+			continue
+		}
+		name := map[Kind]string{Library: "library", Stdlib: "standard library", Runtime: "runtime", App: "app"}[k]
+		parts = append(parts, name)
+	}
+	noun := "frames"
+	if len(frames) == 1 {
+		noun = "frame"
+	}
+	return strings.Join(parts, ", ") + " " + noun
+}
+
+// Index writes the list of recent panics.
+func (r *Renderer) Index(w io.Writer, list []Summary, banners []Banner) error {
+	t, err := templates()
+	if err != nil {
+		return err
+	}
+	type row struct {
+		Summary
+		CategoryClass string
+	}
+	rows := make([]row, len(list))
+	for i, s := range list {
+		rows[i] = row{s, strings.ReplaceAll(s.Category, " ", "-")}
+	}
+	bw := bufio.NewWriter(w)
+	err = t.ExecuteTemplate(bw, "index", struct {
+		Title, Prefix, Static string
+		List                  []row
+		Banners               []Banner
+	}{"Recent panics · panicroom", r.prefix, r.prefix + "static/", rows, banners})
+	if err != nil {
+		return err
+	}
+	return bw.Flush()
+}
+
+// JSON writes p as indented JSON. HTML-significant characters are escaped
+// (\u003c), so the document is safe even if a browser sniffs it as HTML.
+func JSON(w io.Writer, p *Panic) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(p)
+}
+
+// Text writes p the way Go prints a panic, with the app frames' source
+// lines added, then the request.
+func Text(w io.Writer, p *Panic) error {
+	bw := bufio.NewWriter(w)
+	fmt.Fprintf(bw, "panic: %s", p.Value.Message)
+	if p.Value.Category != "runtime error" {
+		fmt.Fprintf(bw, " (%s)", p.Value.Type)
+	}
+	bw.WriteString(" [recovered by panicroom]\n")
+	if p.Value.MethodPanic != "" {
+		fmt.Fprintf(bw, "\t(its text method panicked: %s)\n", p.Value.MethodPanic)
+	}
+	writeChain(bw, p.Value.Chain, "\t")
+	fmt.Fprintf(bw, "\ngoroutine %d [running]:\n", p.Goroutine)
+	for _, f := range p.Frames {
+		fmt.Fprintf(bw, "%s(...)\n\t%s:%d\n", f.Function, f.File, f.Line)
+		if f.Kind != App || f.Source == nil {
+			continue
+		}
+		width := len(fmt.Sprint(f.Source.Lines[len(f.Source.Lines)-1].Number))
+		for _, l := range f.Source.Lines {
+			mark := " "
+			if l.Current {
+				mark = ">"
+			}
+			fmt.Fprintf(bw, "\t  %s %*d | %s\n", mark, width, l.Number, strings.ReplaceAll(l.Text, "\t", "    "))
+		}
+	}
+	if rq := p.Request; rq != nil {
+		fmt.Fprintf(bw, "\n%s %s %s\nHost: %s\nRemote-Addr: %s\n", rq.Method, rq.URL, rq.Proto, rq.Host, rq.RemoteAddr)
+		for _, h := range rq.Header {
+			fmt.Fprintf(bw, "%s: %s\n", h.Name, h.Value)
+		}
+		for _, f := range rq.Form {
+			fmt.Fprintf(bw, "form %s=%s\n", f.Name, f.Value)
+		}
+	}
+	if b := p.Build; b != nil {
+		fmt.Fprintf(bw, "\n%s %s/%s", b.GoVersion, b.OS, b.Arch)
+		if b.MainModule != "" {
+			fmt.Fprintf(bw, ", %s %s", b.MainModule, b.MainVersion)
+		}
+		if b.Revision != "" {
+			fmt.Fprintf(bw, ", revision %s", b.Revision)
+		}
+		bw.WriteString("\n")
+	}
+	return bw.Flush()
+}
+
+func writeChain(w io.Writer, chain []Link, indent string) {
+	for _, l := range chain {
+		fmt.Fprintf(w, "%scaused by: %s (%s)\n", indent, l.Message, l.Type)
+		for _, b := range l.Branches {
+			writeChain(w, b, indent+"  ")
+		}
+	}
+}
+
+func oneLine(s string, n int) string {
+	s, _, _ = strings.Cut(s, "\n")
+	if r := []rune(s); len(r) > n {
+		return string(r[:n-1]) + "…"
+	}
+	return s
+}
