@@ -70,9 +70,13 @@ import (
 	"github.com/panicroom/panicroom/traceback"
 )
 
-// ownPackage is this package's import path: its frames (the middleware) are
-// left out of tracebacks.
-const ownPackage = "github.com/panicroom/panicroom"
+// ownFrames are the middleware's own functions, left out of tracebacks. They
+// are named one by one rather than by package, so that a handler declared in
+// this package (as in its tests) still shows.
+var ownFrames = []string{
+	"github.com/panicroom/panicroom.(*Debugger).",
+	"github.com/panicroom/panicroom.growStack",
+}
 
 // A Debugger recovers panics of the handlers it wraps and serves their
 // pages. One Debugger may wrap several handlers; they share its history of

@@ -130,7 +130,7 @@ func (d *Debugger) parkRefusal(j *job) string {
 
 // capture turns the raw job into the data model.
 func (d *Debugger) capture(j *job) *traceback.Panic {
-	frames := traceback.FramesOf(j.pcs, ownPackage)
+	frames := traceback.FramesOf(j.pcs, ownFrames...)
 	d.classifier.Classify(frames)
 	for i := range frames {
 		ctx, err := d.sources.Context(frames[i].File, frames[i].Line, d.cfg.contextLines)

@@ -101,10 +101,10 @@ func FramesOf(pcs []uintptr, hide ...string) []Frame {
 		if f.Function == "runtime.goexit" || f.Function == "" {
 			continue
 		}
-		pkg, name := splitFunction(f.Function)
-		if hidden(pkg, hide) {
+		if hidden(f.Function, hide) {
 			continue
 		}
+		pkg, name := splitFunction(f.Function)
 		out = append(out, Frame{
 			Index:    len(out),
 			Function: f.Function,
@@ -118,9 +118,9 @@ func FramesOf(pcs []uintptr, hide ...string) []Frame {
 	return out
 }
 
-func hidden(pkg string, hide []string) bool {
+func hidden(fn string, hide []string) bool {
 	for _, h := range hide {
-		if pkg == h {
+		if strings.HasPrefix(fn, h) {
 			return true
 		}
 	}
@@ -145,8 +145,10 @@ func isPanicHelper(fn string) bool {
 
 // splitFunction splits "example.com/a/b.(*T).M" into its import path
 // "example.com/a/b" and the rest "(*T).M". The package path ends at the first
-// dot after the last slash; generic instantiations ("F[...]") may contain
-// slashes and dots inside brackets, so brackets are cut first.
+// dot after the last slash: the linker escapes dots in a path's last element
+// ("gopkg.in/yaml%2ev3"), and the escape is undone here. Generic
+// instantiations ("F[...]") may contain slashes and dots inside brackets, so
+// brackets are cut first.
 func splitFunction(fn string) (pkg, name string) {
 	head := fn
 	if i := strings.IndexByte(head, '['); i >= 0 {
@@ -158,5 +160,5 @@ func splitFunction(fn string) (pkg, name string) {
 		return "", fn
 	}
 	dot += slash + 1
-	return fn[:dot], fn[dot+1:]
+	return strings.ReplaceAll(fn[:dot], "%2e", "."), fn[dot+1:]
 }

@@ -68,11 +68,15 @@ func tokenClass(t chroma.TokenType) string {
 // applies by default and the dark one under prefers-color-scheme: dark.
 // Unknown style names fall back to chroma's defaults for each scheme.
 func StyleCSS(light, dark string) []byte {
+	// Each style lives in its own media block: a token that only the light
+	// style colours would otherwise keep its dark-on-light colour at night.
+	// Tokens a style leaves alone take the page's text colour.
 	f := chromahtml.New(chromahtml.WithClasses(true))
 	var b bytes.Buffer
 	b.WriteString("/* Generated from chroma styles " + light + " and " + dark + ". */\n")
+	b.WriteString("@media not (prefers-color-scheme: dark) {\n")
 	f.WriteCSS(&b, style(light, "github"))
-	b.WriteString("@media (prefers-color-scheme: dark) {\n")
+	b.WriteString("}\n@media (prefers-color-scheme: dark) {\n")
 	f.WriteCSS(&b, style(dark, "github-dark"))
 	b.WriteString("}\n")
 	return b.Bytes()

@@ -242,8 +242,19 @@ func Text(w io.Writer, p *Panic) error {
 		if f.Kind != App || f.Source == nil {
 			continue
 		}
-		width := len(fmt.Sprint(f.Source.Lines[len(f.Source.Lines)-1].Number))
+		// A paste into an issue wants the failing line and a little around
+		// it, not the page's full context.
+		var lines []Line
 		for _, l := range f.Source.Lines {
+			if d := l.Number - f.Line; d >= -textContext && d <= textContext {
+				lines = append(lines, l)
+			}
+		}
+		if len(lines) == 0 {
+			continue
+		}
+		width := len(fmt.Sprint(lines[len(lines)-1].Number))
+		for _, l := range lines {
 			mark := " "
 			if l.Current {
 				mark = ">"
@@ -273,9 +284,17 @@ func Text(w io.Writer, p *Panic) error {
 	return bw.Flush()
 }
 
+// textContext is how many lines around each app frame's line the text view
+// shows.
+const textContext = 2
+
 func writeChain(w io.Writer, chain []Link, indent string) {
 	for _, l := range chain {
-		fmt.Fprintf(w, "%scaused by: %s (%s)\n", indent, l.Message, l.Type)
+		msg := l.Message
+		if msg == "" {
+			msg = fmt.Sprintf("%d errors joined", len(l.Branches))
+		}
+		fmt.Fprintf(w, "%scaused by: %s (%s)\n", indent, msg, l.Type)
 		for _, b := range l.Branches {
 			writeChain(w, b, indent+"  ")
 		}

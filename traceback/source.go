@@ -3,9 +3,12 @@ package traceback
 import (
 	"errors"
 	"fmt"
+	"go/scanner"
+	"go/token"
 	"html/template"
 	"io/fs"
 	"os"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -34,6 +37,27 @@ type Line struct {
 // source reaches a template.
 func (l Line) HTML() template.HTML { return l.html }
 
+// Rows returns the context as table rows. Executing a template per line costs
+// reflection on every field and dominated the time to render a page, so the
+// rows are built here: each holds a line number and Line.HTML, which is
+// already escaped, and nothing else.
+func (c *Context) Rows() template.HTML {
+	var b strings.Builder
+	for _, l := range c.Lines {
+		if l.Current {
+			b.WriteString(`<tr class="current">`)
+		} else {
+			b.WriteString(`<tr>`)
+		}
+		b.WriteString(`<td class="ln">`)
+		b.WriteString(strconv.Itoa(l.Number))
+		b.WriteString(`</td><td class="code">`)
+		b.WriteString(string(l.HTML()))
+		b.WriteString("</td></tr>")
+	}
+	return template.HTML(b.String())
+}
+
 // Limits on what is read from disk for a frame.
 const (
 	maxSourceSize   = 4 << 20
@@ -54,13 +78,25 @@ type Sources struct {
 }
 
 type sourceFile struct {
+	name    string
 	size    int64
 	modTime time.Time
 	lines   []string
-	html    []template.HTML
 	err     error
-	ready   chan struct{} // closed once lines/html/err are set
+	ready   chan struct{} // closed once lines and err are set
+
+	// Highlighting is done per window of lines, on demand: chroma lexes about
+	// a megabyte a second, and a panic shows a few lines of each of several
+	// large standard library files. A window starts and ends outside any
+	// token that spans lines (raw strings, block comments), so each line is
+	// highlighted exactly as it would be in the whole file.
+	mu    sync.Mutex
+	html  []template.HTML // nil entries are not highlighted yet
+	spans []span          // multi-line tokens, for .go files
 }
+
+// span is a token covering lines first..last (1-based, inclusive).
+type span struct{ first, last int }
 
 // NewSources returns an empty cache that highlights with chroma.
 func NewSources() *Sources {
@@ -86,9 +122,10 @@ func (s *Sources) Context(file string, line, radius int) (*Context, error) {
 		return nil, fmt.Errorf("%w: line %d of %d (the file changed since the build?)", ErrNoLine, line, len(f.lines))
 	}
 	lo, hi := max(1, line-radius), min(len(f.lines), line+radius)
+	html := f.highlighted(lo, hi, s.highlight)
 	ctx := &Context{Lines: make([]Line, 0, hi-lo+1), Stale: f.modTime.After(s.started)}
 	for n := lo; n <= hi; n++ {
-		ctx.Lines = append(ctx.Lines, Line{Number: n, Text: f.lines[n-1], Current: n == line, html: f.html[n-1]})
+		ctx.Lines = append(ctx.Lines, Line{Number: n, Text: f.lines[n-1], Current: n == line, html: html[n-lo]})
 	}
 	return ctx, nil
 }
@@ -123,10 +160,10 @@ func (s *Sources) file(name string) (*sourceFile, error) {
 				break
 			}
 		}
-		f = &sourceFile{size: fi.Size(), modTime: fi.ModTime(), ready: make(chan struct{})}
+		f = &sourceFile{name: name, size: fi.Size(), modTime: fi.ModTime(), ready: make(chan struct{})}
 		s.files[name] = f
 		s.mu.Unlock()
-		f.load(name, s.highlight)
+		f.load()
 	} else {
 		s.mu.Unlock()
 		<-f.ready
@@ -134,9 +171,9 @@ func (s *Sources) file(name string) (*sourceFile, error) {
 	return f, f.err
 }
 
-func (f *sourceFile) load(name string, highlight func(string, string) []template.HTML) {
+func (f *sourceFile) load() {
 	defer close(f.ready)
-	b, err := os.ReadFile(name)
+	b, err := os.ReadFile(f.name)
 	if err != nil {
 		f.err = fmt.Errorf("reading source: %w", err)
 		return
@@ -151,15 +188,71 @@ func (f *sourceFile) load(name string, highlight func(string, string) []template
 	}
 	text := strings.ReplaceAll(string(b), "\r\n", "\n")
 	f.lines = strings.Split(strings.TrimSuffix(text, "\n"), "\n")
-	if highlight != nil {
-		f.html = highlight(name, text)
+	f.html = make([]template.HTML, len(f.lines))
+	if strings.HasSuffix(f.name, ".go") {
+		f.spans = multiLineTokens(b)
+	} else {
+		// Without a scanner for the language, only the whole file is a safe
+		// window.
+		f.spans = []span{{1, len(f.lines)}}
 	}
-	if len(f.html) != len(f.lines) {
-		// A highlighter that disagrees about line count must not shift the
-		// marked line: fall back to plain escaped text.
-		f.html = make([]template.HTML, len(f.lines))
-		for i, l := range f.lines {
-			f.html[i] = template.HTML(template.HTMLEscapeString(l))
+}
+
+// highlighted returns the HTML of lines lo..hi, highlighting what is missing.
+func (f *sourceFile) highlighted(lo, hi int, highlight func(string, string) []template.HTML) []template.HTML {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	missing := false
+	for n := lo; n <= hi; n++ {
+		if f.html[n-1] == "" && f.lines[n-1] != "" {
+			missing = true
+			break
+		}
+	}
+	if missing {
+		a, b := lo, hi
+		for _, sp := range f.spans {
+			if sp.first < a && a <= sp.last {
+				a = sp.first
+			}
+			if sp.first <= b && b < sp.last {
+				b = sp.last
+			}
+		}
+		var out []template.HTML
+		if highlight != nil {
+			out = highlight(f.name, strings.Join(f.lines[a-1:b], "\n")+"\n")
+		}
+		if len(out) != b-a+1 {
+			// A highlighter that disagrees about the line count must not shift
+			// the marked line: fall back to escaped text.
+			out = make([]template.HTML, b-a+1)
+			for i := range out {
+				out[i] = template.HTML(template.HTMLEscapeString(f.lines[a-1+i]))
+			}
+		}
+		copy(f.html[a-1:b], out)
+	}
+	return append([]template.HTML(nil), f.html[lo-1:hi]...)
+}
+
+// multiLineTokens finds the raw strings and comments of a Go file that span
+// lines. go/scanner reads hundreds of megabytes a second, so this is cheap
+// next to one chroma window.
+func multiLineTokens(src []byte) []span {
+	fset := token.NewFileSet()
+	file := fset.AddFile("", fset.Base(), len(src))
+	var sc scanner.Scanner
+	sc.Init(file, src, func(token.Position, string) {}, scanner.ScanComments)
+	var out []span
+	for {
+		pos, tok, lit := sc.Scan()
+		if tok == token.EOF {
+			return out
+		}
+		if (tok == token.STRING || tok == token.COMMENT) && strings.IndexByte(lit, '\n') >= 0 {
+			first := file.Line(pos)
+			out = append(out, span{first, first + strings.Count(lit, "\n")})
 		}
 	}
 }

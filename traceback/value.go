@@ -92,9 +92,9 @@ func chainBelow(err error, depth int) []Link {
 		}
 		if branches != nil {
 			if len(out) == 0 {
-				// The joined error itself is the panic value; its branches
-				// hang off a link that stands for it.
-				out = append(out, link(err))
+				// The joined error is the panic value itself, whose message the
+				// page already shows: its link only names the type.
+				out = append(out, Link{Type: typeName(err)})
 			}
 			last := &out[len(out)-1]
 			for i, b := range branches {

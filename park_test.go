@@ -1,0 +1,143 @@
+package panicroom
+
+import (
+	"bufio"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"runtime"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+// stacks returns every goroutine's stack.
+func stacks() string {
+	buf := make([]byte, 1<<20)
+	return string(buf[:runtime.Stack(buf, true)])
+}
+
+// rawGet sends one HTTP/1.1 request on its own connection and reads until
+// the server closes it, which it must do once the page is complete.
+func rawGet(t *testing.T, addr, path string) string {
+	t.Helper()
+	c, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	fmt.Fprintf(c, "GET %s HTTP/1.1\r\nHost: localhost\r\nAccept: text/plain\r\n\r\n", path)
+	c.SetReadDeadline(time.Now().Add(10 * time.Second))
+	b, err := io.ReadAll(bufio.NewReader(c))
+	if err != nil {
+		t.Fatalf("reading until the server closes: %v (a parked request must not leave its connection open)", err)
+	}
+	return string(b)
+}
+
+func TestParkedGoroutineKeepsItsFrames(t *testing.T) {
+	d, logs := newTestDebugger(t)
+	srv := serve(t, d, http.HandlerFunc(panicky))
+	resp := rawGet(t, srv.Listener.Addr().String(), "/users")
+	if !strings.HasPrefix(resp, "HTTP/1.1 500") || !strings.Contains(resp, "Connection: close") || !strings.Contains(resp, "lookupUser") {
+		t.Fatalf("response:\n%.500s", resp)
+	}
+	id := pageID(t, logs.waitLog(t, "page="))
+	rec := d.registry.get(id)
+	waitFor(t, "the goroutine to park", rec.parked)
+
+	// The panicking frames are still on a live goroutine's stack.
+	if st := stacks(); !strings.Contains(st, "panicroom.lookupUser") || !strings.Contains(st, "panicroom.panicky") {
+		t.Fatalf("parked frames are not on any stack:\n%.3000s", st)
+	}
+	// Collections and other goroutines' stack growth must not move the
+	// parked stack: its frames' memory is what the debugger reads.
+	var wg sync.WaitGroup
+	for i := 0; i < 8; i++ {
+		wg.Add(1)
+		go func() { defer wg.Done(); grow(200) }()
+	}
+	wg.Wait()
+	for i := 0; i < 10; i++ {
+		runtime.GC()
+	}
+	spot := rec.liveSpot()
+	if err := spot.Do(func() {}); err != nil {
+		t.Fatal(err)
+	}
+	if spot.Moved() {
+		t.Fatal("the parked goroutine's stack moved")
+	}
+
+	d.Close()
+	<-spot.Left()
+	waitFor(t, "the frames to go", func() bool { return !strings.Contains(stacks(), "panicroom.lookupUser") })
+	if rec.parked() || d.registry.parkedCount() != 0 {
+		t.Fatal("Close left a goroutine parked")
+	}
+	_, page := get(t, srv.URL+Prefix+"panic/"+id, "text/html")
+	if !strings.Contains(page, "lookupUser") || !strings.Contains(page, "was released at") {
+		t.Errorf("released panic's page is gone or does not say it was released")
+	}
+}
+
+//go:noinline
+func grow(n int) int {
+	var pad [512]byte
+	pad[n%512] = byte(n)
+	if n == 0 {
+		return int(pad[0])
+	}
+	return grow(n-1) + int(pad[n%512])
+}
+
+func TestParkedBoundReleasesOldest(t *testing.T) {
+	d, logs := newTestDebugger(t, WithMaxParked(2))
+	srv := serve(t, d, http.HandlerFunc(panicky))
+	var ids []string
+	for i := 0; i < 3; i++ {
+		rawGet(t, srv.Listener.Addr().String(), fmt.Sprintf("/n%d", i))
+		line := logs.waitLog(t, fmt.Sprintf("GET /n%d", i))
+		ids = append(ids, pageID(t, line[strings.Index(line, fmt.Sprintf("GET /n%d", i)):]))
+	}
+	waitFor(t, "two parked", func() bool { return d.registry.parkedCount() == 2 })
+	waitFor(t, "the oldest to be released", func() bool { return !d.registry.get(ids[0]).parked() })
+	if !d.registry.get(ids[1]).parked() || !d.registry.get(ids[2]).parked() {
+		t.Fatal("the newest two are not the parked ones")
+	}
+}
+
+func TestIdleTimeoutReleases(t *testing.T) {
+	d, logs := newTestDebugger(t, WithIdleTimeout(50*time.Millisecond))
+	srv := serve(t, d, http.HandlerFunc(panicky))
+	rawGet(t, srv.Listener.Addr().String(), "/idle")
+	rec := d.registry.get(pageID(t, logs.waitLog(t, "page=")))
+	waitFor(t, "the idle release", func() bool { rec.mu.Lock(); defer rec.mu.Unlock(); return !rec.released.IsZero() })
+}
+
+func TestNoParkingWhenOff(t *testing.T) {
+	d, logs := newTestDebugger(t, WithMaxParked(0))
+	srv := serve(t, d, http.HandlerFunc(panicky))
+	before := goroutines()
+	rawGet(t, srv.Listener.Addr().String(), "/off")
+	rec := d.registry.get(pageID(t, logs.waitLog(t, "page=")))
+	if rec.parked() || !strings.Contains(rec.parkNote, "WithMaxParked(0)") {
+		t.Fatalf("record %+v", rec)
+	}
+	waitFor(t, "the handler goroutine to return", func() bool { return goroutines() <= before })
+}
+
+func TestHistoryIsBounded(t *testing.T) {
+	d, _ := newTestDebugger(t, WithHistory(3), WithMaxParked(0))
+	srv := serve(t, d, http.HandlerFunc(panicky))
+	for i := 0; i < 5; i++ {
+		rawGet(t, srv.Listener.Addr().String(), "/h")
+	}
+	waitFor(t, "five records", func() bool { return len(d.registry.list()) == 3 })
+	_, idx := get(t, srv.URL+Prefix, "application/json")
+	if strings.Count(idx, `"id"`) != 3 {
+		t.Errorf("index lists %d panics, want 3:\n%s", strings.Count(idx, `"id"`), idx)
+	}
+}

@@ -1,0 +1,130 @@
+package panicroom
+
+import (
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+)
+
+// TestRoutes is the table of everything under Prefix: status, content type,
+// the headers every panicroom response carries, and a body check.
+func TestRoutes(t *testing.T) {
+	d, logs := newTestDebugger(t)
+	srv := serve(t, d, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/ok" {
+			w.Write([]byte("app"))
+			return
+		}
+		panic("route test <script>alert(1)</script>")
+	}))
+	rawGet(t, srv.Listener.Addr().String(), "/boom")
+	id := pageID(t, logs.waitLog(t, "page="))
+
+	for _, tc := range []struct {
+		path, host, accept string
+		status             int
+		ctype, body        string
+	}{
+		{Prefix, "", "text/html", 200, "text/html; charset=utf-8", "Recent panics"},
+		{Prefix, "", "application/json", 200, "application/json", `"id": "` + id + `"`},
+		{Prefix, "", "*/*", 200, "text/plain; charset=utf-8", "GET /boom"},
+		{Prefix + "panic/" + id, "", "text/html", 200, "text/html; charset=utf-8", "&lt;script&gt;alert(1)&lt;/script&gt;"},
+		{Prefix + "panic/" + id + "?format=text", "", "text/html", 200, "text/plain; charset=utf-8", "panic: route test"},
+		{Prefix + "panic/" + id + "?format=json", "", "", 200, "application/json", `"message": "route test \u003cscript\u003e`},
+		{Prefix + "panic/nosuchid", "", "", 404, "text/plain; charset=utf-8", "no panic with this id"},
+		{Prefix + "static/panicroom.css", "", "", 200, "text/css; charset=utf-8", "--accent"},
+		{Prefix + "static/panicroom.js", "", "", 200, "text/javascript; charset=utf-8", "use strict"},
+		{Prefix + "static/chroma.css", "", "", 200, "text/css; charset=utf-8", ".chroma .kd"},
+		{Prefix + "static/missing.js", "", "", 404, "text/plain; charset=utf-8", "no such panicroom asset"},
+		{Prefix + "static/..%2fweb.go", "", "", 404, "text/plain; charset=utf-8", ""},
+		{Prefix + "nothing-here", "", "", 404, "text/plain; charset=utf-8", "panicroom has no page"},
+		{Prefix + "panic/" + id, "evil.example", "text/html", 403, "text/plain; charset=utf-8", "not trusted"},
+		{Prefix, "localhost.evil.example:80", "", 403, "text/plain; charset=utf-8", "not trusted"},
+		{Prefix, "app.localhost:8080", "", 200, "text/plain; charset=utf-8", "GET /boom"},
+		{Prefix, "[::1]:8080", "", 200, "text/plain; charset=utf-8", "GET /boom"},
+	} {
+		t.Run(tc.path+" "+tc.host+" "+tc.accept, func(t *testing.T) {
+			req := httptest.NewRequest("GET", tc.path, nil)
+			if tc.host != "" {
+				req.Host = tc.host
+			} else {
+				req.Host = "127.0.0.1:8080"
+			}
+			if tc.accept != "" {
+				req.Header.Set("Accept", tc.accept)
+			}
+			rec := httptest.NewRecorder()
+			d.Wrap(http.NotFoundHandler()).ServeHTTP(rec, req)
+			if rec.Code != tc.status {
+				t.Errorf("status %d, want %d (body %.200q)", rec.Code, tc.status, rec.Body.String())
+			}
+			if ct := rec.Header().Get("Content-Type"); ct != tc.ctype {
+				t.Errorf("Content-Type %q, want %q", ct, tc.ctype)
+			}
+			if rec.Header().Get("X-Content-Type-Options") != "nosniff" {
+				t.Error("missing nosniff")
+			}
+			if csp := rec.Header().Get("Content-Security-Policy"); !strings.Contains(csp, "default-src 'none'") || strings.Contains(csp, "unsafe-inline") {
+				t.Errorf("CSP %q", csp)
+			}
+			if !strings.Contains(rec.Body.String(), tc.body) {
+				t.Errorf("body lacks %q:\n%.400s", tc.body, rec.Body.String())
+			}
+		})
+	}
+
+	// Conditional requests for assets are answered from the ETag.
+	req := httptest.NewRequest("GET", Prefix+"static/panicroom.css", nil)
+	req.Host = "localhost"
+	rec := httptest.NewRecorder()
+	d.Wrap(nil).ServeHTTP(rec, req)
+	etag := rec.Header().Get("ETag")
+	req.Header.Set("If-None-Match", etag)
+	rec = httptest.NewRecorder()
+	d.Wrap(nil).ServeHTTP(rec, req)
+	if etag == "" || rec.Code != http.StatusNotModified || rec.Body.Len() != 0 {
+		t.Errorf("revalidation: ETag %q, status %d", etag, rec.Code)
+	}
+
+	// Other paths reach the app, and the bare prefix redirects.
+	if _, body := get(t, srv.URL+"/ok", ""); body != "app" {
+		t.Errorf("app path answered %q", body)
+	}
+	req = httptest.NewRequest("GET", "/__panicroom__", nil)
+	rec = httptest.NewRecorder()
+	d.Wrap(nil).ServeHTTP(rec, req)
+	if rec.Code != http.StatusFound || rec.Header().Get("Location") != Prefix {
+		t.Errorf("bare prefix: %d %q", rec.Code, rec.Header().Get("Location"))
+	}
+}
+
+func TestNegotiateAccept(t *testing.T) {
+	for _, tc := range []struct {
+		accept string
+		want   format
+	}{
+		{"", formatText},
+		{"*/*", formatText},
+		{"text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8", formatHTML},
+		{"application/json", formatJSON},
+		{"application/json, text/plain;q=0.5", formatJSON},
+		{"text/plain", formatText},
+		{"text/html;q=0.1, application/json", formatJSON},
+		{"text/html;q=0", formatText},
+		{"garbage;;;", formatText},
+	} {
+		if got := negotiateAccept([]string{tc.accept}); got != tc.want {
+			t.Errorf("negotiateAccept(%q) = %v, want %v", tc.accept, got, tc.want)
+		}
+	}
+}
+
+func TestNewRejectsScriptEditor(t *testing.T) {
+	defer func() {
+		if r := recover(); r == nil || !strings.Contains(r.(string), "not allowed") {
+			t.Errorf("New accepted a javascript: editor template (recovered %v)", r)
+		}
+	}()
+	New(WithEditor("javascript:alert('{file}')"))
+}

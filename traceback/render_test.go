@@ -1,0 +1,248 @@
+package traceback
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"html/template"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+)
+
+var update = flag.Bool("update", false, "rewrite golden files")
+
+const xss = `<script>alert(1)</script><img src=x onerror=alert(2)>"'`
+
+// fixture is a panic with every part of the model filled, including hostile
+// text in each place that prints user data.
+func fixture(t *testing.T) *Panic {
+	t.Helper()
+	dir := t.TempDir()
+	src := writeFile(t, dir, "handler.go", "package main\n\nfunc handle() {\n\t// "+xss+"\n\tpanic(\"boom\")\n}\n")
+	s := NewSources()
+	ctx, err := s.Context(src, 5, 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &Panic{
+		ID:        "0123456789abcdef01",
+		Time:      time.Date(2026, 11, 21, 9, 30, 15, 0, time.UTC),
+		Goroutine: 42,
+		Value: Value{Type: "*main.AppError", Message: "loading " + xss, Category: "error",
+			Chain: []Link{{Type: "*errors.errorString", Message: "inner " + xss}}},
+		Frames: []Frame{
+			{Index: 0, Function: "main.handle", Package: "main", Name: "handle", File: "/app/handler.go", Line: 5, Kind: App, Source: ctx},
+			{Index: 1, Function: "net/http.HandlerFunc.ServeHTTP", Package: "net/http", Name: "HandlerFunc.ServeHTTP", File: "/go/src/net/http/server.go", Line: 2286, Kind: Stdlib, SourceErr: "source file not found"},
+			{Index: 2, Function: "main.(*App).ServeHTTP", Package: "main", Name: "(*App).ServeHTTP", File: "/app/" + xss + ".go", Line: 9, Kind: App, SourceErr: "source file not found"},
+		},
+		Request: &Request{Method: "GET", URL: "/search?q=" + xss, Proto: "HTTP/1.1", Host: "localhost:8080", RemoteAddr: "127.0.0.1:5000",
+			Header: []Field{{Name: "Authorization", Value: Mask, Masked: true}, {Name: "X-Evil", Value: xss}},
+			Query:  []Field{{Name: "q", Value: xss}}},
+		Build: &Build{GoVersion: "go1.26.8", OS: "linux", Arch: "amd64", MainModule: "example.com/app", MainVersion: "(devel)", GCFlags: "all=-N -l"},
+	}
+}
+
+func TestTextGolden(t *testing.T) {
+	var b bytes.Buffer
+	if err := Text(&b, fixture(t)); err != nil {
+		t.Fatal(err)
+	}
+	golden(t, "text.golden", normalize(b.String()))
+}
+
+func TestHTMLEscapesEverything(t *testing.T) {
+	r, err := NewRenderer("/__panicroom__/", "vscode")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var b bytes.Buffer
+	if err := r.HTML(&b, Page{Panic: fixture(t), Banners: []Banner{{Level: "warn", Text: "note " + xss}}}); err != nil {
+		t.Fatal(err)
+	}
+	page := b.String()
+	for _, bad := range []string{"<script>alert", "<img src=x", "onerror=alert(2)>"} {
+		if strings.Contains(page, bad) {
+			t.Errorf("page contains unescaped %q", bad)
+		}
+	}
+	for _, want := range []string{
+		`id="frame-0"`, `class="frame frame-app"`, `open`, `class="current"`,
+		`href="vscode://file/app/handler.go:5"`, `1 standard library frame`,
+		`<script src="/__panicroom__/static/panicroom.js" defer></script>`,
+		`&lt;script&gt;alert(1)&lt;/script&gt;`, Mask,
+	} {
+		if !strings.Contains(page, want) {
+			t.Errorf("page lacks %q", want)
+		}
+	}
+	if n := strings.Count(page, "<script"); n != 1 {
+		t.Errorf("page has %d script tags, want only the static one", n)
+	}
+	golden(t, "page.golden.html", normalize(page))
+}
+
+func TestIndexRenders(t *testing.T) {
+	r, _ := NewRenderer("/__panicroom__/", "none")
+	var b bytes.Buffer
+	list := []Summary{{ID: "a1", Time: time.Unix(0, 0).UTC(), Request: "GET /" + xss, Category: "runtime error", Message: xss, URL: "/__panicroom__/panic/a1", Live: true}}
+	if err := r.Index(&b, list, nil); err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(b.String(), "<script>alert") || !strings.Contains(b.String(), `href="/__panicroom__/panic/a1"`) || !strings.Contains(b.String(), "live") {
+		t.Errorf("index page wrong:\n%s", b.String())
+	}
+	b.Reset()
+	if err := r.Index(&b, nil, nil); err != nil || !strings.Contains(b.String(), "No panic yet") {
+		t.Errorf("empty index: %v\n%s", err, b.String())
+	}
+}
+
+func TestJSONRoundTrip(t *testing.T) {
+	p := fixture(t)
+	var b bytes.Buffer
+	if err := JSON(&b, p); err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(b.String(), "<script>") {
+		t.Error("JSON carries a raw <script>: HTML characters must be escaped")
+	}
+	var back struct {
+		ID     string `json:"id"`
+		Frames []struct {
+			Kind   string `json:"kind"`
+			Source *struct {
+				Lines []struct {
+					Number  int  `json:"number"`
+					Current bool `json:"current"`
+				} `json:"lines"`
+			} `json:"source"`
+		} `json:"frames"`
+		Value struct{ Chain []Link } `json:"value"`
+	}
+	if err := json.Unmarshal(b.Bytes(), &back); err != nil {
+		t.Fatal(err)
+	}
+	if back.ID != p.ID || len(back.Frames) != 3 || back.Frames[1].Kind != "stdlib" || back.Frames[0].Source == nil || len(back.Value.Chain) != 1 {
+		t.Errorf("round trip lost data: %+v", back)
+	}
+}
+
+func TestEditorURL(t *testing.T) {
+	for _, tc := range []struct {
+		editor Editor
+		file   string
+		want   template.URL
+	}{
+		{"vscode", "/src/app/main.go", "vscode://file/src/app/main.go:12"},
+		{"", "/src/app/main.go", "vscode://file/src/app/main.go:12"},
+		{"cursor", "/a b/main.go", "cursor://file/a%20b/main.go:12"},
+		{"zed", "/x.go", "zed://file/x.go:12"},
+		{"goland", "/a b/x.go", "goland://open?file=%2Fa+b%2Fx.go&line=12"},
+		{"idea://open?file={file}&line={line}", "/x.go", "idea://open?file=%2Fx.go&line=12"},
+		{"none", "/x.go", ""},
+		{"javascript:alert({file})", "/x.go", ""},
+		{"vscode", "/a\"><script>.go", "vscode://file/a%22%3E%3Cscript%3E.go:12"},
+	} {
+		if got := tc.editor.URL(tc.file, 12); got != tc.want {
+			t.Errorf("Editor(%q).URL(%q) = %q, want %q", tc.editor, tc.file, got, tc.want)
+		}
+	}
+	for _, bad := range []Editor{"javascript:x({file})", "data:text/html,{file}", "no placeholders", "vbscript:{file}"} {
+		if bad.Validate() == nil {
+			t.Errorf("Validate accepted %q", bad)
+		}
+	}
+}
+
+// TestRealCapture renders a real panic end to end and checks the parts that
+// depend on the machine only after normalizing them away.
+func TestRealCapture(t *testing.T) {
+	var p *Panic
+	func() {
+		defer func() {
+			v := recover()
+			frames := FramesOf(Callers(0))
+			DefaultClassifier().Classify(frames)
+			s := NewSources()
+			for i := range frames {
+				frames[i].Source, _ = s.Context(frames[i].File, frames[i].Line, 1)
+			}
+			p = &Panic{ID: "x", Goroutine: GoroutineID(), Value: ValueOf(v), Frames: frames, Build: BuildInfo()}
+		}()
+		outer(&widget{})
+	}()
+	var b bytes.Buffer
+	Text(&b, p)
+	out := normalize(b.String())
+	for _, want := range []string{
+		"panic: assignment to entry in nil map",
+		"github.com/panicroom/panicroom/traceback.(*widget).explode(...)",
+		"\tGOROOT/src/testing/testing.go:",
+		"> ", "func (w *widget) explode(m map[string]int) { m[\"x\"] = w.n }",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("text lacks %q:\n%s", want, out)
+		}
+	}
+	if p.Frames[0].Kind != Runtime && p.Frames[0].Kind != App {
+		t.Errorf("top frame kind %v", p.Frames[0].Kind)
+	}
+}
+
+var (
+	goroot     = regexp.MustCompile(`(?m)(/[^\s:"]+)?/src/(testing|runtime|net|internal)/`)
+	goroutines = regexp.MustCompile(`goroutine \d+`)
+	tempDirs   = regexp.MustCompile(`/tmp/[^\s"]*?/\d+/`)
+)
+
+// normalize removes what differs between machines and runs: GOROOT,
+// temporary directories, goroutine ids.
+func normalize(s string) string {
+	s = goroot.ReplaceAllString(s, "GOROOT/src/$2/")
+	s = goroutines.ReplaceAllString(s, "goroutine N")
+	s = tempDirs.ReplaceAllString(s, "TMP/")
+	return s
+}
+
+func golden(t *testing.T, name, got string) {
+	t.Helper()
+	path := filepath.Join("testdata", name)
+	if *update {
+		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("%v (run go test -update to create it)", err)
+	}
+	if string(want) != got {
+		t.Errorf("%s differs from the golden file (go test -update rewrites it); got:\n%s", name, diffHint(string(want), got))
+	}
+}
+
+func diffHint(want, got string) string {
+	wl, gl := strings.Split(want, "\n"), strings.Split(got, "\n")
+	for i := 0; i < max(len(wl), len(gl)); i++ {
+		var w, g string
+		if i < len(wl) {
+			w = wl[i]
+		}
+		if i < len(gl) {
+			g = gl[i]
+		}
+		if w != g {
+			return fmt.Sprintf("line %d:\n  want %q\n  got  %q", i+1, w, g)
+		}
+	}
+	return ""
+}
+
+var _ = errors.New
