@@ -1,0 +1,180 @@
+package pin
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+	"net/netip"
+	"net/url"
+	"strings"
+)
+
+// A Decision answers whether a request may use the console.
+type Decision struct {
+	// Status is http.StatusOK to allow. A refusal is
+	// http.StatusForbidden, or http.StatusUnauthorized when the only thing
+	// missing is a valid PIN cookie (the page then asks for the PIN).
+	Status int
+	// Reason says, for the page and the log, why the request was refused.
+	// It quotes request headers, so escape it like any request data.
+	Reason string
+}
+
+// Allowed reports whether d allows the request. The zero Decision refuses.
+func (d Decision) Allowed() bool { return d.Status == http.StatusOK }
+
+// An AuthorizeFunc decides whether r may use the console of the app that g
+// guards: open it, read locals, evaluate. [Authorize] is the default; a
+// replacement usually calls it and then narrows or widens its answer.
+//
+// A replacement must keep the meaning of http.StatusUnauthorized: every
+// check except the PIN passed. The PIN endpoint relies on it to let a
+// request try a PIN.
+type AuthorizeFunc func(g *Guard, r *http.Request) Decision
+
+var _ AuthorizeFunc = Authorize
+
+// Authorize is the default [AuthorizeFunc]. It allows r when all of these
+// hold, checked in this order:
+//
+//  1. The remote address is a loopback one (127.0.0.0/8, ::1,
+//     ::ffff:127.0.0.0/104), unless Config.AllowRemote is set.
+//  2. The Host header is trusted: see [TrustedHost] and
+//     Config.TrustedHosts.
+//  3. The request comes from the page's own origin. A WebSocket handshake
+//     must carry an Origin header equal to the request's own
+//     scheme://host; other requests may omit Origin, but one they send
+//     must match, and a Sec-Fetch-Site header, if sent, must say
+//     "same-origin" (or "none", for an address typed by the user).
+//  4. It carries the page secret ([Guard.CheckSecret]).
+//  5. It carries a valid PIN cookie ([Guard.CheckCookie]), unless the PIN
+//     is off.
+//
+// Failing any of 1 to 4 gives 403 Forbidden. Failing only 5 gives 401
+// Unauthorized, or 403 Forbidden once the PIN is locked: retrying cannot
+// help before a restart, which is also why it is not 429. A browser with a
+// valid cookie keeps working after the lock: the lock stops guessing, it
+// does not sign out the developer who knew the PIN.
+func Authorize(g *Guard, r *http.Request) Decision {
+	if err := g.CheckPage(r); err != nil {
+		return forbidden(err.Error())
+	}
+	if reason := checkOrigin(r); reason != "" {
+		return forbidden(reason)
+	}
+	if err := g.CheckSecret(r); err != nil {
+		return forbidden(err.Error())
+	}
+	err := g.CheckCookie(r)
+	switch {
+	case err == nil:
+		return Decision{Status: http.StatusOK}
+	case g.Locked():
+		return forbidden(ErrLocked.Error())
+	default:
+		return Decision{Status: http.StatusUnauthorized, Reason: err.Error()}
+	}
+}
+
+func forbidden(reason string) Decision {
+	return Decision{Status: http.StatusForbidden, Reason: reason}
+}
+
+// CheckPage reports whether r may see a traceback page: checks 1 and 2 of
+// [Authorize], the remote address and the Host header. The page shows
+// source, the request's headers and the page secret, so a request failing
+// this, even the one that panicked, should get a plain error page instead.
+func (g *Guard) CheckPage(r *http.Request) error {
+	if !g.allowRemote {
+		if reason := checkRemote(r.RemoteAddr); reason != "" {
+			return errors.New(reason)
+		}
+	}
+	if !trusted(r.Host, g.trustedHosts) {
+		return fmt.Errorf("the Host header %q is not a trusted host: open the debugger through localhost or 127.0.0.1, or add the name to the trusted hosts", r.Host)
+	}
+	return nil
+}
+
+// checkRemote accepts the loopback forms of RemoteAddr, with or without a
+// port. A Unix-socket listener reports no address, which is refused: the
+// connection may come from a proxy relaying anyone.
+func checkRemote(addr string) string {
+	ip, err := netip.ParseAddr(addr)
+	if err != nil {
+		ap, err := netip.ParseAddrPort(addr)
+		if err != nil {
+			return fmt.Sprintf("the remote address %q is not an IP address; only loopback clients may use the debugger", addr)
+		}
+		ip = ap.Addr()
+	}
+	if !ip.WithZone("").Unmap().IsLoopback() {
+		return fmt.Sprintf("the remote address %s is not a loopback address; only clients on this machine may use the debugger unless remote ones are allowed", ip)
+	}
+	return ""
+}
+
+// checkOrigin implements check 3 of Authorize; it returns a reason to
+// refuse, or "".
+func checkOrigin(r *http.Request) string {
+	ws := isWebSocket(r)
+	if site := r.Header.Values("Sec-Fetch-Site"); len(site) > 0 {
+		if len(site) > 1 || (site[0] != "same-origin" && site[0] != "none") {
+			return fmt.Sprintf("the request was made by another site (Sec-Fetch-Site: %q)", strings.Join(site, ", "))
+		}
+	}
+	origins := r.Header.Values("Origin")
+	switch {
+	case len(origins) == 0 && ws:
+		return "the WebSocket request has no Origin header"
+	case len(origins) == 0:
+		return ""
+	case len(origins) > 1:
+		return "the request has more than one Origin header"
+	}
+	want := "http"
+	if r.TLS != nil {
+		want = "https"
+	}
+	if !sameOrigin(origins[0], want, r.Host) {
+		return fmt.Sprintf("the Origin %q is not this page's origin %q", origins[0], want+"://"+r.Host)
+	}
+	return ""
+}
+
+// sameOrigin compares an Origin header with scheme://host, host being the
+// request's Host; case and a default port do not matter. "null", sent by
+// sandboxed frames and file: pages, never matches.
+func sameOrigin(origin, scheme, host string) bool {
+	u, err := url.Parse(origin)
+	if err != nil || u.Scheme != scheme || u.Opaque != "" || u.User != nil ||
+		(u.Path != "" && u.Path != "/") || u.RawQuery != "" || u.Fragment != "" || u.Host == "" {
+		return false
+	}
+	return strings.EqualFold(stripDefaultPort(u.Host, scheme), stripDefaultPort(host, scheme))
+}
+
+func stripDefaultPort(host, scheme string) string {
+	port := ":80"
+	if scheme == "https" {
+		port = ":443"
+	}
+	return strings.TrimSuffix(host, port)
+}
+
+// isWebSocket recognizes a WebSocket handshake over HTTP/1.1 (Upgrade:
+// websocket) and over HTTP/2 (extended CONNECT, RFC 8441). It errs towards
+// yes: a false yes only demands an Origin header.
+func isWebSocket(r *http.Request) bool {
+	if r.Method == http.MethodConnect {
+		return true
+	}
+	for _, v := range r.Header.Values("Upgrade") {
+		for _, tok := range strings.Split(v, ",") {
+			if strings.EqualFold(strings.TrimSpace(tok), "websocket") {
+				return true
+			}
+		}
+	}
+	return false
+}

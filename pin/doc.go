@@ -1,0 +1,140 @@
+// Package pin guards panicroom's console, which runs any Go code a browser
+// sends it inside the app: remote code execution, on purpose. Nothing that
+// reveals or changes program state may answer a request that has not
+// passed [Authorize], and the traceback pages themselves may only be shown
+// to requests that pass [Guard.CheckPage].
+//
+// A [Guard], made once at start-up by [New], holds the PIN, the key that
+// signs the cookie a browser gets for entering it, the page secret, and the
+// count of wrong PINs.
+//
+// # The PIN
+//
+// The PIN is nine random digits from crypto/rand, shown as 123-456-789. It
+// is not derived from facts about the machine, which someone who can read
+// a traceback could learn. It is kept in a file so that it survives
+// restarts and the developer types it into a browser once a week rather
+// than once a run:
+//
+//	<config>/panicroom/<name>-<hash>.pin   the PIN
+//	<config>/panicroom/<name>-<hash>.key   32 random bytes that sign the cookie
+//
+// where <config> is os.UserConfigDir(): $XDG_CONFIG_HOME or ~/.config on
+// Linux, ~/Library/Application Support on macOS, %AppData% on Windows.
+//
+// The directory is made with mode 0700 and the files with mode 0600; a file
+// others can read is refused, with an error that says to delete it. <name>
+// and <hash> come from the app's identity: the executable's path, or, for a
+// binary built by "go run" or "go test", the main package's import path,
+// because those binaries change path from run to run. Deleting the .pin file
+// makes a new PIN at the next start, and deleting either file signs every
+// browser out. Either can be done while the app runs, and takes effect when
+// it restarts.
+//
+// The environment variable PANICROOM_PIN overrides the file:
+//
+//	PANICROOM_PIN=123-456-789   use this PIN (dashes and spaces are ignored)
+//	PANICROOM_PIN=off           no PIN
+//
+// With the PIN off, any browser that passes the other checks of [Authorize]
+// gets a console, and so can any local process, and any user of a shared
+// machine, that can reach the port. Use it only on a single-user machine,
+// with the app listening on a loopback address, and never with
+// Config.AllowRemote.
+//
+// [Guard.Print] writes the PIN to standard error (or Config.Output):
+//
+//	panicroom: debugger PIN 123-456-789 (enter it in the browser to open a console)
+//
+// Call it at start-up and whenever the page's PIN dialog asks for it;
+// repeated calls print at most once every ten seconds.
+//
+// # Entering the PIN
+//
+// [Guard.Verify] compares in constant time. Five wrong PINs are free; after
+// them each attempt waits 1s, 2s, 4s, 8s, then 10s before it is checked,
+// and the tenth wrong PIN locks the PIN until the process restarts. The
+// right PIN before that resets the count. A guesser gets ten tries per run
+// of the app at a billion possible PINs.
+//
+// # The cookie
+//
+// After the right PIN, [Guard.SetCookie] gives the browser a cookie that
+// carries its issue time and an HMAC-SHA256 signature of that time and the
+// PIN, under the key from the .key file. It is HttpOnly, SameSite=Strict,
+// Secure on TLS, scoped to Config.Path, and valid for seven days
+// ([CookieLifetime]). [Guard.CheckCookie] refuses a cookie that is
+// malformed, forged, signed with another key or for another PIN, expired,
+// or dated in the future. The cookie's name includes a hash of the app's
+// identity, since browsers share cookies between ports of one host.
+//
+// # Authorization
+//
+// [Authorize] is the one place that decides whether a request may use the
+// console; its documentation lists the checks and the HTTP status each
+// failure gets. Its inputs are:
+//
+//   - the remote address, which must be a loopback one unless
+//     Config.AllowRemote is set;
+//   - the Host header, which must name localhost, a *.localhost name, a
+//     loopback IP address or one of Config.TrustedHosts, against DNS
+//     rebinding ([TrustedHost]);
+//   - the Origin header, which a WebSocket handshake must send and which
+//     must then equal the request's own scheme://host, against other
+//     sites' pages opening the console's socket;
+//   - the page secret from [Guard.Secret], which the traceback page embeds
+//     and sends back in the X-Panicroom-Secret header, or in the "secret"
+//     query parameter for a WebSocket, whose handshake a page cannot add
+//     headers to;
+//   - the PIN cookie.
+//
+// An app that needs another rule supplies its own [AuthorizeFunc], usually
+// one that calls Authorize first.
+//
+// Behind a reverse proxy on the same machine every request comes from a
+// loopback address, so the remote-address check protects nothing there;
+// the PIN still does. A proxy that terminates TLS makes the browser's Origin
+// https while the request reaching the app is plain http, which the Origin
+// check refuses: replace the AuthorizeFunc if that is the setup.
+//
+// # Wiring
+//
+// At start-up:
+//
+//	guard, err := pin.New(pin.Config{Path: "/__panicroom__/"})
+//	if err != nil {
+//		// The traceback works without a console; say why it is off.
+//	}
+//	guard.Print()
+//
+// A traceback page, before it renders (it embeds guard.Secret()):
+//
+//	if err := guard.CheckPage(r); err != nil {
+//		http.Error(w, "Internal Server Error", http.StatusInternalServerError)
+//		return
+//	}
+//
+// The PIN endpoint, a POST from the PIN dialog:
+//
+//	d := authorize(guard, r) // pin.Authorize unless replaced
+//	if !d.Allowed() && d.Status != http.StatusUnauthorized {
+//		http.Error(w, d.Reason, d.Status)
+//		return
+//	}
+//	switch err := guard.Verify(r.Context(), r.PostFormValue("pin")); {
+//	case errors.Is(err, pin.ErrLocked):
+//		http.Error(w, err.Error(), http.StatusForbidden)
+//	case err != nil:
+//		http.Error(w, err.Error(), http.StatusUnauthorized)
+//	default:
+//		guard.SetCookie(w, r)
+//	}
+//
+// Every console, locals and eval request, before anything else (and for
+// the WebSocket, before the upgrade, so that a refusal is a plain status):
+//
+//	if d := authorize(guard, r); !d.Allowed() {
+//		http.Error(w, d.Reason, d.Status)
+//		return
+//	}
+package pin
