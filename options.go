@@ -61,8 +61,8 @@ func WithEditor(editor string) Option {
 
 // WithTrustedHosts adds Host header values that may reach panicroom's pages,
 // beyond the loopback names (localhost, *.localhost, 127.0.0.1, [::1]).
-// A leading "*." matches any subdomain. Requests for other hosts are refused,
-// which defeats DNS rebinding.
+// A leading "*." matches any subdomain; ports are ignored. Requests for other
+// hosts are refused, which defeats DNS rebinding.
 func WithTrustedHosts(hosts ...string) Option {
 	return func(c *config) { c.trustedHosts = append(c.trustedHosts, hosts...) }
 }

@@ -62,11 +62,11 @@ package panicroom
 import (
 	"encoding/json"
 	"fmt"
-	"net"
 	"net/http"
 	"strings"
 	"sync/atomic"
 
+	"github.com/panicroom/panicroom/pin"
 	"github.com/panicroom/panicroom/traceback"
 )
 
@@ -163,32 +163,8 @@ func Middleware(opts ...Option) func(http.Handler) http.Handler {
 
 // trustedHost reports whether a Host header names this machine by a
 // loopback name or one the developer trusted.
-func (d *Debugger) trustedHost(hostport string) bool {
-	host := hostport
-	if h, _, err := net.SplitHostPort(hostport); err == nil {
-		host = h
-	}
-	host = strings.ToLower(strings.TrimSuffix(strings.Trim(host, "[]"), "."))
-	switch {
-	case host == "localhost" || strings.HasSuffix(host, ".localhost"):
-		return true
-	case host == "":
-		return false
-	}
-	if ip := net.ParseIP(host); ip != nil && ip.IsLoopback() {
-		return true
-	}
-	for _, t := range d.cfg.trustedHosts {
-		t = strings.ToLower(t)
-		if th, _, err := net.SplitHostPort(t); err == nil {
-			t = th
-		}
-		t = strings.Trim(t, "[]")
-		if sub, ok := strings.CutPrefix(t, "*."); ok && strings.HasSuffix(host, "."+sub) || host == t {
-			return true
-		}
-	}
-	return false
+func (d *Debugger) trustedHost(host string) bool {
+	return pin.TrustedHost(host, d.cfg.trustedHosts...)
 }
 
 func writeJSON(w http.ResponseWriter, v any) {
