@@ -1,0 +1,637 @@
+package debugger
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log"
+	"os"
+	"os/exec"
+	"os/signal"
+	"runtime"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// Agent is the app side of the helper process: it starts it, restarts it
+// when it dies, and turns Evaluator calls into requests on its pipes.
+type Agent struct {
+	opts Options
+
+	mu        sync.Mutex
+	status    Status
+	panics    map[string]*record
+	forgotten []string // ids whose snapshots are kept, oldest first
+	conn      *conn
+	connReady chan struct{} // closed and replaced whenever conn changes
+	closed    bool
+	stop      chan struct{}
+	exited    chan struct{}
+
+	sem    chan struct{} // one request in flight
+	nextID atomic.Uint64
+}
+
+// record is one registered panic.
+type record struct {
+	p        Panic
+	released bool
+	snapDone chan struct{}
+	snap     *Snapshot
+	snapErr  error
+	// inCall is set when a call never returned: the goroutine is inside
+	// it, so it cannot reach the rendezvous again.
+	inCall atomic.Bool
+}
+
+// keptSnapshots bounds the snapshots of released panics kept for their
+// pages.
+const keptSnapshots = 256
+
+// Start starts the agent in the background and returns at once. The app is
+// frozen for the length of the attach (about half a second, Status reports
+// it), which is why this belongs at start-up.
+func Start(opts Options) *Agent {
+	if opts.Timeout <= 0 {
+		opts.Timeout = DefaultTimeout
+	}
+	if opts.MaxRestarts == 0 {
+		opts.MaxRestarts = 3
+	}
+	if opts.Logf == nil {
+		opts.Logf = func(format string, args ...any) { log.Printf("panicroom: "+format, args...) }
+	}
+	a := &Agent{
+		opts:      opts,
+		panics:    map[string]*record{},
+		connReady: make(chan struct{}),
+		stop:      make(chan struct{}),
+		exited:    make(chan struct{}),
+		sem:       make(chan struct{}, 1),
+	}
+	off := true
+	switch {
+	case opts.Disabled:
+		a.status = Status{State: StateOff, Reason: "the console is disabled by the application's options"}
+	case os.Getenv(envUser) == "off":
+		a.status = Status{State: StateOff, Reason: "the console is disabled by PANICROOM_AGENT=off", Fix: "unset PANICROOM_AGENT to enable it"}
+	case testing.Testing():
+		a.status = Status{State: StateOff, Reason: "the console is off inside go test binaries"}
+	case runtime.GOOS != "linux":
+		a.status = Status{State: StateUnavailable, Reason: "the console needs Linux (ptrace); this is " + runtime.GOOS}
+	default:
+		off = false
+	}
+	if !off {
+		a.status.State = StateAttaching
+		a.status.Reason = "the debugger is attaching"
+		// A halt request that reaches the app when Delve is not waiting
+		// for it is a SIGTRAP with the default action "crash"; a
+		// notified signal is harmless (trap 3 of DESIGN.md).
+		signal.Notify(make(chan os.Signal, 1), syscall.SIGTRAP)
+		go a.supervise()
+	} else {
+		close(a.exited)
+	}
+	return a
+}
+
+// Status implements Evaluator.
+func (a *Agent) Status() Status {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.status
+}
+
+func (a *Agent) setStatus(f func(*Status)) {
+	a.mu.Lock()
+	f(&a.status)
+	a.mu.Unlock()
+}
+
+// supervise starts the agent and starts it again when it dies. The process
+// is started from a thread that never exits: Pdeathsig fires when the
+// parent *thread* dies, not the process.
+func (a *Agent) supervise() {
+	runtime.LockOSThread()
+	defer close(a.exited)
+	failures := 0
+	for {
+		start := time.Now()
+		c, ready, err := a.launch()
+		if err == nil && ready.Err != "" {
+			a.setStatus(func(s *Status) {
+				s.State = StateUnavailable
+				s.Reason, s.Fix = ready.Err, ready.Fix
+				s.AgentPID = 0
+			})
+			a.opts.Logf("console unavailable: %s; fix: %s", ready.Err, ready.Fix)
+			c.wait()
+			return
+		}
+		if err == nil {
+			failures = 0
+			a.setStatus(func(s *Status) {
+				s.State = StateAttached
+				s.Reason, s.Fix = "", ""
+				s.Optimized = ready.Optimized
+				if ready.Optimized {
+					s.Reason = "the binary was built with optimizations: variables may be unreadable and calls are refused"
+					s.Fix = "build with go build -gcflags=all=\"-N -l\""
+				}
+				s.AttachTook = time.Since(start)
+				s.AgentPID = ready.PID
+			})
+			a.opts.Logf("debugger attached in %v (agent pid %d)", time.Since(start).Round(time.Millisecond), ready.PID)
+			a.setConn(c)
+			a.resnapshot()
+			c.wait()
+			a.setConn(nil)
+		}
+		select {
+		case <-a.stop:
+			return
+		default:
+		}
+		failures++
+		a.mu.Lock()
+		restarts := a.status.Restarts
+		a.mu.Unlock()
+		why := "the agent died"
+		if err != nil {
+			why = err.Error()
+		}
+		if restarts >= a.opts.MaxRestarts || failures > 2 {
+			a.setStatus(func(s *Status) {
+				s.State = StateUnavailable
+				s.Reason = why + fmt.Sprintf("; gave up after %d restarts", restarts)
+				s.Fix = "see the agent's messages above; restart the app to try again"
+				s.AgentPID = 0
+			})
+			a.opts.Logf("console unavailable: %s", a.Status().Reason)
+			return
+		}
+		a.setStatus(func(s *Status) {
+			s.State = StateAttaching
+			s.Reason = why + "; restarting it"
+			s.Restarts++
+			s.AgentPID = 0
+		})
+		a.opts.Logf("%s; restarting it", why)
+		select {
+		case <-a.stop:
+			return
+		case <-time.After(time.Duration(failures) * 200 * time.Millisecond):
+		}
+	}
+}
+
+func (a *Agent) setConn(c *conn) {
+	a.mu.Lock()
+	a.conn = c
+	close(a.connReady)
+	a.connReady = make(chan struct{})
+	a.mu.Unlock()
+}
+
+// launch re-executes this binary as the agent and waits for it to attach.
+func (a *Agent) launch() (*conn, wireReady, error) {
+	exe, err := os.Executable()
+	if err != nil {
+		return nil, wireReady{}, fmt.Errorf("finding the executable to re-run as the agent: %w", err)
+	}
+	reqR, reqW, err := os.Pipe()
+	if err != nil {
+		return nil, wireReady{}, err
+	}
+	ansR, ansW, err := os.Pipe()
+	if err != nil {
+		reqR.Close()
+		reqW.Close()
+		return nil, wireReady{}, err
+	}
+	cmd := exec.Command(exe)
+	cmd.Env = append(os.Environ(), envRole+"="+roleAgent, envParent+"="+strconv.Itoa(os.Getpid()))
+	cmd.Stderr = os.Stderr
+	cmd.ExtraFiles = []*os.File{reqR, ansW} // fds 3 and 4
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL, Setpgid: true}
+	if err := cmd.Start(); err != nil {
+		reqR.Close()
+		reqW.Close()
+		ansR.Close()
+		ansW.Close()
+		return nil, wireReady{}, fmt.Errorf("starting the agent: %w", err)
+	}
+	reqR.Close()
+	ansW.Close()
+	c := &conn{cmd: cmd, w: reqW, r: ansR, pending: map[uint64]chan wireAnswer{}, dead: make(chan struct{})}
+	// Yama scope 1 lets only ancestors trace; the agent is our child, so
+	// name it explicitly. The agent waits for "go" before attaching.
+	if err := setPtracer(cmd.Process.Pid); err != nil {
+		a.opts.Logf("PR_SET_PTRACER: %v", err)
+	}
+	if _, err := reqW.Write([]byte("go\n")); err != nil {
+		c.kill()
+		c.wait()
+		return nil, wireReady{}, fmt.Errorf("handshake with the agent: %w", err)
+	}
+	br := bufio.NewReader(ansR)
+	dec := json.NewDecoder(br)
+	var ready wireReady
+	readyErr := make(chan error, 1)
+	go func() { readyErr <- dec.Decode(&ready) }()
+	select {
+	case err := <-readyErr:
+		if err != nil {
+			c.kill()
+			c.wait()
+			return nil, wireReady{}, fmt.Errorf("the agent died while attaching: %w", err)
+		}
+	case <-time.After(60 * time.Second):
+		c.kill()
+		c.wait()
+		return nil, wireReady{}, errors.New("the agent did not attach within 60s")
+	}
+	go c.read(dec)
+	return c, ready, nil
+}
+
+// conn is one live agent process.
+type conn struct {
+	cmd *exec.Cmd
+	w   *os.File
+	r   *os.File
+
+	mu      sync.Mutex
+	pending map[uint64]chan wireAnswer
+	dead    chan struct{}
+	once    sync.Once
+}
+
+func (c *conn) read(dec *json.Decoder) {
+	for {
+		var ans wireAnswer
+		if err := dec.Decode(&ans); err != nil {
+			break
+		}
+		c.mu.Lock()
+		ch := c.pending[ans.ID]
+		delete(c.pending, ans.ID)
+		c.mu.Unlock()
+		if ch != nil {
+			ch <- ans
+		}
+	}
+	c.once.Do(func() { close(c.dead) })
+}
+
+func (c *conn) kill() {
+	if c.cmd.Process != nil {
+		c.cmd.Process.Kill()
+	}
+}
+
+func (c *conn) wait() {
+	c.cmd.Wait()
+	c.w.Close()
+	c.r.Close()
+	c.once.Do(func() { close(c.dead) })
+}
+
+func (c *conn) send(req wireRequest) (chan wireAnswer, error) {
+	ch := make(chan wireAnswer, 1)
+	c.mu.Lock()
+	c.pending[req.ID] = ch
+	c.mu.Unlock()
+	b, err := json.Marshal(req)
+	if err != nil {
+		return nil, err
+	}
+	b = append(b, '\n')
+	if _, err := c.w.Write(b); err != nil {
+		return nil, err
+	}
+	return ch, nil
+}
+
+// Close implements Evaluator: closing the request pipe makes the agent
+// detach and exit.
+func (a *Agent) Close() error {
+	a.mu.Lock()
+	if a.closed {
+		a.mu.Unlock()
+		return nil
+	}
+	a.closed = true
+	close(a.stop)
+	c := a.conn
+	a.mu.Unlock()
+	if c != nil {
+		c.w.Close()
+		select {
+		case <-c.dead:
+		case <-time.After(5 * time.Second):
+			c.kill()
+		}
+	}
+	<-a.exited
+	return nil
+}
+
+// request sends one request and waits for its answer. Requests are
+// serialized: the agent answers one at a time, and a request whose caller
+// gave up keeps the slot until its answer arrives, so the next one is not
+// answered with the old answer's timing.
+func (a *Agent) request(ctx context.Context, req wireRequest) (wireAnswer, error) {
+	st := a.Status()
+	if st.State != StateAttached {
+		if st.State == StateAttaching && st.AgentPID == 0 {
+			// wait for the (re)attach, bounded by ctx
+			a.mu.Lock()
+			ready := a.connReady
+			a.mu.Unlock()
+			select {
+			case <-ready:
+			case <-ctx.Done():
+				return wireAnswer{}, &Error{Code: CodeUnavailable, Msg: st.Reason}
+			case <-time.After(a.opts.Timeout):
+				return wireAnswer{}, &Error{Code: CodeUnavailable, Msg: st.Reason}
+			}
+			st = a.Status()
+		}
+		if st.State != StateAttached {
+			return wireAnswer{}, &Error{Code: CodeUnavailable, Msg: joinReason(st)}
+		}
+	}
+	select {
+	case a.sem <- struct{}{}:
+	case <-ctx.Done():
+		return wireAnswer{}, errorf(CodeTimeout, "waiting for an earlier request: %v", ctx.Err())
+	}
+	a.mu.Lock()
+	c := a.conn
+	a.mu.Unlock()
+	if c == nil {
+		<-a.sem
+		return wireAnswer{}, &Error{Code: CodeUnavailable, Msg: joinReason(a.Status())}
+	}
+	req.ID = a.nextID.Add(1)
+	req.Timeout = a.opts.Timeout
+	if dl, ok := ctx.Deadline(); ok && time.Until(dl) < req.Timeout {
+		req.Timeout = time.Until(dl)
+	}
+	ch, err := c.send(req)
+	if err != nil {
+		<-a.sem
+		return wireAnswer{}, errorf(CodeAgentDied, "sending to the agent: %v", err)
+	}
+	// The agent enforces the deadline itself; the grace covers a slow
+	// stop. Past it the agent is presumed hung and is killed.
+	grace := time.NewTimer(req.Timeout + 5*time.Second)
+	defer grace.Stop()
+	select {
+	case ans := <-ch:
+		<-a.sem
+		if ans.Err != nil {
+			return ans, ans.Err
+		}
+		return ans, nil
+	case <-c.dead:
+		<-a.sem
+		return wireAnswer{}, errorf(CodeAgentDied, "the agent died during the request; it is being restarted")
+	case <-grace.C:
+		c.kill()
+		<-a.sem
+		return wireAnswer{}, errorf(CodeTimeout, "the agent did not answer within %v; it was restarted", req.Timeout+5*time.Second)
+	case <-ctx.Done():
+		go func() {
+			select {
+			case <-ch:
+			case <-c.dead:
+			}
+			<-a.sem
+		}()
+		return wireAnswer{}, errorf(CodeTimeout, "%v", ctx.Err())
+	}
+}
+
+func joinReason(st Status) string {
+	if st.Fix == "" {
+		return st.Reason
+	}
+	return st.Reason + "; " + st.Fix
+}
+
+// Register implements Evaluator.
+func (a *Agent) Register(p Panic) {
+	r := &record{p: p, snapDone: make(chan struct{})}
+	a.mu.Lock()
+	a.panics[p.ID] = r
+	a.mu.Unlock()
+	go a.takeSnapshot(r)
+}
+
+func (a *Agent) takeSnapshot(r *record) {
+	ctx, cancel := context.WithTimeout(context.Background(), a.opts.Timeout)
+	defer cancel()
+	ans, err := a.request(ctx, wireRequest{Op: opSnapshot, Panic: r.p.ID, Goroutine: r.p.GoroutineID, Frames: r.p.Frames})
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	select {
+	case <-r.snapDone:
+		return
+	default:
+	}
+	var e *Error
+	if errors.As(err, &e) && (e.Code == CodeAgentDied || e.Code == CodeUnavailable) && a.status.State == StateAttaching {
+		return // resnapshot retries it after the restart
+	}
+	r.snap, r.snapErr = ans.Snapshot, err
+	close(r.snapDone)
+}
+
+// resnapshot retries the snapshots lost to a dead agent.
+func (a *Agent) resnapshot() {
+	a.mu.Lock()
+	var todo []*record
+	for _, r := range a.panics {
+		select {
+		case <-r.snapDone:
+		default:
+			if !r.released {
+				todo = append(todo, r)
+			}
+		}
+	}
+	a.mu.Unlock()
+	for _, r := range todo {
+		go a.takeSnapshot(r)
+	}
+}
+
+// Forget implements Evaluator.
+func (a *Agent) Forget(id string) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	r := a.panics[id]
+	if r == nil || r.released {
+		return
+	}
+	r.released = true
+	select {
+	case <-r.snapDone:
+	default:
+		r.snapErr = errorf(CodeReleased, "the panic was released before its snapshot was taken")
+		close(r.snapDone)
+	}
+	a.forgotten = append(a.forgotten, id)
+	for len(a.forgotten) > keptSnapshots {
+		delete(a.panics, a.forgotten[0])
+		a.forgotten = a.forgotten[1:]
+	}
+}
+
+// Snapshot implements Evaluator.
+func (a *Agent) Snapshot(ctx context.Context, panicID string) (*Snapshot, error) {
+	a.mu.Lock()
+	r := a.panics[panicID]
+	a.mu.Unlock()
+	if r == nil {
+		return nil, errorf(CodeUnknownPanic, "no panic %q", panicID)
+	}
+	select {
+	case <-r.snapDone:
+		return r.snap, r.snapErr
+	case <-ctx.Done():
+		return nil, errorf(CodeTimeout, "waiting for the snapshot: %v", ctx.Err())
+	}
+}
+
+// live returns the record of a parked panic whose frames can be trusted.
+func (a *Agent) live(id string) (*record, error) {
+	a.mu.Lock()
+	r := a.panics[id]
+	a.mu.Unlock()
+	switch {
+	case r == nil:
+		return nil, errorf(CodeUnknownPanic, "no panic %q", id)
+	case r.released || (r.p.Spot != nil && r.p.Spot.Released()):
+		return nil, errorf(CodeReleased, "the panic's goroutine was released; its frames are gone (the snapshot still shows them as they were)")
+	case r.p.Spot != nil && r.p.Spot.Moved():
+		return nil, errorf(CodeStale, "the parked goroutine's stack moved; its frame memory can no longer be trusted (the snapshot shows the values at panic time)")
+	}
+	return r, nil
+}
+
+// Eval implements Evaluator.
+func (a *Agent) Eval(ctx context.Context, req Request) (*Value, error) {
+	r, err := a.live(req.Panic)
+	if err != nil {
+		return nil, err
+	}
+	wr := wireRequest{Op: opEval, Panic: req.Panic, Goroutine: r.p.GoroutineID, Frames: r.p.Frames, Frame: req.Frame, Expr: req.Expr, Unsafe: req.Unsafe}
+	ans, err := a.request(ctx, wr)
+	if err != nil {
+		return nil, err
+	}
+	if !ans.NeedCall {
+		return ans.Value, nil
+	}
+	return a.evalWithCall(ctx, r, wr)
+}
+
+// evalWithCall meets the agent at the rendezvous: the parked goroutine
+// runs rendezvous on its own stack, on a locked thread, until the agent has
+// injected the call. Spinning, unlike a breakpoint, writes no int3 into the
+// app, so an agent killed mid-call leaves nothing that could trap later
+// (trap 3 of DESIGN.md).
+func (a *Agent) evalWithCall(ctx context.Context, r *record, wr wireRequest) (*Value, error) {
+	if r.p.Spot == nil {
+		return nil, errorf(CodeCall, "calls need the panic's park spot, and this panic has none")
+	}
+	if r.inCall.Load() {
+		return nil, errorf(CodeCall, "an earlier call from this panic's goroutine never returned; it cannot run another one (reads still work)")
+	}
+	var stop atomic.Bool
+	spinning := make(chan struct{})
+	did := make(chan error, 1)
+	go func() {
+		did <- r.p.Spot.Do(func() {
+			runtime.LockOSThread()
+			defer runtime.UnlockOSThread()
+			close(spinning)
+			rendezvous(&stop)
+		})
+	}()
+	select {
+	case <-spinning:
+	case err := <-did:
+		return nil, errorf(CodeReleased, "the panic's goroutine left: %v", err)
+	case <-ctx.Done():
+		// Do is already queued; let it spin out at once.
+		stop.Store(true)
+		return nil, errorf(CodeTimeout, "%v", ctx.Err())
+	case <-time.After(a.opts.Timeout):
+		stop.Store(true)
+		return nil, errorf(CodeTimeout, "the panic's goroutine did not wake up within %v", a.opts.Timeout)
+	}
+	wr.Call = true
+	ans, err := a.request(ctx, wr)
+	stop.Store(true)
+	select {
+	case <-did:
+	case <-time.After(time.Second):
+		// The goroutine is still inside a call that did not return.
+		r.inCall.Store(true)
+	}
+	if r.p.Spot.Moved() {
+		if err == nil {
+			err = errorf(CodeStale, "the call moved the parked goroutine's stack; its frames can no longer be trusted")
+		}
+	}
+	if err != nil {
+		return nil, err
+	}
+	return ans.Value, nil
+}
+
+// rendezvous is where a parked goroutine waits, running on a thread, for a
+// call to be injected on it. The agent recognizes it by name.
+//
+//go:noinline
+func rendezvous(stop *atomic.Bool) {
+	for !stop.Load() {
+	}
+}
+
+// Locals implements Evaluator.
+func (a *Agent) Locals(ctx context.Context, panicID string, frame int) (*FrameVars, error) {
+	r, err := a.live(panicID)
+	if err != nil {
+		return nil, err
+	}
+	ans, err := a.request(ctx, wireRequest{Op: opLocals, Panic: panicID, Goroutine: r.p.GoroutineID, Frames: r.p.Frames, Frame: frame})
+	if err != nil {
+		return nil, err
+	}
+	return ans.Vars, nil
+}
+
+// Expand implements Evaluator.
+func (a *Agent) Expand(ctx context.Context, h Handle) (*Value, error) {
+	r, err := a.live(h.Panic)
+	if err != nil {
+		return nil, err
+	}
+	ans, err := a.request(ctx, wireRequest{Op: opExpand, Panic: h.Panic, Goroutine: r.p.GoroutineID, Frames: r.p.Frames, Frame: h.Frame, Expr: h.Expr, Start: h.Start})
+	if err != nil {
+		return nil, err
+	}
+	return ans.Value, nil
+}

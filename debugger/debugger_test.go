@@ -1,0 +1,263 @@
+package debugger_test
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/panicroom/panicroom/debugger"
+)
+
+// Page frames of the fixture's panic: 0 check, 1 validate, 2 process,
+// 3 handle.
+func TestEvalAcrossFrames(t *testing.T) {
+	f := startFixture(t)
+	f.panic("p")
+	tests := []struct {
+		frame     int
+		expr      string
+		want, typ string
+	}{
+		{0, "n", "107", "int"},
+		{0, "limit", "10", "int"},
+		{0, "n > limit", "true", "bool"},
+		{1, "limit * 2", "20", "int"},
+		{1, "u.Name", `"Ada"`, "string"},
+		{1, "u.age", "36", "int"},
+		{1, "n", "107", "int"},
+		{2, "label", `"processing"`, "string"},
+		{2, "len(big)", "3000", "int"},
+		{2, "items[10]", "100", "int"},
+		{2, "len(items)", "100", "int"},
+		{2, "items[2:4][1]", "9", "int"},
+		{2, "total + 1", "8", "int"},
+		{2, "u.Meta[\"logins\"]", "3", "int"},
+		{2, "u.Tags[1]", `"ops"`, "string"},
+		{2, "u.Next.Next.Email", `"ada@example.com"`, "string"},
+		{2, "u.Any.(int)", "7", "int"},
+		{2, "float64(total) / 2", "3.5", "float64"},
+		{3, "req.Path", `"/boom"`, "string"},
+		{3, "req.Query[\"q\"]", `"1"`, "string"},
+		{3, "user == user.Next", "true", "bool"},
+		{3, "main.counter", "42", "int"},
+	}
+	for _, tt := range tests {
+		v := f.mustEval("p", tt.frame, tt.expr)
+		if v.Value != tt.want || v.Type != tt.typ {
+			t.Errorf("frame %d: %s = %s (%s), want %s (%s)", tt.frame, tt.expr, v.Value, v.Type, tt.want, tt.typ)
+		}
+	}
+
+	errs := []struct {
+		frame int
+		expr  string
+		code  debugger.Code
+		msg   string
+	}{
+		{0, "nosuchvar", debugger.CodeEval, "could not find symbol value for nosuchvar"},
+		{0, "n +", debugger.CodeEval, "expected operand"},
+		{99, "n", debugger.CodeNoFrame, "frame 99 does not exist"},
+	}
+	for _, tt := range errs {
+		r := f.eval("p", tt.frame, tt.expr)
+		if r.Err == nil || r.Err.Code != tt.code || !strings.Contains(r.Err.Msg, tt.msg) {
+			t.Errorf("frame %d: %s: got %+v, want %s containing %q", tt.frame, tt.expr, r.Err, tt.code, tt.msg)
+		}
+	}
+	if r := f.eval("nope", 0, "n"); r.Err == nil || r.Err.Code != debugger.CodeUnknownPanic {
+		t.Errorf("unknown panic: %+v", r.Err)
+	}
+}
+
+func TestValueTree(t *testing.T) {
+	f := startFixture(t)
+	f.panic("p")
+
+	u := f.mustEval("p", 1, "u")
+	if u.Kind != "ptr" || len(u.Children) != 1 {
+		t.Fatalf("u: %+v", u)
+	}
+	s := u.Children[0]
+	fields := map[string]debugger.Value{}
+	for _, c := range s.Children {
+		fields[c.Name] = c
+	}
+	if fields["age"].Value != "36" {
+		t.Errorf("unexported field age = %+v", fields["age"])
+	}
+	if fields["Tags"].Len != 2 || fields["Tags"].Cap != 2 || fields["Tags"].Children[0].Value != `"admin"` {
+		t.Errorf("Tags = %+v", fields["Tags"])
+	}
+	if next := fields["Next"]; !next.Cut || next.Value != u.Value {
+		t.Errorf("the cycle u.Next == u is not cut: %+v", next)
+	}
+	if m := fields["Meta"]; m.Len != 2 || len(m.Children) != 2 {
+		t.Errorf("Meta = %+v", m)
+	}
+
+	// Element limit, then expansion of the rest.
+	items := f.mustEval("p", 2, "items")
+	if len(items.Children) != debugger.MaxElements || items.More == nil || items.More.Start != 64 {
+		t.Fatalf("items: %d children, More %+v", len(items.Children), items.More)
+	}
+	r := f.do(command{Op: "expand", Handle: items.More})
+	if r.Err != nil {
+		t.Fatal(r.Err)
+	}
+	if n := len(r.Value.Children); n != 36 {
+		t.Fatalf("expanded items: %d children, want 36", n)
+	}
+	if c := r.Value.Children[35]; c.Name != "[99]" || c.Value != "9801" {
+		t.Errorf("items[99] = %s %s", c.Name, c.Value)
+	}
+	if r.Value.More != nil {
+		t.Errorf("nothing left to expand, got More %+v", r.Value.More)
+	}
+
+	// String limit.
+	big := f.mustEval("p", 2, "big")
+	if big.Len != 3000 || big.More == nil || len(big.Value) != debugger.MaxString+2+len("…") {
+		t.Fatalf("big: len %d, %d bytes shown, More %+v", big.Len, len(big.Value), big.More)
+	}
+	r = f.do(command{Op: "expand", Handle: big.More})
+	if r.Err != nil || r.Value.Len != 3000-debugger.MaxString {
+		t.Fatalf("expanded big: %+v %v", r.Value, r.Err)
+	}
+
+	// Depth limit: &user is **User; its pointee is not loaded and comes
+	// back through a handle, as the *User it is.
+	pu := f.mustEval("p", 3, "&user")
+	if pu.More == nil {
+		t.Fatalf("&user: no handle to expand: %+v", pu)
+	}
+	r = f.do(command{Op: "expand", Handle: pu.More})
+	if r.Err != nil {
+		t.Fatalf("expand %+v: %v", pu.More, r.Err)
+	}
+	if r.Value.Type != "*main.User" || len(r.Value.Children) != 1 || r.Value.Children[0].Children[0].Value != `"Ada"` {
+		t.Fatalf("expanded &user: %+v", r.Value)
+	}
+}
+
+func TestSnapshot(t *testing.T) {
+	f := startFixture(t)
+	f.panic("p")
+	r := f.do(command{Op: "snapshot", Panic: "p"})
+	if r.Err != nil {
+		t.Fatal(r.Err)
+	}
+	s := r.Snapshot
+	want := map[int]map[string]string{
+		0: {"n": "107", "limit": "10"},
+		1: {"n": "107", "limit": "10"},
+		2: {"total": "7", "label": `"processing"`},
+		3: {"total": "7"},
+	}
+	for i, vars := range want {
+		fv := s.Frames[i]
+		if fv.Missing != "" {
+			t.Errorf("frame %d (%s): missing: %s", i, fv.Function, fv.Missing)
+			continue
+		}
+		got := map[string]string{}
+		for _, v := range append(fv.Args, fv.Locals...) {
+			got[v.Name] = v.Value
+		}
+		for name, val := range vars {
+			if got[name] != val {
+				t.Errorf("frame %d (%s): %s = %q, want %q", i, fv.Function, name, got[name], val)
+			}
+		}
+	}
+	var sawRuntime bool
+	for _, fv := range s.Frames {
+		if strings.HasPrefix(fv.Function, "runtime.") || strings.HasPrefix(fv.Function, "main.grow") {
+			sawRuntime = sawRuntime || fv.Missing != ""
+		}
+	}
+	if !sawRuntime {
+		t.Errorf("non-app frames should say why they have no variables")
+	}
+	t.Logf("snapshot of %d frames took %v", len(s.Frames), s.Took)
+
+	// The snapshot outlives the goroutine; live evaluation does not.
+	f.do(command{Op: "release", Panic: "p"})
+	r = f.do(command{Op: "snapshot", Panic: "p"})
+	if r.Err != nil || len(r.Snapshot.Frames) != len(s.Frames) {
+		t.Fatalf("snapshot after release: %+v", r.Err)
+	}
+	if r := f.eval("p", 0, "n"); r.Err == nil || r.Err.Code != debugger.CodeReleased {
+		t.Fatalf("eval after release: %+v", r.Err)
+	}
+}
+
+func TestCalls(t *testing.T) {
+	f := startFixture(t)
+	f.panic("p")
+	tests := []struct {
+		frame int
+		expr  string
+		want  string
+	}{
+		{3, "add(total, 3)", "10"},
+		{3, `user.Greeting("hi")`, `"hi, Ada"`},
+		{2, "u.Age()", "36"},
+		{2, "add(len(items), total)", "107"},
+		{1, "add(n, limit)", "117"},
+		{0, "add(n, limit) * 2", "234"},
+		{2, "main.add(total, main.counter)", "49"},
+	}
+	for _, tt := range tests {
+		v := f.mustEval("p", tt.frame, tt.expr)
+		if v.Value != tt.want {
+			t.Errorf("frame %d: %s = %s, want %s", tt.frame, tt.expr, v.Value, tt.want)
+		}
+	}
+
+	errs := []struct {
+		frame int
+		expr  string
+		code  debugger.Code
+		msg   string
+	}{
+		{3, "panicky()", debugger.CodeCallPanicked, "boom from call"},
+		{3, "sum(1, 2)", debugger.CodeCall, "variadic"},
+		{3, "describe(total)", debugger.CodeCall, "interface"},
+		{3, "strings.ToTitle(req.Path)", debugger.CodeCall, "linker dropped"},
+	}
+	for _, tt := range errs {
+		r := f.eval("p", tt.frame, tt.expr)
+		if r.Err == nil || r.Err.Code != tt.code || !strings.Contains(r.Err.Msg, tt.msg) {
+			t.Errorf("frame %d: %s: got %+v, want %s containing %q", tt.frame, tt.expr, r.Err, tt.code, tt.msg)
+		}
+	}
+	// The goroutine is usable after every failure.
+	if v := f.mustEval("p", 3, "add(1, 1)"); v.Value != "2" {
+		t.Errorf("add(1, 1) after failures = %s", v.Value)
+	}
+}
+
+func TestAssign(t *testing.T) {
+	f := startFixture(t)
+	f.panic("p")
+	tests := []struct {
+		frame      int
+		assign     string
+		read, want string
+	}{
+		{3, "total = 99", "total", "99"},
+		{2, "total = total + 1", "total", "8"},
+		{1, "u.age = 50", "u.age", "50"},
+		{3, `user.Meta["logins"] = 10`, `user.Meta["logins"]`, "10"},
+		{2, `label = "changed"`, "label", `"changed"`},
+		{0, "limit = 200", "n > limit", "false"},
+	}
+	for _, tt := range tests {
+		v := f.mustEval("p", tt.frame, tt.assign)
+		if v == nil {
+			t.Fatalf("%s: no value", tt.assign)
+		}
+		if got := f.mustEval("p", tt.frame, tt.read); got.Value != tt.want {
+			t.Errorf("frame %d: after %s, %s = %s, want %s", tt.frame, tt.assign, tt.read, got.Value, tt.want)
+		}
+	}
+}

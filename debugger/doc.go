@@ -1,0 +1,30 @@
+// Package debugger evaluates Go in the frames of a parked panicking
+// goroutine, with Delve used as a library in a helper process (the agent).
+//
+// # Setup
+//
+// The app calls [Start] once at start-up; it returns at once and the agent
+// attaches in the background (the app is frozen ~0.4 s meanwhile). The
+// agent is this same binary re-executed; a package init here recognises it
+// before main runs. When a panic is parked, the app calls
+// [Agent.Register] with the page's frames and the goroutine's park.Spot,
+// and [Agent.Forget] on release. Everything else goes through the
+// [Evaluator] interface; no Delve type crosses it.
+//
+// # Protocol
+//
+// One JSON request per line on the agent's fd 3, one answer per line on
+// fd 4, serialized, each bounded by Options.Timeout (default 10 s). Reads
+// and assignments stop the app for the length of one request; calls also
+// need the goroutine running on a thread, so the app makes it spin in
+// rendezvous (no int3 is ever written: an agent killed at any moment
+// leaves nothing that could trap later) and the agent injects from there,
+// rewriting frame-N locals to runtime.frame(N).name.
+//
+// # Failure
+//
+// The agent starts a guardian process that continues the app if the
+// agent dies while the app is stopped; the app restarts a dead agent up to
+// Options.MaxRestarts times. [Agent.Status] says why the console is off and
+// what to do.
+package debugger

@@ -1,0 +1,160 @@
+package debugger_test
+
+import (
+	"fmt"
+	"math/rand"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/panicroom/panicroom/debugger"
+)
+
+// TestStaleness: garbage, collections and deep stacks on other goroutines
+// while the panic is parked must not move its frames or free what they
+// point to (trap 1 of DESIGN.md).
+func TestStaleness(t *testing.T) {
+	f := startFixture(t)
+	f.panic("p")
+	for round := 0; round < 3; round++ {
+		f.do(command{Op: "pressure"})
+		if r := f.do(command{Op: "moved", Panic: "p"}); r.Other != "false" {
+			t.Fatalf("round %d: the parked stack moved", round)
+		}
+		checks := []struct {
+			frame      int
+			expr, want string
+		}{
+			{1, "u.Email", `"ada@example.com"`},
+			{2, "items[99]", "9801"},
+			{2, "u.Tags[0]", `"admin"`},
+			{2, `u.Meta["fails"]`, "1"},
+			{3, "req.Query[\"q\"]", `"1"`},
+			{3, `user.Greeting("hey")`, `"hey, Ada"`},
+			{2, "add(items[3], total)", "16"},
+		}
+		for _, c := range checks {
+			if v := f.mustEval("p", c.frame, c.expr); v.Value != c.want {
+				t.Errorf("round %d: frame %d: %s = %s, want %s", round, c.frame, c.expr, v.Value, c.want)
+			}
+		}
+	}
+}
+
+// TestCallDeadline: a call that blocks or loops forever comes back at the
+// deadline, the app keeps serving, and reads of the same panic still work.
+func TestCallDeadline(t *testing.T) {
+	f := startFixture(t)
+	for _, fn := range []string{"blockForever", "loopForever"} {
+		id := "p-" + fn
+		f.panic(id)
+		start := time.Now()
+		r := f.eval(id, 3, fn+"()")
+		if r.Err == nil || r.Err.Code != debugger.CodeTimeout {
+			t.Fatalf("%s(): %+v, want a timeout", fn, r.Err)
+		}
+		if took := time.Since(start); took > 6*time.Second {
+			t.Errorf("%s(): answered after %v, the fixture's deadline is 3s", fn, took)
+		}
+		alive(t, f)
+		if v := f.mustEval(id, 3, "total"); v.Value != "7" {
+			t.Errorf("read after a stuck call: total = %s", v.Value)
+		}
+		if r := f.eval(id, 3, "add(1, 2)"); r.Err == nil || !strings.Contains(r.Err.Msg, "never returned") {
+			t.Errorf("second call on a stuck goroutine: %+v", r.Err)
+		}
+	}
+	f.panic("fresh")
+	if v := f.mustEval("fresh", 3, "add(1, 2)"); v.Value != "3" {
+		t.Errorf("call on another panic after stuck calls = %s", v.Value)
+	}
+}
+
+// alive proves the app still runs code of its own: its heartbeat ticks.
+func alive(t *testing.T, f *fixture) {
+	t.Helper()
+	var b1, b2, gap int64
+	fmt.Sscan(f.do(command{Op: "heartbeat"}).Other, &b1, &gap)
+	for deadline := time.Now().Add(3 * time.Second); time.Now().Before(deadline); {
+		time.Sleep(20 * time.Millisecond)
+		fmt.Sscan(f.do(command{Op: "heartbeat"}).Other, &b2, &gap)
+		if b2 > b1 {
+			return
+		}
+	}
+	t.Fatalf("the app's heartbeat stopped (%d -> %d)", b1, b2)
+}
+
+// waitRestart waits until an agent other than old is attached.
+func waitRestart(t *testing.T, f *fixture, old int) debugger.Status {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for time.Now().Before(deadline) {
+		st := f.status()
+		if st.State == debugger.StateAttached && st.AgentPID != old && st.AgentPID != 0 {
+			return st
+		}
+		if st.State == debugger.StateUnavailable {
+			t.Fatalf("agent gave up: %+v", st)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	t.Fatalf("no new agent attached within 30s: %+v", f.status())
+	return debugger.Status{}
+}
+
+// TestAgentKilled: SIGKILL the agent while idle, during an eval (the app
+// is stopped then, at a random point of the stop) and during a call; the
+// app must survive every time and the console must work after the restart.
+func TestAgentKilled(t *testing.T) {
+	f := startFixture(t)
+	f.panic("p")
+	rng := rand.New(rand.NewSource(1))
+	iterations := 4
+	if testing.Short() {
+		iterations = 1
+	}
+	kill := func(pid int) {
+		if err := syscall.Kill(pid, syscall.SIGKILL); err != nil {
+			t.Fatalf("kill agent %d: %v", pid, err)
+		}
+	}
+	for i := 0; i < iterations; i++ {
+		for _, mode := range []string{"idle", "eval", "call"} {
+			st := f.status()
+			pid := st.AgentPID
+			switch mode {
+			case "idle":
+				kill(pid)
+			case "eval", "call":
+				expr := "items[7]"
+				if mode == "call" {
+					expr = "add(items[7], 0)"
+				}
+				// The kill lands somewhere inside the request: before the
+				// stop, while the app is stopped, or during the call.
+				delay := time.Duration(rng.Intn(15000)) * time.Microsecond
+				go func() {
+					time.Sleep(delay)
+					kill(pid)
+				}()
+				r := f.eval("p", 2, expr)
+				if r.Err != nil && r.Err.Code != debugger.CodeAgentDied && r.Err.Code != debugger.CodeUnavailable {
+					t.Errorf("%s kill after %v: unexpected error %+v", mode, delay, r.Err)
+				}
+			}
+			waitRestart(t, f, pid)
+			alive(t, f)
+			if v := f.mustEval("p", 2, "items[7]"); v.Value != "49" {
+				t.Fatalf("%s #%d: after restart items[7] = %s", mode, i, v.Value)
+			}
+			if v := f.mustEval("p", 3, "add(total, 1)"); v.Value != "8" {
+				t.Fatalf("%s #%d: after restart add(total, 1) = %s", mode, i, v.Value)
+			}
+		}
+	}
+	if st := f.status(); st.Restarts < 3*iterations {
+		t.Errorf("restarts = %d, want >= %d", st.Restarts, 3*iterations)
+	}
+}

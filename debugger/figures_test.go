@@ -1,0 +1,52 @@
+package debugger_test
+
+import (
+	"fmt"
+	"os"
+	"sort"
+	"strings"
+	"testing"
+	"time"
+)
+
+// BenchmarkFigures prints the figures DESIGN.md asks for; it asserts
+// nothing. Durations are measured inside the app (Evaluator call to
+// answer), so they include the pipe round trip and the stop of the app.
+//
+//	go test -run '^$' -bench Figures -benchtime 1x ./debugger/
+func BenchmarkFigures(b *testing.B) {
+	f := startFixture(b)
+	st := f.status()
+	var beats, gap int64
+	fmt.Sscan(f.do(command{Op: "heartbeat"}).Other, &beats, &gap)
+	b.Logf("attach: %v (agent start to ready); longest freeze of the app seen by a 1 ms ticker since start: %v", st.AttachTook.Round(time.Millisecond), time.Duration(gap).Round(time.Millisecond))
+	f.panic("p")
+	snap := f.do(command{Op: "snapshot", Panic: "p"})
+	b.Logf("snapshot: %v stopped in the agent, %d frames", snap.Snapshot.Took.Round(time.Microsecond), len(snap.Snapshot.Frames))
+
+	measure := func(name, expr string, n int) {
+		var ds []time.Duration
+		for i := 0; i < n; i++ {
+			r := f.eval("p", 2, expr)
+			if r.Err != nil {
+				b.Fatalf("%s: %v", expr, r.Err)
+			}
+			ds = append(ds, r.Took)
+		}
+		sort.Slice(ds, func(i, j int) bool { return ds[i] < ds[j] })
+		b.Logf("%s round trip (%s): median %v, max %v over %d", name, expr, ds[len(ds)/2].Round(time.Microsecond), ds[len(ds)-1].Round(time.Microsecond), n)
+	}
+	for i := 0; i < b.N; i++ {
+		measure("eval", "items[10] + total", 30)
+		measure("call", "add(items[10], total)", 15)
+	}
+	fmt.Sscan(f.do(command{Op: "heartbeat"}).Other, &beats, &gap)
+	b.Logf("longest freeze of the app during evals and calls: %v", time.Duration(gap).Round(time.Microsecond))
+	if status, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", f.status().AgentPID)); err == nil {
+		for _, l := range strings.Split(string(status), "\n") {
+			if strings.HasPrefix(l, "VmRSS") || strings.HasPrefix(l, "VmHWM") {
+				b.Logf("agent %s", strings.Join(strings.Fields(l), " "))
+			}
+		}
+	}
+}

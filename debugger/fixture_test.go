@@ -1,0 +1,199 @@
+package debugger_test
+
+import (
+	"bufio"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/panicroom/panicroom/debugger"
+)
+
+// The fixture is built once per test binary run: a -N -l build of the
+// debugger with Delve linked takes ~10 s on the shared machine.
+var (
+	buildOnce sync.Once
+	buildDir  string
+	buildBin  string
+	buildErr  error
+)
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if buildDir != "" {
+		os.RemoveAll(buildDir)
+	}
+	os.Exit(code)
+}
+
+func fixtureBinary(t testing.TB) string {
+	t.Helper()
+	buildOnce.Do(func() {
+		buildDir, buildErr = os.MkdirTemp("", "panicroom-debugger-test")
+		if buildErr != nil {
+			return
+		}
+		buildBin = filepath.Join(buildDir, "app")
+		cmd := exec.Command("go", "build", "-gcflags=all=-N -l", "-o", buildBin, "./testdata/app")
+		out, err := cmd.CombinedOutput()
+		if err != nil {
+			buildErr = fmt.Errorf("building the fixture: %v\n%s", err, out)
+		}
+	})
+	if buildErr != nil {
+		t.Fatal(buildErr)
+	}
+	return buildBin
+}
+
+// fixture is one running app with its agent.
+type fixture struct {
+	t      testing.TB
+	cmd    *exec.Cmd
+	in     io.WriteCloser
+	out    *bufio.Scanner
+	stderr *lockedBuilder
+	mu     sync.Mutex
+}
+
+type command struct {
+	Op     string
+	Panic  string           `json:",omitempty"`
+	Frame  int              `json:",omitempty"`
+	Expr   string           `json:",omitempty"`
+	Unsafe bool             `json:",omitempty"`
+	Handle *debugger.Handle `json:",omitempty"`
+}
+
+type reply struct {
+	Value    *debugger.Value
+	Snapshot *debugger.Snapshot
+	Vars     *debugger.FrameVars
+	Status   *debugger.Status
+	Err      *debugger.Error
+	Other    string
+	Took     time.Duration
+}
+
+type lockedBuilder struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (l *lockedBuilder) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuilder) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+func startFixture(t testing.TB) *fixture {
+	t.Helper()
+	bin := fixtureBinary(t)
+	cmd := exec.Command(bin)
+	cmd.Env = append(os.Environ(), "PANICROOM_AGENT=")
+	in, err := cmd.StdinPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	outp, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	stderr := &lockedBuilder{}
+	cmd.Stderr = stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	sc := bufio.NewScanner(outp)
+	sc.Buffer(make([]byte, 4<<20), 4<<20)
+	f := &fixture{t: t, cmd: cmd, in: in, out: sc, stderr: stderr}
+	t.Cleanup(func() {
+		in.Close()
+		done := make(chan struct{})
+		go func() { cmd.Wait(); close(done) }()
+		select {
+		case <-done:
+		case <-time.After(10 * time.Second):
+			cmd.Process.Kill()
+			<-done
+		}
+		if t.Failed() {
+			t.Logf("fixture stderr:\n%s", stderr.String())
+		}
+	})
+	st := f.waitAttached()
+	if st.State == debugger.StateUnavailable && strings.Contains(st.Reason, "ptrace") {
+		t.Skipf("ptrace is not available here: %s (%s)", st.Reason, st.Fix)
+	}
+	if st.State != debugger.StateAttached {
+		t.Fatalf("agent did not attach: %+v\n%s", st, stderr.String())
+	}
+	return f
+}
+
+// do sends one command and returns its reply. A missing reply means the
+// app died, which is exactly what several tests must rule out.
+func (f *fixture) do(c command) reply {
+	f.t.Helper()
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	b, _ := json.Marshal(c)
+	if _, err := f.in.Write(append(b, '\n')); err != nil {
+		f.t.Fatalf("%s: the app is gone: %v", c.Op, err)
+	}
+	if !f.out.Scan() {
+		f.t.Fatalf("%s %q: no reply, the app died (%v)", c.Op, c.Expr, f.out.Err())
+	}
+	var r reply
+	if err := json.Unmarshal(f.out.Bytes(), &r); err != nil {
+		f.t.Fatalf("bad reply %q: %v", f.out.Text(), err)
+	}
+	return r
+}
+
+func (f *fixture) status() debugger.Status { return *f.do(command{Op: "status"}).Status }
+
+func (f *fixture) waitAttached() debugger.Status {
+	f.t.Helper()
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		st := f.status()
+		if st.State == debugger.StateAttached || st.State == debugger.StateUnavailable || time.Now().After(deadline) {
+			return st
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+func (f *fixture) panic(id string) {
+	f.t.Helper()
+	f.do(command{Op: "panic", Panic: id})
+}
+
+func (f *fixture) eval(id string, frame int, expr string) reply {
+	f.t.Helper()
+	return f.do(command{Op: "eval", Panic: id, Frame: frame, Expr: expr})
+}
+
+// mustEval returns the value's short rendering or fails.
+func (f *fixture) mustEval(id string, frame int, expr string) *debugger.Value {
+	f.t.Helper()
+	r := f.eval(id, frame, expr)
+	if r.Err != nil {
+		f.t.Fatalf("frame %d: %s: %v", frame, expr, r.Err)
+	}
+	return r.Value
+}

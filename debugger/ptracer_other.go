@@ -1,0 +1,5 @@
+//go:build !linux
+
+package debugger
+
+func setPtracer(pid int) error { return nil }

@@ -1,0 +1,209 @@
+package debugger
+
+import (
+	"bytes"
+	"fmt"
+	"go/ast"
+	"go/format"
+	"go/parser"
+	"go/scanner"
+	"go/token"
+	"strconv"
+	"strings"
+)
+
+// Delve injects calls from the topmost frame of the goroutine only, and
+// there the topmost frame is rendezvous in this package. So an expression
+// meant for frame N is rewritten before injection:
+//
+//   - identifiers that are args or locals of frame N become
+//     runtime.frame(N).name, Delve's own syntax for another frame's locals;
+//   - other unqualified identifiers that are not predeclared are qualified
+//     with frame N's package, because rendezvous's package would be
+//     searched otherwise;
+//   - selectors (x.f), struct literal keys, and package names (pkg.F) are
+//     left alone; function literals' own parameters shadow frame N's names.
+//
+// Assignments "lhs = rhs" are split at the first top-level "=" and each side
+// is rewritten on its own.
+
+// rewrite returns expr in the topmost frame's terms. locals are the names
+// visible in frame N; pkg is the import path of frame N's function.
+func rewrite(expr string, frame int, locals map[string]bool, pkg string) (string, error) {
+	if lhs, rhs, ok := splitAssign(expr); ok {
+		l, err := rewriteExpr(lhs, frame, locals, pkg)
+		if err != nil {
+			return "", err
+		}
+		r, err := rewriteExpr(rhs, frame, locals, pkg)
+		if err != nil {
+			return "", err
+		}
+		return l + " = " + r, nil
+	}
+	return rewriteExpr(expr, frame, locals, pkg)
+}
+
+// splitAssign finds a top-level "=" (not ==, :=, <=, ...).
+func splitAssign(expr string) (lhs, rhs string, ok bool) {
+	var s scanner.Scanner
+	fset := token.NewFileSet()
+	file := fset.AddFile("", fset.Base(), len(expr))
+	s.Init(file, []byte(expr), nil, 0)
+	depth := 0
+	for {
+		pos, tok, _ := s.Scan()
+		switch tok {
+		case token.EOF:
+			return "", "", false
+		case token.LPAREN, token.LBRACK, token.LBRACE:
+			depth++
+		case token.RPAREN, token.RBRACK, token.RBRACE:
+			depth--
+		case token.ASSIGN:
+			if depth == 0 {
+				off := file.Offset(pos)
+				return strings.TrimSpace(expr[:off]), strings.TrimSpace(expr[off+1:]), true
+			}
+		}
+	}
+}
+
+var predeclared = map[string]bool{}
+
+func init() {
+	for _, n := range strings.Fields(`bool byte complex64 complex128 error float32 float64
+		int int8 int16 int32 int64 rune string uint uint8 uint16 uint32 uint64 uintptr any comparable
+		true false iota nil
+		append cap clear close complex copy delete imag len make max min new panic print println real recover
+		runtime`) {
+		predeclared[n] = true
+	}
+}
+
+func rewriteExpr(src string, frame int, locals map[string]bool, pkg string) (string, error) {
+	e, err := parser.ParseExpr(src)
+	if err != nil {
+		return "", errorf(CodeSyntax, "%v", err)
+	}
+	r := &rewriter{frame: frame, locals: locals, pkg: pkg}
+	e = r.expr(e, nil)
+	var buf bytes.Buffer
+	if err := format.Node(&buf, token.NewFileSet(), e); err != nil {
+		return "", fmt.Errorf("printing rewritten expression: %w", err)
+	}
+	return buf.String(), nil
+}
+
+type rewriter struct {
+	frame  int
+	locals map[string]bool
+	pkg    string
+}
+
+// qualifier is how frame N's package is named in Delve's syntax.
+func (r *rewriter) qualifier() ast.Expr {
+	if !strings.ContainsAny(r.pkg, "/.") {
+		return ast.NewIdent(r.pkg)
+	}
+	return &ast.BasicLit{Kind: token.STRING, Value: strconv.Quote(r.pkg)}
+}
+
+func (r *rewriter) ident(id *ast.Ident, shadow map[string]bool) ast.Expr {
+	switch {
+	case id.Name == "_" || shadow[id.Name]:
+		return id
+	case r.locals[id.Name]:
+		return &ast.SelectorExpr{
+			X: &ast.CallExpr{
+				Fun:  &ast.SelectorExpr{X: ast.NewIdent("runtime"), Sel: ast.NewIdent("frame")},
+				Args: []ast.Expr{&ast.BasicLit{Kind: token.INT, Value: strconv.Itoa(r.frame)}},
+			},
+			Sel: ast.NewIdent(id.Name),
+		}
+	case predeclared[id.Name] || r.pkg == "":
+		return id
+	}
+	return &ast.SelectorExpr{X: r.qualifier(), Sel: ast.NewIdent(id.Name)}
+}
+
+// expr rewrites e; shadow holds names bound by enclosing function literals.
+func (r *rewriter) expr(e ast.Expr, shadow map[string]bool) ast.Expr {
+	switch n := e.(type) {
+	case nil:
+		return nil
+	case *ast.Ident:
+		return r.ident(n, shadow)
+	case *ast.SelectorExpr:
+		// pkg.Name stays as is when pkg is not a local: Delve resolves
+		// package names itself.
+		if id, ok := n.X.(*ast.Ident); ok && !r.locals[id.Name] && !shadow[id.Name] {
+			return n
+		}
+		n.X = r.expr(n.X, shadow)
+		return n
+	case *ast.ParenExpr:
+		n.X = r.expr(n.X, shadow)
+	case *ast.StarExpr:
+		n.X = r.expr(n.X, shadow)
+	case *ast.UnaryExpr:
+		n.X = r.expr(n.X, shadow)
+	case *ast.BinaryExpr:
+		n.X = r.expr(n.X, shadow)
+		n.Y = r.expr(n.Y, shadow)
+	case *ast.CallExpr:
+		n.Fun = r.expr(n.Fun, shadow)
+		for i := range n.Args {
+			n.Args[i] = r.expr(n.Args[i], shadow)
+		}
+	case *ast.IndexExpr:
+		n.X = r.expr(n.X, shadow)
+		n.Index = r.expr(n.Index, shadow)
+	case *ast.IndexListExpr:
+		n.X = r.expr(n.X, shadow)
+		for i := range n.Indices {
+			n.Indices[i] = r.expr(n.Indices[i], shadow)
+		}
+	case *ast.SliceExpr:
+		n.X = r.expr(n.X, shadow)
+		n.Low = r.expr(n.Low, shadow)
+		n.High = r.expr(n.High, shadow)
+		n.Max = r.expr(n.Max, shadow)
+	case *ast.TypeAssertExpr:
+		n.X = r.expr(n.X, shadow)
+		n.Type = r.expr(n.Type, shadow)
+	case *ast.KeyValueExpr:
+		n.Value = r.expr(n.Value, shadow)
+	case *ast.CompositeLit:
+		n.Type = r.expr(n.Type, shadow)
+		for i := range n.Elts {
+			n.Elts[i] = r.expr(n.Elts[i], shadow)
+		}
+	case *ast.ArrayType:
+		n.Elt = r.expr(n.Elt, shadow)
+	case *ast.MapType:
+		n.Key = r.expr(n.Key, shadow)
+		n.Value = r.expr(n.Value, shadow)
+	case *ast.ChanType:
+		n.Value = r.expr(n.Value, shadow)
+	case *ast.FuncLit:
+		inner := map[string]bool{}
+		for k := range shadow {
+			inner[k] = true
+		}
+		for _, fl := range []*ast.FieldList{n.Type.Params, n.Type.Results} {
+			if fl == nil {
+				continue
+			}
+			for _, f := range fl.List {
+				for _, nm := range f.Names {
+					inner[nm.Name] = true
+				}
+			}
+		}
+		// Delve cannot evaluate function literals; keep the text intact so
+		// its own error message reaches the user.
+		return n
+	}
+	return e
+}

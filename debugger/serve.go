@@ -1,0 +1,458 @@
+//go:build linux
+
+package debugger
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/go-delve/delve/pkg/proc"
+)
+
+// rendezvousName is the function a goroutine spins in while the agent
+// injects a call from it.
+const rendezvousName = "github.com/panicroom/panicroom/debugger.rendezvous"
+
+func (tr *tracer) serve(req wireRequest) (ans wireAnswer) {
+	if req.Timeout <= 0 {
+		req.Timeout = DefaultTimeout
+	}
+	deadline := time.Now().Add(req.Timeout)
+	if req.Op == opPing {
+		return ans
+	}
+	if err := tr.halt(); err != nil {
+		return wireAnswer{Err: errorf(CodeAgentDied, "stopping the app: %v", err)}
+	}
+	defer func() {
+		if !tr.exited {
+			tr.resume()
+		}
+	}()
+	defer func() {
+		// A Delve bug must cost one answer, not the agent (and with it a
+		// stopped app).
+		if r := recover(); r != nil {
+			ans = wireAnswer{Err: errorf(CodeEval, "internal error in the debugger: %v", r)}
+		}
+	}()
+
+	var err error
+	switch req.Op {
+	case opSnapshot:
+		ans.Snapshot, err = tr.snapshot(req)
+	case opLocals:
+		ans.Vars, err = tr.locals(req)
+	case opEval:
+		ans.Value, ans.NeedCall, err = tr.eval(req, deadline)
+	case opExpand:
+		ans.Value, err = tr.expand(req)
+	default:
+		err = fmt.Errorf("unknown operation %q", req.Op)
+	}
+	if err != nil {
+		var e *Error
+		if !errors.As(err, &e) {
+			e = errorf(CodeEval, "%v", err)
+		}
+		ans.Err = e
+	}
+	return ans
+}
+
+// frames maps the page's frames onto Delve's frames of the goroutine:
+// result[i] is the index in delve of page frame i, or -1. Matching is by
+// function name and PC, in order, never by position: Delve also sees the
+// park loop, the deferred function and the runtime's panic frames, and it
+// can lose a frame (trap 2 of DESIGN.md).
+func matchFrames(page []Frame, delve []proc.Stackframe) []int {
+	out := make([]int, len(page))
+	next := len(delve) - 1
+	// Walk from the outermost frame inwards: the page and Delve agree on
+	// the bottom of the stack, and the top of Delve's is extra.
+	for i := len(page) - 1; i >= 0; i-- {
+		out[i] = -1
+		pf := page[i]
+		for j := next; j >= 0; j-- {
+			fn := delve[j].Call.Fn
+			if fn == nil || fn.Name != pf.Function {
+				continue
+			}
+			pc := uint64(pf.PC)
+			if delve[j].Call.PC == pc || delve[j].Current.PC == pc || delve[j].Current.PC == pc+1 {
+				out[i] = j
+				next = j - 1
+				break
+			}
+		}
+	}
+	return out
+}
+
+type located struct {
+	g      *proc.G
+	stack  []proc.Stackframe
+	index  []int // page frame -> stack index
+	thread int
+}
+
+func (tr *tracer) locate(req wireRequest) (*located, error) {
+	g, err := proc.FindGoroutine(tr.t, req.Goroutine)
+	if err != nil || g == nil {
+		return nil, errorf(CodeReleased, "goroutine %d is gone", req.Goroutine)
+	}
+	stack, err := proc.GoroutineStacktrace(tr.t, g, len(req.Frames)+128, 0)
+	if err != nil {
+		return nil, fmt.Errorf("unwinding goroutine %d: %w", req.Goroutine, err)
+	}
+	l := &located{g: g, stack: stack, index: matchFrames(req.Frames, stack), thread: tr.t.CurrentThread().ThreadID()}
+	if g.Thread != nil {
+		l.thread = g.Thread.ThreadID()
+	}
+	return l, nil
+}
+
+func (l *located) frame(req wireRequest, i int) (int, error) {
+	if i < 0 || i >= len(req.Frames) {
+		return 0, errorf(CodeNoFrame, "frame %d does not exist: the panic has %d frames", i, len(req.Frames))
+	}
+	d := l.index[i]
+	if d < 0 {
+		f := req.Frames[i]
+		return 0, errorf(CodeNoFrame, "Delve's unwinder has no frame for %s (%s:%d): it loses a frame below runtime.sigpanic when the faulting function is a frameless leaf; try the frame above", f.Function, f.File, f.Line)
+	}
+	if fn := l.stack[d].Call.Fn; fn != nil && fn.Optimized() {
+		return d, errorf(CodeOptimized, "%s was compiled with optimizations, its variables may be unreadable and calls are refused: build with -gcflags=all=\"-N -l\"", fn.Name)
+	}
+	return d, nil
+}
+
+func (tr *tracer) scope(l *located, d int) *proc.EvalScope {
+	return proc.FrameToScope(tr.t, tr.t.Memory(), l.g, l.thread, l.stack[d:]...)
+}
+
+func (tr *tracer) frameVars(req wireRequest, l *located, i int) FrameVars {
+	fv := FrameVars{Frame: i, Function: req.Frames[i].Function}
+	d, err := l.frame(req, i)
+	if err != nil && d == 0 {
+		fv.Missing = err.(*Error).Msg
+		return fv
+	}
+	sc := tr.scope(l, d)
+	args, err := sc.FunctionArguments(loadConfig)
+	if err != nil {
+		fv.Missing = err.Error()
+		return fv
+	}
+	locals, err := sc.LocalVariables(loadConfig)
+	if err != nil {
+		fv.Missing = err.Error()
+		return fv
+	}
+	for _, v := range args {
+		fv.Args = append(fv.Args, tree(req.Panic, i, v, v.Name))
+	}
+	for _, v := range locals {
+		fv.Locals = append(fv.Locals, tree(req.Panic, i, v, v.Name))
+	}
+	return fv
+}
+
+func (tr *tracer) snapshot(req wireRequest) (*Snapshot, error) {
+	start := time.Now()
+	l, err := tr.locate(req)
+	if err != nil {
+		return nil, err
+	}
+	s := &Snapshot{Panic: req.Panic, Taken: start}
+	for i, f := range req.Frames {
+		if !f.App {
+			s.Frames = append(s.Frames, FrameVars{Frame: i, Function: f.Function, Missing: "not an app frame"})
+			continue
+		}
+		s.Frames = append(s.Frames, tr.frameVars(req, l, i))
+	}
+	s.Took = time.Since(start)
+	return s, nil
+}
+
+func (tr *tracer) locals(req wireRequest) (*FrameVars, error) {
+	l, err := tr.locate(req)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := l.frame(req, req.Frame); err != nil {
+		return nil, err
+	}
+	fv := tr.frameVars(req, l, req.Frame)
+	return &fv, nil
+}
+
+func (tr *tracer) expand(req wireRequest) (*Value, error) {
+	l, err := tr.locate(req)
+	if err != nil {
+		return nil, err
+	}
+	d, err := l.frame(req, req.Frame)
+	if err != nil {
+		return nil, err
+	}
+	sc := tr.scope(l, d)
+	expr := req.Expr
+	if req.Start > 0 {
+		expr = "(" + expr + ")[" + fmt.Sprint(req.Start) + ":]"
+	}
+	v, err := sc.EvalExpression(expr, loadConfig)
+	if err != nil {
+		return nil, evalError(err)
+	}
+	out := tree(req.Panic, req.Frame, v, expr)
+	if req.Start > 0 {
+		// Elements are numbered from the start of the original value,
+		// and their handles must point into it, not into the reslice.
+		for i := range out.Children {
+			if strings.HasPrefix(out.Children[i].Name, "[") {
+				out.Children[i].Name = fmt.Sprintf("[%d]", req.Start+i)
+			}
+		}
+		if out.More != nil {
+			out.More.Expr = req.Expr
+			out.More.Start += req.Start
+		}
+	}
+	return &out, nil
+}
+
+// needsCall reports Delve's refusal to evaluate without call injection.
+func needsCall(err error) bool {
+	return err != nil && strings.Contains(err.Error(), "without using 'call'")
+}
+
+func (tr *tracer) eval(req wireRequest, deadline time.Time) (*Value, bool, error) {
+	if req.Call {
+		v, err := tr.call(req, deadline)
+		return v, false, err
+	}
+	l, err := tr.locate(req)
+	if err != nil {
+		return nil, false, err
+	}
+	d, err := l.frame(req, req.Frame)
+	if err != nil {
+		return nil, false, err
+	}
+	sc := tr.scope(l, d)
+	if lhs, rhs, ok := splitAssign(req.Expr); ok {
+		if err := sc.SetVariable(lhs, rhs); err != nil {
+			if needsCall(err) {
+				return nil, true, nil
+			}
+			return nil, false, evalError(err)
+		}
+		return tr.readBack(req, lhs)
+	}
+	v, err := sc.EvalExpression(req.Expr, loadConfig)
+	if err != nil {
+		if needsCall(err) {
+			return nil, true, nil
+		}
+		return nil, false, evalErrorFor(err, req.Expr)
+	}
+	out := tree(req.Panic, req.Frame, v, req.Expr)
+	out.Name = req.Expr
+	return &out, false, nil
+}
+
+// readBack answers an assignment with the new value, read in a fresh scope
+// so that no cached frame memory hides the write.
+func (tr *tracer) readBack(req wireRequest, lhs string) (*Value, bool, error) {
+	l, err := tr.locate(req)
+	if err != nil {
+		return nil, false, err
+	}
+	d, err := l.frame(req, req.Frame)
+	if err != nil {
+		return nil, false, err
+	}
+	v, err := tr.scope(l, d).EvalExpression(lhs, loadConfig)
+	if err != nil {
+		return nil, false, evalError(err)
+	}
+	out := tree(req.Panic, req.Frame, v, lhs)
+	out.Name = lhs
+	return &out, false, nil
+}
+
+// call injects req.Expr from the goroutine spinning in rendezvous. The
+// goroutine may have been preempted when the app was stopped (it is then
+// not on a thread, and Delve can only inject on a thread): let it run a
+// little and stop again.
+func (tr *tracer) call(req wireRequest, deadline time.Time) (*Value, error) {
+	if tr.stuck[req.Goroutine] {
+		return nil, errorf(CodeCall, "an earlier call from this panic's goroutine never returned; it cannot run another one")
+	}
+	var l *located
+	for attempt := 0; ; attempt++ {
+		var err error
+		l, err = tr.locate(req)
+		if err != nil {
+			return nil, err
+		}
+		g := l.g
+		if g.Thread != nil && len(l.stack) > 0 && l.stack[0].Call.Fn != nil && l.stack[0].Call.Fn.Name == rendezvousName {
+			break
+		}
+		if attempt > 200 || time.Now().After(deadline) {
+			return nil, errorf(CodeCall, "the panic's goroutine did not reach the rendezvous on a thread (it is in %s)", frameName(l.stack))
+		}
+		tr.resume()
+		time.Sleep(time.Millisecond)
+		if err := tr.halt(); err != nil {
+			return nil, errorf(CodeAgentDied, "stopping the app: %v", err)
+		}
+	}
+	d, err := l.frame(req, req.Frame)
+	if err != nil {
+		return nil, err
+	}
+	sc := tr.scope(l, d)
+	vars, err := sc.Locals(0, "")
+	if err != nil {
+		return nil, evalError(err)
+	}
+	names := map[string]bool{}
+	for _, v := range vars {
+		if v.Flags&proc.VariableShadowed == 0 {
+			names[v.Name] = true
+		}
+	}
+	pkg := ""
+	if fn := l.stack[d].Call.Fn; fn != nil {
+		pkg = fn.PackageName()
+	}
+	expr, err := rewrite(req.Expr, d, names, pkg)
+	if err != nil {
+		return nil, err
+	}
+	if err := tr.t.SwitchGoroutine(l.g); err != nil {
+		return nil, fmt.Errorf("selecting goroutine %d: %w", l.g.ID, err)
+	}
+
+	// The injected call runs with the whole app running. If it blocks or
+	// loops past the deadline, stop the app; Delve keeps the unfinished
+	// injection and the goroutine stays in it.
+	var mu sync.Mutex
+	finished := false
+	timedOut := false
+	timer := time.AfterFunc(time.Until(deadline), func() {
+		mu.Lock()
+		defer mu.Unlock()
+		if !finished {
+			timedOut = true
+			tr.grp.RequestManualStop()
+		}
+	})
+	err = proc.EvalExpressionWithCalls(tr.grp, l.g, expr, loadConfig, !req.Unsafe)
+	mu.Lock()
+	finished = true
+	mu.Unlock()
+	timer.Stop()
+	if tr.exitedErr(err) {
+		return nil, errorf(CodeAgentDied, "the app exited during the call")
+	}
+	if timedOut {
+		tr.stuck[req.Goroutine] = true
+		return nil, errorf(CodeTimeout, "the call did not return within %v; it keeps running in the app and this panic's goroutine waits for it, so no further calls can be made from it (reads still work)", req.Timeout)
+	}
+	if err != nil {
+		return nil, callError(err, req.Expr)
+	}
+	var rets []*proc.Variable
+	for _, th := range tr.t.ThreadList() {
+		if th.Common().CallReturn {
+			rets = th.Common().ReturnValues(loadConfig)
+			break
+		}
+	}
+	if lhs, _, ok := splitAssign(req.Expr); ok {
+		v, _, err := tr.readBack(req, lhs)
+		return v, err
+	}
+	switch {
+	case len(rets) == 0:
+		return &Value{Name: req.Expr, Kind: "invalid", Value: "(no result)", Len: -1, Cap: -1}, nil
+	case len(rets) == 1 && rets[0].Name == "~panic":
+		pv := tree(req.Panic, req.Frame, rets[0], "")
+		pv.Name = "panic"
+		return nil, &Error{Code: CodeCallPanicked, Msg: "the call panicked: " + pv.Value + " " + firstChildValue(pv), Value: &pv}
+	case len(rets) == 1:
+		out := tree(req.Panic, req.Frame, rets[0], "")
+		out.Name = req.Expr
+		return &out, nil
+	}
+	out := Value{Name: req.Expr, Kind: "results", Len: int64(len(rets)), Cap: -1}
+	for _, r := range rets {
+		out.Children = append(out.Children, tree(req.Panic, req.Frame, r, ""))
+	}
+	return &out, nil
+}
+
+func firstChildValue(v Value) string {
+	if len(v.Children) > 0 {
+		return v.Children[0].Value
+	}
+	return ""
+}
+
+func frameName(stack []proc.Stackframe) string {
+	if len(stack) == 0 || stack[0].Call.Fn == nil {
+		return "an unknown function"
+	}
+	return stack[0].Call.Fn.Name
+}
+
+func evalError(err error) error {
+	var e *Error
+	if errors.As(err, &e) {
+		return e
+	}
+	return errorf(CodeEval, "%v", err)
+}
+
+// evalErrorFor refines evalError for expr: a function that Delve cannot
+// find although the program names it was dropped by the linker.
+func evalErrorFor(err error, expr string) error {
+	msg := err.Error()
+	const prefix = "could not find symbol "
+	if strings.HasPrefix(msg, prefix) && !strings.HasPrefix(msg, prefix+"value for") {
+		name := strings.TrimPrefix(msg, prefix)
+		if strings.Contains(expr, name+"(") {
+			return errorf(CodeCall, "%s: the linker dropped this function from the binary because the program never calls it; call a function the program uses", msg)
+		}
+	}
+	return evalError(err)
+}
+
+// callError turns Delve's call refusals into messages that say what would
+// work instead.
+func callError(err error, expr string) error {
+	msg := err.Error()
+	switch {
+	case strings.Contains(msg, "stack object passed to escaping pointer"):
+		return errorf(CodeCall, "%s. The value lives in the dead panic frames and the function may keep a pointer to it; evaluate in unsafe mode to call anyway (the pointer dangles once the panic is released)", msg)
+	case strings.Contains(msg, "can not call optimized function"):
+		return errorf(CodeCall, "%s: the function was compiled with optimizations; build with -gcflags=all=\"-N -l\" (some standard library functions stay uncallable under the register ABI)", msg)
+	case strings.Contains(msg, "could not find DIE for function"), strings.Contains(msg, "could not find symbol value for"), strings.Contains(msg, "not a function"):
+		return errorf(CodeCall, "%s: the linker dropped this function from the binary because the program never calls it; call a function the program uses", msg)
+	case strings.Contains(msg, "too many arguments") || strings.Contains(msg, "not enough arguments"):
+		return errorf(CodeCall, "%s: variadic functions take their variadic part as one slice argument in Delve, and interface parameters are not supported; call a wrapper with concrete parameters", msg)
+	case strings.Contains(msg, "interface"):
+		return errorf(CodeCall, "%s: Delve cannot pass arguments to interface parameters; call a function with a concrete parameter type", msg)
+	case strings.Contains(msg, "call not at safe point"):
+		return errorf(CodeCall, "%s: the goroutine was stopped where the runtime forbids calls; try again", msg)
+	}
+	return errorf(CodeCall, "%s", msg)
+}

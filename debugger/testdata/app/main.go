@@ -1,0 +1,312 @@
+// Command app is the fixture for the debugger's integration tests: it
+// panics inside a handler-like call chain, recovers in a deferred function,
+// parks the goroutine, registers the panic, and then obeys one JSON command
+// per line on stdin, answering one JSON line on stdout.
+package main
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"runtime"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/panicroom/panicroom/debugger"
+	"github.com/panicroom/panicroom/internal/park"
+)
+
+type User struct {
+	Name  string
+	Email string
+	age   int
+	Tags  []string
+	Meta  map[string]int
+	Next  *User
+	Any   any
+}
+
+func (u *User) Greeting(prefix string) string { return prefix + ", " + u.Name }
+
+func (u User) Age() int { return u.age }
+
+func add(a, b int) int { return a + b }
+
+func concat(a, b string) string { return a + b }
+
+func sum(xs ...int) int {
+	t := 0
+	for _, x := range xs {
+		t += x
+	}
+	return t
+}
+
+func describe(v any) string { return fmt.Sprint(v) }
+
+func blockForever() int { select {} }
+
+func loopForever() int {
+	for i := 0; ; i++ {
+		if i < 0 {
+			return i
+		}
+	}
+}
+
+func panicky() int { panic("boom from call") }
+
+var counter = 42
+
+// never is false at run time but not provably so: the calls under it keep
+// the functions in the binary.
+var never = os.Getenv("PANICROOM_FIXTURE_NEVER") == "yes"
+
+type request struct {
+	Path  string
+	Query map[string]string
+}
+
+//go:noinline
+func check(n, limit int) {
+	if n > limit {
+		panic(fmt.Sprintf("n=%d > limit=%d", n, limit))
+	}
+}
+
+//go:noinline
+func validate(u *User, n int) {
+	limit := 10
+	check(n, limit)
+	u.age++
+}
+
+//go:noinline
+func process(u *User, items []int, total int) {
+	label := "processing"
+	big := strings.Repeat("x", 3000)
+	validate(u, len(items)+total)
+	fmt.Println(label, big)
+}
+
+//go:noinline
+func handle(req *request) {
+	user := &User{Name: "Ada", Email: "ada@example.com", age: 36, Tags: []string{"admin", "ops"}, Meta: map[string]int{"logins": 3, "fails": 1}, Any: 7}
+	user.Next = user
+	items := make([]int, 100)
+	for i := range items {
+		items[i] = i * i
+	}
+	total := 7
+	process(user, items, total)
+}
+
+type parked struct {
+	id   string
+	spot *park.Spot
+}
+
+var ev *debugger.Agent
+
+// grow runs f on a stack already grown well past what the recover path
+// needs, so the panic frames are never copied (trap 1).
+//
+//go:noinline
+func grow(f func()) {
+	var pad [64 << 10]byte
+	pad[0] = 1
+	f()
+	runtime.KeepAlive(&pad)
+}
+
+func serve(id string, req *request, parkedCh chan<- parked) {
+	grow(func() {
+		defer func() {
+			r := recover()
+			if r == nil {
+				return
+			}
+			spot, err := park.New()
+			if err != nil {
+				panic(err)
+			}
+			pcs := make([]uintptr, 64)
+			n := runtime.Callers(1, pcs)
+			frames := runtime.CallersFrames(pcs[:n])
+			var all []debugger.Frame
+			for {
+				f, more := frames.Next()
+				all = append(all, debugger.Frame{Function: f.Function, File: f.File, Line: f.Line, PC: f.PC, App: strings.HasPrefix(f.Function, "main.")})
+				if !more {
+					break
+				}
+			}
+			// The page starts at the frame that panicked: after gopanic and
+			// any runtime frames above the user's code.
+			i := 0
+			for i < len(all) && all[i].Function != "runtime.gopanic" {
+				i++
+			}
+			for i < len(all) && strings.HasPrefix(all[i].Function, "runtime.") {
+				i++
+			}
+			ev.Register(debugger.Panic{ID: id, GoroutineID: goid(), Frames: all[i:], Spot: spot})
+			parkedCh <- parked{id: id, spot: spot}
+			spot.Wait()
+		}()
+		handle(req)
+	})
+}
+
+func goid() int64 {
+	var buf [64]byte
+	s := string(buf[:runtime.Stack(buf[:], false)])
+	s = strings.TrimPrefix(s, "goroutine ")
+	var id int64
+	fmt.Sscan(s, &id)
+	return id
+}
+
+type command struct {
+	Op     string
+	Panic  string
+	Frame  int
+	Expr   string
+	Unsafe bool
+	Handle *debugger.Handle
+	N      int
+}
+
+type reply struct {
+	Value    *debugger.Value     `json:",omitempty"`
+	Snapshot *debugger.Snapshot  `json:",omitempty"`
+	Vars     *debugger.FrameVars `json:",omitempty"`
+	Status   *debugger.Status    `json:",omitempty"`
+	Err      *debugger.Error     `json:",omitempty"`
+	Other    string              `json:",omitempty"`
+	Took     time.Duration
+}
+
+func main() {
+	if never {
+		fmt.Println(counter, add(1, 2), concat("a", "b"), sum(1, 2), describe(1), blockForever(), loopForever(), panicky(), (&User{}).Greeting("x"), User{}.Age())
+	}
+	ev = debugger.Start(debugger.Options{Timeout: 3 * time.Second, MaxRestarts: 50, Logf: func(f string, a ...any) { fmt.Fprintf(os.Stderr, "fixture: "+f+"\n", a...) }})
+	defer ev.Close()
+
+	// A heartbeat measures how long the app is frozen (attach, stops).
+	var maxGap atomic.Int64
+	var beats atomic.Int64
+	go func() {
+		last := time.Now()
+		for {
+			time.Sleep(time.Millisecond)
+			now := time.Now()
+			if g := int64(now.Sub(last)); g > maxGap.Load() {
+				maxGap.Store(g)
+			}
+			last = now
+			beats.Add(1)
+		}
+	}()
+
+	var mu sync.Mutex
+	spots := map[string]*park.Spot{}
+	requests := map[string]*request{}
+	out := json.NewEncoder(os.Stdout)
+	in := bufio.NewScanner(os.Stdin)
+	in.Buffer(make([]byte, 1<<20), 1<<20)
+	for in.Scan() {
+		var c command
+		if err := json.Unmarshal(in.Bytes(), &c); err != nil {
+			out.Encode(reply{Other: "bad command: " + err.Error()})
+			continue
+		}
+		ctx := context.Background()
+		start := time.Now()
+		var rep reply
+		var err error
+		switch c.Op {
+		case "status":
+			st := ev.Status()
+			rep.Status = &st
+		case "panic":
+			ch := make(chan parked, 1)
+			// The parked record keeps the request, as the middleware
+			// does for its page: the dead frames alone would not keep it
+			// from the collector (trap 1).
+			req := &request{Path: "/boom", Query: map[string]string{"q": "1"}}
+			go serve(c.Panic, req, ch)
+			p := <-ch
+			mu.Lock()
+			spots[p.id] = p.spot
+			requests[p.id] = req
+			mu.Unlock()
+		case "snapshot":
+			rep.Snapshot, err = ev.Snapshot(ctx, c.Panic)
+		case "eval":
+			rep.Value, err = ev.Eval(ctx, debugger.Request{Panic: c.Panic, Frame: c.Frame, Expr: c.Expr, Unsafe: c.Unsafe})
+		case "locals":
+			rep.Vars, err = ev.Locals(ctx, c.Panic, c.Frame)
+		case "expand":
+			rep.Value, err = ev.Expand(ctx, *c.Handle)
+		case "release":
+			mu.Lock()
+			s := spots[c.Panic]
+			mu.Unlock()
+			s.Release()
+			<-s.Left()
+			ev.Forget(c.Panic)
+		case "pressure":
+			// Garbage and deep stacks on other goroutines, and GCs, while
+			// the panic is parked: its frames must not move or be freed.
+			var wg sync.WaitGroup
+			for g := 0; g < 8; g++ {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					deep(200)
+					_ = make([]byte, 1<<20)
+				}()
+			}
+			wg.Wait()
+			for i := 0; i < 5; i++ {
+				runtime.GC()
+			}
+		case "moved":
+			mu.Lock()
+			s := spots[c.Panic]
+			mu.Unlock()
+			rep.Other = fmt.Sprint(s.Moved())
+		case "heartbeat":
+			rep.Other = fmt.Sprintf("%d %d", beats.Load(), maxGap.Swap(0))
+		case "pid":
+			rep.Other = fmt.Sprint(os.Getpid())
+		default:
+			rep.Other = "unknown op " + c.Op
+		}
+		rep.Took = time.Since(start)
+		if err != nil {
+			if e, ok := err.(*debugger.Error); ok {
+				rep.Err = e
+			} else {
+				rep.Err = &debugger.Error{Code: "other", Msg: err.Error()}
+			}
+		}
+		out.Encode(rep)
+	}
+}
+
+//go:noinline
+func deep(n int) int {
+	var pad [512]byte
+	pad[n%512] = byte(n)
+	if n == 0 {
+		return int(pad[0])
+	}
+	return deep(n-1) + int(pad[n%512])
+}

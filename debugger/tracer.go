@@ -1,0 +1,244 @@
+//go:build linux
+
+package debugger
+
+import (
+	"bufio"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"os/signal"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/go-delve/delve/pkg/logflags"
+	"github.com/go-delve/delve/pkg/proc"
+	"github.com/go-delve/delve/pkg/proc/native"
+)
+
+// This file is the agent: the app's binary re-executed with envRole set.
+// It attaches to its parent with Delve's pkg/proc (not service/debugger and
+// never the JSON-RPC client: the spike measured the RPC path 10× slower for
+// a snapshot), keeps the parent running, and stops it only for the length
+// of one request.
+
+func init() {
+	if os.Getenv(envRole) != roleAgent {
+		return
+	}
+	os.Exit(agentMain())
+}
+
+func agentMain() int {
+	logflags.Setup(false, "", "")
+	in := os.NewFile(3, "panicroom-requests")
+	out := os.NewFile(4, "panicroom-answers")
+	if in == nil || out == nil {
+		fmt.Fprintln(os.Stderr, "panicroom agent: started without its pipes")
+		return 2
+	}
+	enc := json.NewEncoder(out)
+	r := bufio.NewReader(in)
+
+	// The parent grants PR_SET_PTRACER for our pid and only then writes the
+	// first line; attaching earlier would fail under Yama scope 1.
+	if line, err := r.ReadString('\n'); err != nil || strings.TrimSpace(line) != "go" {
+		return 2
+	}
+	ppid, _ := strconv.Atoi(os.Getenv(envParent))
+	if ppid == 0 || ppid != os.Getppid() {
+		return 2 // the parent died before we attached
+	}
+
+	guard, err := startGuardian(ppid)
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "panicroom agent: no guardian (%v); if this agent dies while the app is stopped, the app stays stopped\n", err)
+	}
+	defer guard.Close()
+
+	start := time.Now()
+	tr, err := attach(ppid)
+	if err != nil {
+		reason, fix := explainAttach(err)
+		enc.Encode(wireReady{PID: os.Getpid(), Err: reason, Fix: fix})
+		return 1
+	}
+	ready := wireReady{PID: os.Getpid(), AttachTook: time.Since(start), Optimized: tr.optimized}
+	tr.resume()
+	if err := enc.Encode(ready); err != nil {
+		tr.detach()
+		return 1
+	}
+
+	sigs := make(chan os.Signal, 1)
+	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP)
+	reqs := make(chan wireRequest)
+	go func() {
+		defer close(reqs)
+		dec := json.NewDecoder(r)
+		for {
+			var req wireRequest
+			if err := dec.Decode(&req); err != nil {
+				return
+			}
+			reqs <- req
+		}
+	}()
+
+	for {
+		select {
+		case <-sigs:
+			tr.detach()
+			return 0
+		case req, ok := <-reqs:
+			if !ok {
+				tr.detach() // pipe EOF: the app closed us or died
+				return 0
+			}
+			ans := tr.serve(req)
+			ans.ID = req.ID
+			if err := enc.Encode(ans); err != nil {
+				tr.detach()
+				return 0
+			}
+			if tr.exited {
+				return 0
+			}
+		case err := <-tr.done:
+			// The target stopped on its own: it exited, or an earlier
+			// call injection that hit its deadline finished now.
+			tr.running = false
+			if tr.exitedErr(err) {
+				return 0
+			}
+			tr.resume()
+		}
+	}
+}
+
+func explainAttach(err error) (reason, fix string) {
+	msg := err.Error()
+	switch {
+	case errors.Is(err, syscall.EPERM) || strings.Contains(msg, "operation not permitted"):
+		scope, _ := os.ReadFile("/proc/sys/kernel/yama/ptrace_scope")
+		s := strings.TrimSpace(string(scope))
+		reason = "the kernel refused ptrace (" + msg + ")"
+		switch s {
+		case "2":
+			fix = "Yama ptrace_scope is 2 (admin only): run as root or with CAP_SYS_PTRACE, or `sudo sysctl kernel.yama.ptrace_scope=1`"
+		case "3":
+			fix = "Yama ptrace_scope is 3 (ptrace disabled until reboot): reboot with kernel.yama.ptrace_scope=1"
+		default:
+			fix = "in a container, add the capability: `docker run --cap-add=SYS_PTRACE` (or securityContext.capabilities.add: [SYS_PTRACE]); check `sysctl kernel.yama.ptrace_scope` (0 or 1 works) and seccomp"
+		}
+	case strings.Contains(msg, "could not find") && strings.Contains(msg, "debug"),
+		strings.Contains(msg, "no debug info"), strings.Contains(msg, "DWARF"):
+		reason = "the binary has no debug information (" + msg + ")"
+		fix = "do not strip the binary: build without -ldflags=-w/-s and with -gcflags=all=\"-N -l\""
+	default:
+		reason = "attaching the debugger failed: " + msg
+		fix = "build with `go build -gcflags=all=\"-N -l\"`; see the agent's stderr for details"
+	}
+	return reason, fix
+}
+
+type tracer struct {
+	grp       *proc.TargetGroup
+	t         *proc.Target
+	optimized bool
+
+	running bool
+	resumed chan struct{}
+	done    chan error
+	exited  bool
+	// stuck counts call injections abandoned at their deadline, by
+	// goroutine: Delve still tracks them, and the goroutine is not
+	// usable for another call.
+	stuck map[int64]bool
+}
+
+func attach(pid int) (*tracer, error) {
+	grp, err := native.Attach(pid, nil, nil)
+	if err != nil {
+		return nil, err
+	}
+	tr := &tracer{grp: grp, t: grp.Selected, stuck: map[int64]bool{}}
+	// Delve sets breakpoints on runtime.fatalpanic and runtime.throw. If
+	// this agent were killed, the next fatal error in the app would hit a
+	// bare int3 (trap 3 of DESIGN.md); and we have no use for them.
+	for addr := range tr.t.Breakpoints().M {
+		if err := tr.t.ClearBreakpoint(addr); err != nil {
+			grp.Detach(false)
+			return nil, fmt.Errorf("clearing Delve's internal breakpoint at %#x: %w", addr, err)
+		}
+	}
+	for id := range grp.LogicalBreakpoints {
+		delete(grp.LogicalBreakpoints, id)
+	}
+	if fns := tr.t.BinInfo().LookupFunc()["main.main"]; len(fns) > 0 && fns[0].Optimized() {
+		tr.optimized = true
+	}
+	return tr, nil
+}
+
+func (tr *tracer) resume() {
+	tr.resumed = make(chan struct{})
+	tr.done = make(chan error, 1)
+	tr.grp.ResumeNotify(tr.resumed)
+	tr.running = true
+	done := tr.done
+	go func() { done <- tr.grp.Continue() }()
+}
+
+// halt stops the target. A manual stop request sent before Continue has
+// resumed the threads would be cleared by Continue itself and leave a
+// SIGTRAP pending, so wait for the resume first.
+func (tr *tracer) halt() error {
+	if !tr.running {
+		return nil
+	}
+	var err error
+	select {
+	case <-tr.resumed:
+		if err := tr.grp.RequestManualStop(); err != nil {
+			return err
+		}
+		err = <-tr.done
+	case err = <-tr.done:
+	}
+	tr.running = false
+	if tr.exitedErr(err) {
+		return errors.New("the app exited")
+	}
+	return err
+}
+
+func (tr *tracer) exitedErr(err error) bool {
+	var pe proc.ErrProcessExited
+	if errors.As(err, &pe) {
+		tr.exited = true
+		return true
+	}
+	if ok, _ := tr.grp.Valid(); !ok {
+		tr.exited = true
+		return true
+	}
+	return false
+}
+
+// detach restores every byte written to the target and lets it go.
+func (tr *tracer) detach() {
+	if tr.exited {
+		return
+	}
+	if err := tr.halt(); err != nil && tr.exited {
+		return
+	}
+	for addr := range tr.t.Breakpoints().M {
+		tr.t.ClearBreakpoint(addr)
+	}
+	tr.grp.Detach(false)
+}

@@ -1,0 +1,61 @@
+package debugger
+
+import "time"
+
+// The app and the agent exchange one JSON object per line: requests on the
+// agent's fd 3, answers on its fd 4. Stdout and stderr stay the app's, so a
+// package init that prints cannot corrupt the protocol.
+
+// Operations of a wireRequest.
+const (
+	opSnapshot = "snapshot"
+	opEval     = "eval"
+	opLocals   = "locals"
+	opExpand   = "expand"
+	opPing     = "ping"
+)
+
+type wireRequest struct {
+	ID        uint64
+	Op        string
+	Goroutine int64
+	Frames    []Frame // the page's frames; Delve's are matched against them
+	Frame     int
+	Expr      string
+	Start     int
+	Unsafe    bool
+	// Call is set when the panic's goroutine is spinning in rendezvous, so
+	// the agent may inject calls from it.
+	Call    bool
+	Timeout time.Duration
+	Panic   string // for handles in answers
+}
+
+type wireAnswer struct {
+	ID       uint64
+	Value    *Value     `json:",omitempty"`
+	Snapshot *Snapshot  `json:",omitempty"`
+	Vars     *FrameVars `json:",omitempty"`
+	Err      *Error     `json:",omitempty"`
+	// NeedCall asks the app to set up the rendezvous and send the request
+	// again with Call set: the expression calls a function or allocates.
+	NeedCall bool `json:",omitempty"`
+}
+
+// wireReady is the agent's first line, once attached or failed.
+type wireReady struct {
+	PID        int
+	AttachTook time.Duration
+	Optimized  bool
+	Err        string // attach failed: the reason, for Status.Reason
+	Fix        string
+}
+
+// Environment of the re-executed agent. envRole is ours; PANICROOM_AGENT is
+// the user's switch.
+const (
+	envRole   = "PANICROOM_INTERNAL_ROLE"
+	roleAgent = "agent"
+	envParent = "PANICROOM_INTERNAL_PARENT"
+	envUser   = "PANICROOM_AGENT"
+)
