@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"runtime"
 	"strings"
 	"sync"
@@ -51,6 +52,9 @@ func newTestDebugger(t *testing.T, opts ...Option) (*Debugger, *logBuffer) {
 	logs := &logBuffer{}
 	opts = append([]Option{WithLogger(slog.New(slog.NewTextHandler(logs, nil)))}, opts...)
 	d := New(opts...)
+	// The agent is off in test binaries, which would turn parking off too;
+	// these tests are about the parking itself.
+	d.parkOff = nil
 	t.Cleanup(func() { d.Close() })
 	return d, logs
 }
@@ -113,3 +117,20 @@ func pageID(t *testing.T, s string) string {
 }
 
 func goroutines() int { return runtime.NumGoroutine() }
+
+const testPIN = "314-159-265"
+
+// TestMain keeps the PIN's files out of the developer's own config
+// directory.
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "panicroom-test-config")
+	if err != nil {
+		panic(err)
+	}
+	os.Setenv("XDG_CONFIG_HOME", dir)
+	os.Setenv("HOME", dir)
+	os.Setenv("PANICROOM_PIN", testPIN)
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}

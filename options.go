@@ -4,6 +4,7 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/panicroom/panicroom/pin"
 	"github.com/panicroom/panicroom/traceback"
 )
 
@@ -20,6 +21,9 @@ type config struct {
 	idle         time.Duration
 	lightStyle   string
 	darkStyle    string
+	console      bool
+	allowRemote  bool
+	authorize    pin.AuthorizeFunc
 }
 
 func defaults() config {
@@ -32,6 +36,8 @@ func defaults() config {
 		idle:         30 * time.Minute,
 		lightStyle:   "github",
 		darkStyle:    "github-dark",
+		console:      true,
+		authorize:    pin.Authorize,
 	}
 }
 
@@ -93,4 +99,32 @@ func WithIdleTimeout(d time.Duration) Option {
 // chooses. Unknown names fall back to the defaults.
 func WithStyles(light, dark string) Option {
 	return func(c *config) { c.lightStyle, c.darkStyle = light, dark }
+}
+
+// WithConsole turns the in-page consoles on (the default) or off. Off, no
+// helper process is started, no PIN is printed and no goroutine is parked:
+// panicroom is a traceback page and nothing more. PANICROOM_AGENT=off in
+// the environment does the same without a code change.
+func WithConsole(on bool) Option {
+	return func(c *config) { c.console = on }
+}
+
+// WithAllowRemote lets console requests come from addresses other than
+// loopback ones (a VM or container host, say). The PIN still applies; only
+// use this on a network you trust.
+func WithAllowRemote(allow bool) Option {
+	return func(c *config) { c.allowRemote = allow }
+}
+
+// WithAuthorize replaces the decision, made for every console request,
+// whether it may reveal or change program state. The default is
+// pin.Authorize: trusted Host, same Origin, the page's secret, the PIN
+// cookie and a loopback address. A replacement must keep 401 meaning "only
+// the PIN is missing", which is what makes the page ask for it.
+func WithAuthorize(f pin.AuthorizeFunc) Option {
+	return func(c *config) {
+		if f != nil {
+			c.authorize = f
+		}
+	}
 }

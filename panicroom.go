@@ -66,6 +66,8 @@ import (
 	"strings"
 	"sync/atomic"
 
+	"github.com/panicroom/panicroom/console"
+	"github.com/panicroom/panicroom/debugger"
 	"github.com/panicroom/panicroom/pin"
 	"github.com/panicroom/panicroom/traceback"
 )
@@ -90,6 +92,12 @@ type Debugger struct {
 	static     *static
 	mux        *http.ServeMux
 	closed     atomic.Bool
+
+	eval     debugger.Evaluator
+	guard    *pin.Guard
+	guardErr error
+	consoles *console.Server
+	stand    stand
 
 	// parkOff, when set, says why goroutines must not be parked now ("" to
 	// allow): parked frames are only worth their cost to a debugger that
@@ -121,6 +129,8 @@ func New(opts ...Option) *Debugger {
 		renderer:   renderer,
 		static:     st,
 	}
+	d.startDebugger()
+	d.registry.onPark = d.register
 	d.mux = d.routes()
 	return d
 }
@@ -147,6 +157,7 @@ func (d *Debugger) Wrap(next http.Handler) http.Handler {
 func (d *Debugger) Close() error {
 	d.closed.Store(true)
 	d.registry.close()
+	d.releaseStand()
 	return nil
 }
 
@@ -167,12 +178,15 @@ func (d *Debugger) trustedHost(host string) bool {
 	return pin.TrustedHost(host, d.cfg.trustedHosts...)
 }
 
-func writeJSON(w http.ResponseWriter, v any) {
+func writeJSON(w http.ResponseWriter, v any) { writeJSONStatus(w, http.StatusOK, v) }
+
+func writeJSONStatus(w http.ResponseWriter, status int, v any) {
 	b, err := json.MarshalIndent(v, "", "  ")
 	if err != nil {
 		plainError(w, http.StatusInternalServerError, fmt.Sprintf("encoding JSON: %v", err))
 		return
 	}
 	setPageHeaders(w.Header(), "application/json")
+	w.WriteHeader(status)
 	w.Write(append(b, '\n'))
 }

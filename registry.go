@@ -49,8 +49,9 @@ type registry struct {
 	history int
 	idle    time.Duration
 	closed  bool
-	// onRelease, if set, is told about every release (the debugger forgets
-	// the goroutine).
+	// onPark and onRelease, if set, are told about every park and release:
+	// the debugger registers and forgets the goroutine.
+	onPark    func(*record, *park.Spot)
 	onRelease func(*record)
 }
 
@@ -103,7 +104,11 @@ func (g *registry) park(rec *record, spot *park.Spot) {
 		evict = append(evict, g.parked[0])
 		g.parked = g.parked[1:]
 	}
+	onPark := g.onPark
 	g.mu.Unlock()
+	if onPark != nil {
+		onPark(rec, spot)
+	}
 	for _, r := range evict {
 		g.release(r)
 	}

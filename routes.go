@@ -51,6 +51,11 @@ func (d *Debugger) routes() *http.ServeMux {
 	mux.HandleFunc("GET "+Prefix+"{$}", d.serveIndex)
 	mux.HandleFunc("GET "+Prefix+"panic/{id}", d.servePanic)
 	mux.HandleFunc("GET "+Prefix+"static/{name}", d.serveStatic)
+	mux.HandleFunc("GET "+Prefix+"session", d.serveSession)
+	mux.HandleFunc("POST "+Prefix+"pin", d.servePIN)
+	mux.HandleFunc("POST "+Prefix+"pin/print", d.servePrintPIN)
+	mux.HandleFunc("GET "+Prefix+"console/ws", d.serveConsoleWS)
+	mux.HandleFunc("GET "+Prefix+"console", d.serveConsolePage)
 	mux.HandleFunc(Prefix, func(w http.ResponseWriter, r *http.Request) {
 		plainError(w, http.StatusNotFound, "404 not found: panicroom has no page at "+r.URL.Path)
 	})
@@ -139,7 +144,7 @@ func (d *Debugger) servePanic(w http.ResponseWriter, r *http.Request) {
 func (d *Debugger) renderPanic(w io.Writer, r *http.Request, rec *record) (string, error) {
 	switch negotiate(r) {
 	case formatHTML:
-		return "text/html; charset=utf-8", d.renderer.HTML(w, traceback.Page{Panic: rec.panic, Banners: d.banners(rec)})
+		return "text/html; charset=utf-8", d.renderer.HTML(w, traceback.Page{Panic: rec.panic, Banners: d.banners(rec), Meta: d.pageMeta(rec)})
 	case formatJSON:
 		return "application/json", traceback.JSON(w, rec.panic)
 	}
@@ -149,7 +154,7 @@ func (d *Debugger) renderPanic(w io.Writer, r *http.Request, rec *record) (strin
 // banners explains, on top of a page, what the reader cannot otherwise see:
 // what happened to the response, and why the frames cannot be inspected.
 func (d *Debugger) banners(rec *record) []traceback.Banner {
-	var out []traceback.Banner
+	out := d.consoleBanners(rec)
 	if rec == nil {
 		return out
 	}

@@ -102,6 +102,23 @@ func TestFramesOfSigpanicIsRemoved(t *testing.T) {
 	}
 }
 
+func TestFramesOfBoundsCheckHelpersRemoved(t *testing.T) {
+	var frames []Frame
+	func() {
+		defer func() {
+			recover()
+			frames = FramesOf(Callers(0))
+		}()
+		indexPast(nil, 3)
+	}()
+	if frames[0].Function != "github.com/panicroom/panicroom/traceback.indexPast" {
+		t.Errorf("top frame %s, want indexPast (bounds-check helpers above it removed)", frames[0].Function)
+	}
+}
+
+//go:noinline
+func indexPast(s []int, i int) int { return s[i] }
+
 func TestGoroutineID(t *testing.T) {
 	ids := make(chan int64, 2)
 	go func() { ids <- GoroutineID() }()

@@ -27,6 +27,10 @@ type Banner struct {
 type Page struct {
 	Panic   *Panic
 	Banners []Banner
+	// Meta becomes <meta name="panicroom-KEY" content="VALUE"> tags: what
+	// the page's script needs (the console's state and secret) without this
+	// package knowing what it is for.
+	Meta map[string]string
 }
 
 // Summary is one row of the list of recent panics.
@@ -68,6 +72,7 @@ func NewRenderer(prefix string, editor Editor) (*Renderer, error) {
 
 type pageView struct {
 	Title, Prefix, Static string
+	Meta                  map[string]string
 	P                     *Panic
 	Banners               []Banner
 	Groups                []frameGroup
@@ -81,7 +86,16 @@ type frameGroup struct {
 	App    bool
 	Label  string
 	Frames []frameView
+	repeat string // the function a folded run of recursion repeats
 }
+
+// Recursion is folded after this many consecutive calls of one function,
+// and at most maxOpen app frames start open: a 240-deep recursion must not
+// make a page of 240 open frames.
+const (
+	recursionShown = 3
+	maxOpen        = 8
+)
 
 type frameView struct {
 	Frame
@@ -99,28 +113,42 @@ func (r *Renderer) HTML(w io.Writer, pg Page) error {
 	}
 	p := pg.Panic
 	v := pageView{
-		Title:         p.Value.Category + ": " + oneLine(p.Value.Message, 80) + " · panicroom",
+		Title:         title(p.Value) + " · panicroom",
 		Prefix:        r.prefix,
 		Static:        r.prefix + "static/",
+		Meta:          pg.Meta,
 		P:             p,
 		Banners:       pg.Banners,
 		CategoryClass: strings.ReplaceAll(p.Value.Category, " ", "-"),
 		TextURL:       r.prefix + "panic/" + p.ID + "?format=text",
 		JSONURL:       r.prefix + "panic/" + p.ID + "?format=json",
 	}
-	for _, f := range p.Frames {
+	run, opened := 0, 0
+	for i, f := range p.Frames {
 		fv := r.frameView(f)
+		if i > 0 && p.Frames[i-1].Function == f.Function {
+			run++
+		} else {
+			run = 1
+		}
+		visible, repeat := f.Kind == App, ""
+		if run > recursionShown {
+			visible, repeat = false, f.Function
+		}
 		if f.Kind == App {
 			v.AppCount++
-			fv.Open = true
 			if v.Origin == nil {
 				o := fv
 				v.Origin = &o
 			}
 		}
+		if visible && opened < maxOpen {
+			fv.Open = true
+			opened++
+		}
 		n := len(v.Groups)
-		if n == 0 || v.Groups[n-1].App != (f.Kind == App) {
-			v.Groups = append(v.Groups, frameGroup{App: f.Kind == App})
+		if n == 0 || v.Groups[n-1].App != visible || v.Groups[n-1].repeat != repeat {
+			v.Groups = append(v.Groups, frameGroup{App: visible, repeat: repeat})
 			n++
 		}
 		v.Groups[n-1].Frames = append(v.Groups[n-1].Frames, fv)
@@ -134,8 +162,13 @@ func (r *Renderer) HTML(w io.Writer, pg Page) error {
 			v.Groups[0].Frames = append(v.Groups[0].Frames, fv)
 		}
 	}
-	for i := range v.Groups {
-		v.Groups[i].Label = groupLabel(v.Groups[i].Frames)
+	for i, g := range v.Groups {
+		if g.repeat != "" {
+			_, name := splitFunction(g.repeat)
+			v.Groups[i].Label = fmt.Sprintf("more calls of %s (recursion)", name)
+			continue
+		}
+		v.Groups[i].Label = groupLabel(g.Frames)
 	}
 	bw := bufio.NewWriter(w)
 	if err := t.ExecuteTemplate(bw, "page", v); err != nil {
@@ -206,9 +239,29 @@ func (r *Renderer) Index(w io.Writer, list []Summary, banners []Banner) error {
 	bw := bufio.NewWriter(w)
 	err = t.ExecuteTemplate(bw, "index", struct {
 		Title, Prefix, Static string
+		Meta                  map[string]string
 		List                  []row
 		Banners               []Banner
-	}{"Recent panics · panicroom", r.prefix, r.prefix + "static/", rows, banners})
+	}{"Recent panics · panicroom", r.prefix, r.prefix + "static/", nil, rows, banners})
+	if err != nil {
+		return err
+	}
+	return bw.Flush()
+}
+
+// Console writes the top-level console's page, whose one frame is the
+// goroutine panicID that stands in the app for it.
+func (r *Renderer) Console(w io.Writer, panicID string, banners []Banner, meta map[string]string) error {
+	t, err := templates()
+	if err != nil {
+		return err
+	}
+	bw := bufio.NewWriter(w)
+	err = t.ExecuteTemplate(bw, "console", struct {
+		Title, Prefix, Static, PanicID string
+		Meta                           map[string]string
+		Banners                        []Banner
+	}{"Console · panicroom", r.prefix, r.prefix + "static/", panicID, meta, banners})
 	if err != nil {
 		return err
 	}
@@ -299,6 +352,16 @@ func writeChain(w io.Writer, chain []Link, indent string) {
 			writeChain(w, b, indent+"  ")
 		}
 	}
+}
+
+// title names a panic in a browser tab: its message, with the category in
+// front unless the message already says it ("runtime error: ...").
+func title(v Value) string {
+	msg := oneLine(v.Message, 80)
+	if strings.HasPrefix(msg, v.Category) {
+		return msg
+	}
+	return v.Category + ": " + msg
 }
 
 func oneLine(s string, n int) string {

@@ -81,10 +81,35 @@ func TestHTMLEscapesEverything(t *testing.T) {
 			t.Errorf("page lacks %q", want)
 		}
 	}
-	if n := strings.Count(page, "<script"); n != 1 {
-		t.Errorf("page has %d script tags, want only the static one", n)
+	if n := strings.Count(page, "<script"); n != 2 || strings.Count(page, `<script src="/__panicroom__/static/`) != 2 {
+		t.Errorf("page has %d script tags, want only the two static ones", n)
 	}
 	golden(t, "page.golden.html", normalize(page))
+}
+
+// TestRecursionIsFolded renders a 240-deep recursion: three calls show, the
+// rest fold into one group, and no more than maxOpen frames start open.
+func TestRecursionIsFolded(t *testing.T) {
+	p := &Panic{ID: "r", Value: Value{Category: "runtime error", Message: "runtime error: x"}}
+	for i := 0; i < 240; i++ {
+		p.Frames = append(p.Frames, Frame{Index: i, Function: "main.walk", Package: "main", Name: "walk", File: "/a.go", Line: 9, Kind: App})
+	}
+	p.Frames = append(p.Frames, Frame{Index: 240, Function: "main.handler", Package: "main", Name: "handler", File: "/a.go", Line: 20, Kind: App})
+	r, _ := NewRenderer("/p/", "none")
+	var b bytes.Buffer
+	if err := r.HTML(&b, Page{Panic: p}); err != nil {
+		t.Fatal(err)
+	}
+	page := b.String()
+	if !strings.Contains(page, "237 more calls of walk (recursion)") {
+		t.Errorf("recursion not folded into one group")
+	}
+	if n := strings.Count(page, `" open>`); n != 4 {
+		t.Errorf("%d frames open, want the 3 shown calls and the handler", n)
+	}
+	if strings.Count(page, `<details class="frame`) != 241 {
+		t.Errorf("folding must hide frames, not drop them")
+	}
 }
 
 func TestIndexRenders(t *testing.T) {

@@ -21,6 +21,7 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+	"time"
 
 	"github.com/panicroom/panicroom"
 )
@@ -35,7 +36,7 @@ func main() {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /{$}", index)
 	for _, c := range cases {
-		mux.HandleFunc("/"+c.path, c.handler)
+		mux.HandleFunc("/"+c.Path, c.Handler)
 	}
 
 	ln, err := net.Listen("tcp", *addr)
@@ -45,6 +46,7 @@ func main() {
 	}
 	srv := &http.Server{Handler: d.Wrap(mux)}
 	srv.RegisterOnShutdown(func() { d.Close() })
+	settings.Addr = ln.Addr().String()
 	fmt.Fprintf(os.Stderr, "debugdemo: listening on http://%s/\n", ln.Addr())
 
 	go func() {
@@ -60,9 +62,11 @@ func main() {
 	}
 }
 
+// demoCase is one link of the index; its fields are exported because the
+// index template reads them.
 type demoCase struct {
-	path, title, about string
-	handler            http.HandlerFunc
+	Path, Title, About string
+	Handler            http.HandlerFunc
 }
 
 var cases = []demoCase{
@@ -89,11 +93,31 @@ h1{font-size:22px} li{margin:6px 0} a{color:#0969da} span{color:#656d76}
 @media (prefers-color-scheme:dark){body{background:#0d1117;color:#e6edf3}a{color:#4493f8}span{color:#8d96a0}}
 </style></head><body>
 <h1>panicroom demo</h1>
-<p>Each link panics in a different way. Recent panics: <a href="/__panicroom__/">/__panicroom__/</a></p>
-<ul>{{range .}}<li><a href="/{{.path}}">{{.title}}</a> <span>— {{.about}}</span></li>{{end}}</ul>
+<p>Each link panics in a different way. Recent panics: <a href="/__panicroom__/">/__panicroom__/</a>.
+The console for the running app, without a panic: <a href="/__panicroom__/console">/__panicroom__/console</a>.</p>
+<ul>{{range .}}<li><a href="/{{.Path}}">{{.Title}}</a> <span>— {{.About}}</span></li>{{end}}</ul>
 </body></html>`))
 
+// Settings are the demo's package-level state, for the top-level console
+// (/__panicroom__/console): main.settings, main.settings.Greeting().
+type Settings struct {
+	Addr     string
+	Started  time.Time
+	Visits   int
+	Features map[string]bool
+}
+
+// Greeting is a method to call from the top-level console.
+func (s *Settings) Greeting() string {
+	return fmt.Sprintf("demo on %s, up since %s, %d visits", s.Addr, s.Started.Format(time.Kitchen), s.Visits)
+}
+
+var settings = &Settings{Started: time.Now(), Features: map[string]bool{"console": true, "dark-mode": true}}
+
 func index(w http.ResponseWriter, r *http.Request) {
+	settings.Visits++
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
-	indexPage.Execute(w, cases)
+	if err := indexPage.Execute(w, cases); err != nil {
+		panic(err) // the demo's own page is broken: panicroom will show where
+	}
 }

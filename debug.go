@@ -1,0 +1,205 @@
+package panicroom
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"sync"
+
+	"github.com/panicroom/panicroom/console"
+	"github.com/panicroom/panicroom/debugger"
+	"github.com/panicroom/panicroom/internal/park"
+	"github.com/panicroom/panicroom/pin"
+	"github.com/panicroom/panicroom/traceback"
+)
+
+// The agent and the PIN belong to the process, not to one Debugger: an app
+// that wraps two handlers still has one helper process attached to it and
+// one PIN in its terminal.
+var (
+	agentOnce sync.Once
+	agent     *debugger.Agent
+
+	guardOnce sync.Once
+	guard     *pin.Guard
+	guardErr  error
+)
+
+func sharedAgent(disabled bool, logger *slog.Logger) *debugger.Agent {
+	agentOnce.Do(func() {
+		agent = debugger.Start(debugger.Options{
+			Disabled: disabled,
+			Logf:     func(format string, args ...any) { logger.Info("panicroom: " + fmt.Sprintf(format, args...)) },
+		})
+	})
+	return agent
+}
+
+func sharedGuard(trusted []string, allowRemote bool) (*pin.Guard, error) {
+	guardOnce.Do(func() {
+		guard, guardErr = pin.New(pin.Config{Path: Prefix, TrustedHosts: trusted, AllowRemote: allowRemote})
+	})
+	return guard, guardErr
+}
+
+// startDebugger attaches the console's machinery to d: the agent (started
+// in the background; the app never waits for it), the PIN, and the routes
+// that need both.
+func (d *Debugger) startDebugger() {
+	d.eval = sharedAgent(!d.cfg.console, d.cfg.logger)
+	d.guard, d.guardErr = sharedGuard(d.cfg.trustedHosts, d.cfg.allowRemote)
+	if d.guardErr != nil {
+		d.cfg.logger.Error("panicroom: the console is off: " + d.guardErr.Error())
+	}
+	if st := d.eval.Status(); st.State != debugger.StateOff && d.guard != nil {
+		d.guard.Print()
+	}
+	d.registry.onRelease = func(rec *record) { d.eval.Forget(rec.panic.ID) }
+	d.parkOff = func() string {
+		// Parked frames are worth a thread only to a debugger that can read
+		// them.
+		switch st := d.eval.Status(); st.State {
+		case debugger.StateOff, debugger.StateUnavailable:
+			return "the console is unavailable (" + st.Reason + ")"
+		}
+		if d.guard == nil {
+			return "the console is off: " + d.guardErr.Error()
+		}
+		return ""
+	}
+	d.consoles = &console.Server{
+		Evaluator: d.eval,
+		Authorize: d.authorizeConsole,
+		Touch: func(id string) {
+			if rec := d.registry.get(id); rec != nil {
+				d.registry.touch(rec)
+			}
+		},
+	}
+}
+
+// authorizeConsole is the gate of every request that reveals or changes
+// program state.
+func (d *Debugger) authorizeConsole(r *http.Request) (int, string) {
+	if d.guard == nil {
+		return http.StatusServiceUnavailable, "the console is off: " + d.guardErr.Error()
+	}
+	dec := d.cfg.authorize(d.guard, r)
+	if dec.Allowed() {
+		return http.StatusOK, ""
+	}
+	return dec.Status, dec.Reason
+}
+
+// register tells the debugger about a goroutine that was just parked.
+func (d *Debugger) register(rec *record, spot *park.Spot) {
+	frames := make([]debugger.Frame, len(rec.panic.Frames))
+	for i, f := range rec.panic.Frames {
+		frames[i] = debugger.Frame{Function: f.Function, File: f.File, Line: f.Line, PC: f.PC, App: f.Kind == traceback.App}
+	}
+	d.eval.Register(debugger.Panic{ID: rec.panic.ID, GoroutineID: rec.panic.Goroutine, Frames: frames, Spot: spot})
+}
+
+// serveSession tells the page whether its consoles may open, before it
+// tries a websocket whose refusal it could not read.
+func (d *Debugger) serveSession(w http.ResponseWriter, r *http.Request) {
+	status, reason := d.authorizeConsole(r)
+	st := d.eval.Status()
+	body := map[string]any{"ok": status == http.StatusOK, "reason": reason, "status": st}
+	if d.guard != nil {
+		body["locked"] = d.guard.Locked()
+		body["pinOff"] = d.guard.Off()
+	}
+	if status != http.StatusOK {
+		w.Header().Set("Cache-Control", "no-store")
+		writeJSONStatus(w, status, body)
+		return
+	}
+	writeJSON(w, body)
+}
+
+// servePIN checks a PIN and, when it is right, gives the browser the cookie
+// that opens consoles.
+func (d *Debugger) servePIN(w http.ResponseWriter, r *http.Request) {
+	status, reason := d.authorizeConsole(r)
+	if status != http.StatusOK && status != http.StatusUnauthorized {
+		plainError(w, status, reason)
+		return
+	}
+	r.Body = http.MaxBytesReader(w, r.Body, 1<<10)
+	err := d.guard.Verify(r.Context(), r.PostFormValue("pin"))
+	switch {
+	case errors.Is(err, pin.ErrLocked):
+		d.cfg.logger.Warn("panicroom: the PIN is locked after too many wrong attempts; restart the server to unlock it")
+		plainError(w, http.StatusForbidden, "The PIN is locked after 10 wrong attempts. Restart the server to try again.")
+	case errors.Is(err, context.Canceled):
+		plainError(w, http.StatusRequestTimeout, "the request was cancelled")
+	case err != nil:
+		plainError(w, http.StatusUnauthorized, "Wrong PIN. Look for the line \"panicroom: debugger PIN\" in the terminal running the server.")
+	default:
+		d.guard.SetCookie(w, r)
+		writeJSON(w, map[string]any{"ok": true})
+	}
+}
+
+// servePrintPIN prints the PIN to the server's terminal, where the person
+// at the browser can read it and a remote page cannot.
+func (d *Debugger) servePrintPIN(w http.ResponseWriter, r *http.Request) {
+	status, reason := d.authorizeConsole(r)
+	if status != http.StatusOK && status != http.StatusUnauthorized {
+		plainError(w, status, reason)
+		return
+	}
+	writeJSON(w, map[string]any{"printed": d.guard.Print()})
+}
+
+func (d *Debugger) serveConsoleWS(w http.ResponseWriter, r *http.Request) {
+	d.consoles.ServeHTTP(w, r)
+}
+
+// consoleBanners say what state the console is in, at the top of a page.
+func (d *Debugger) consoleBanners(rec *record) []traceback.Banner {
+	st := d.eval.Status()
+	var out []traceback.Banner
+	switch st.State {
+	case debugger.StateUnavailable:
+		out = append(out, traceback.Banner{Level: "warn", Text: "The console is unavailable: " + st.Reason + withFix(st.Fix)})
+	case debugger.StateOff:
+		out = append(out, traceback.Banner{Level: "info", Text: "The console is off: " + st.Reason + withFix(st.Fix)})
+	}
+	if st.Optimized {
+		out = append(out, traceback.Banner{Level: "warn", Text: `This binary was built with optimizations: variables may be unreadable and calls are refused. Rebuild with go build -gcflags=all="-N -l".`})
+	}
+	if d.guard == nil {
+		out = append(out, traceback.Banner{Level: "warn", Text: "The console is off: " + d.guardErr.Error()})
+	} else if d.guard.Locked() {
+		out = append(out, traceback.Banner{Level: "error", Text: "The PIN is locked after 10 wrong attempts: restart the server to use the console."})
+	}
+	return out
+}
+
+func withFix(fix string) string {
+	if fix == "" {
+		return "."
+	}
+	return ". " + fix
+}
+
+// pageMeta is what the page's script needs to open consoles.
+func (d *Debugger) pageMeta(rec *record) map[string]string {
+	st := d.eval.Status()
+	m := map[string]string{
+		"prefix":  Prefix,
+		"console": st.State.String(),
+		"reason":  st.Reason + withFix(st.Fix),
+	}
+	if d.guard != nil {
+		m["secret"] = d.guard.Secret()
+	}
+	if rec != nil {
+		m["parked"] = fmt.Sprint(rec.parked())
+	}
+	return m
+}

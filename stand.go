@@ -1,0 +1,95 @@
+package panicroom
+
+import (
+	"bytes"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/panicroom/panicroom/internal/park"
+	"github.com/panicroom/panicroom/traceback"
+)
+
+// stand is the goroutine the top-level console evaluates on. Delve needs a
+// goroutine to stand on for package-level reads, and one running on a thread
+// for calls; a goroutine parked in a Spot is both. It is started by the first
+// visit to the console page, so an app that never opens it pays nothing,
+// and released by Close.
+type stand struct {
+	mu   sync.Mutex
+	id   string
+	spot *park.Spot
+	err  error
+}
+
+// standID names the console's goroutine for the debugger, like a panic id.
+const standID = "console"
+
+func (d *Debugger) ensureStand() error {
+	d.stand.mu.Lock()
+	defer d.stand.mu.Unlock()
+	if d.stand.spot != nil && !d.stand.spot.Released() {
+		return nil
+	}
+	spot, err := park.New()
+	if err != nil {
+		return err
+	}
+	ready := make(chan standing)
+	go consoleStand(spot, ready)
+	at := <-ready
+	frames := traceback.FramesOf(at.pcs)
+	d.classifier.Classify(frames)
+	d.stand.spot = spot
+	d.register(&record{panic: &traceback.Panic{ID: standID, Time: time.Now(), Goroutine: at.goroutine, Frames: frames}}, spot)
+	return nil
+}
+
+// standing is where the stand's goroutine waits.
+type standing struct {
+	goroutine int64
+	pcs       []uintptr
+}
+
+// consoleStand is the stand's whole life: report where it is, then wait.
+//
+//go:noinline
+func consoleStand(spot *park.Spot, ready chan<- standing) {
+	standHere(spot, ready)
+}
+
+// standHere records its caller's frame, which is the frame the debugger
+// sees when the goroutine waits in spot, and waits.
+//
+//go:noinline
+func standHere(spot *park.Spot, ready chan<- standing) {
+	ready <- standing{goroutine: traceback.GoroutineID(), pcs: traceback.Callers(1)}
+	spot.Wait()
+}
+
+func (d *Debugger) releaseStand() {
+	d.stand.mu.Lock()
+	spot := d.stand.spot
+	d.stand.spot = nil
+	d.stand.mu.Unlock()
+	if spot != nil {
+		d.eval.Forget(standID)
+		spot.Release()
+	}
+}
+
+func (d *Debugger) serveConsolePage(w http.ResponseWriter, r *http.Request) {
+	banners := d.consoleBanners(nil)
+	if d.parkOff == nil || d.parkOff() == "" {
+		if err := d.ensureStand(); err != nil {
+			banners = append(banners, traceback.Banner{Level: "error", Text: "The console cannot start its goroutine: " + err.Error()})
+		}
+	}
+	var buf bytes.Buffer
+	if err := d.renderer.Console(&buf, standID, banners, d.pageMeta(nil)); err != nil {
+		plainError(w, http.StatusInternalServerError, "rendering the console: "+err.Error())
+		return
+	}
+	setPageHeaders(w.Header(), "text/html; charset=utf-8")
+	w.Write(buf.Bytes())
+}
