@@ -54,7 +54,7 @@ func (d *Debugger) startDebugger() {
 		d.cfg.logger.Error("panicroom: the console is off: " + d.guardErr.Error())
 	}
 	if st := d.eval.Status(); st.State != debugger.StateOff && d.guard != nil {
-		d.guard.Print()
+		d.guard.Announce()
 	}
 	d.registry.onRelease = func(rec *record) { d.eval.Forget(rec.panic.ID) }
 	d.parkOff = func() string {

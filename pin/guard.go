@@ -217,6 +217,21 @@ func (g *Guard) Print() bool {
 		return false
 	}
 	g.lastPrint = now
+	g.printLocked()
+	return true
+}
+
+// Announce prints the PIN line at start-up. Unlike Print it is not limited
+// and does not count against the limit: a browser that asks for the PIN a
+// second after the app started must still see it printed where the
+// developer is looking now.
+func (g *Guard) Announce() {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	g.printLocked()
+}
+
+func (g *Guard) printLocked() {
 	var line string
 	switch {
 	case g.Off():
@@ -229,7 +244,6 @@ func (g *Guard) Print() bool {
 		line = "panicroom: debugger PIN " + format(g.pin) + " (enter it in the browser to open a console)"
 	}
 	fmt.Fprintln(g.out, line)
-	return true
 }
 
 const lockedLine = "panicroom: debugger PIN locked after 10 wrong attempts; restart the app to unlock it"

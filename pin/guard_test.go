@@ -1,6 +1,7 @@
 package pin
 
 import (
+	"bytes"
 	"fmt"
 	"net/http/httptest"
 	"os"
@@ -369,5 +370,23 @@ func TestDefaultDir(t *testing.T) {
 	t.Setenv(EnvVar, "off")
 	if _, err := New(Config{App: "app"}); err != nil {
 		t.Errorf("New with the PIN off needs no directory, but: %v", err)
+	}
+}
+
+func TestAnnounceDoesNotDelayPrint(t *testing.T) {
+	var out bytes.Buffer
+	g, err := New(Config{Dir: t.TempDir(), App: "announce", Output: &out})
+	if err != nil {
+		t.Fatal(err)
+	}
+	g.Announce()
+	if !g.Print() {
+		t.Fatal("Print right after Announce printed nothing: a browser asking for the PIN at start-up would see no line")
+	}
+	if g.Print() {
+		t.Fatal("a second Print within the interval printed again")
+	}
+	if n := strings.Count(out.String(), "debugger PIN"); n != 2 {
+		t.Errorf("%d PIN lines, want 2:\n%s", n, out.String())
 	}
 }
