@@ -128,6 +128,24 @@ func TestIndexRenders(t *testing.T) {
 	}
 }
 
+func TestConsolePageRenders(t *testing.T) {
+	r, _ := NewRenderer("/__panicroom__/", "none")
+	var b bytes.Buffer
+	err := r.Console(&b, "console", []Banner{{Level: "warn", Text: xss}}, map[string]string{"secret": `s"><script>`, "console": "attached"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	page := b.String()
+	for _, want := range []string{`data-panic="console"`, `data-autoconsole`, `<meta name="panicroom-console" content="attached">`, `content="s&#34;&gt;&lt;script&gt;"`} {
+		if !strings.Contains(page, want) {
+			t.Errorf("console page lacks %q", want)
+		}
+	}
+	if strings.Contains(page, "<script>alert") {
+		t.Error("banner not escaped")
+	}
+}
+
 func TestJSONRoundTrip(t *testing.T) {
 	p := fixture(t)
 	var b bytes.Buffer
