@@ -49,8 +49,10 @@ type Summary struct {
 type Renderer struct {
 	prefix string
 	editor Editor
-	cwd    string
 	goroot string
+
+	mu    sync.Mutex
+	roots map[string]string // directory → its module's root ("" if none)
 }
 
 var templates = sync.OnceValues(func() (*template.Template, error) {
@@ -66,8 +68,7 @@ func NewRenderer(prefix string, editor Editor) (*Renderer, error) {
 	if err := editor.Validate(); err != nil {
 		return nil, err
 	}
-	cwd, _ := os.Getwd()
-	return &Renderer{prefix: prefix, editor: editor, cwd: cwd, goroot: runtime.GOROOT()}, nil
+	return &Renderer{prefix: prefix, editor: editor, goroot: runtime.GOROOT(), roots: make(map[string]string)}, nil
 }
 
 type pageView struct {
@@ -183,8 +184,10 @@ func (r *Renderer) frameView(f Frame) frameView {
 	return frameView{Frame: f, EditorURL: r.editor.URL(f.File, f.Line), Dir: dir, Base: base, Short: short}
 }
 
-// ShortPath shortens a source path for display: relative to the working
-// directory, to GOROOT/src, or to the module cache.
+// ShortPath shortens a source path for display: relative to GOROOT/src, to
+// the module cache, or to the root of the module the file belongs to (the
+// nearest directory above it with a go.mod), whatever the server's working
+// directory.
 func (r *Renderer) ShortPath(file string) string {
 	if r.goroot != "" {
 		if rest, ok := strings.CutPrefix(file, r.goroot+"/src/"); ok {
@@ -194,12 +197,34 @@ func (r *Renderer) ShortPath(file string) string {
 	if i := strings.Index(file, "/pkg/mod/"); i >= 0 {
 		return file[i+len("/pkg/mod/"):]
 	}
-	if r.cwd != "" {
-		if rest, ok := strings.CutPrefix(file, r.cwd+"/"); ok {
+	if root := r.moduleRoot(filepath.Dir(file)); root != "" {
+		if rest, ok := strings.CutPrefix(file, root+"/"); ok {
 			return rest
 		}
 	}
 	return file
+}
+
+func (r *Renderer) moduleRoot(dir string) string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if root, ok := r.roots[dir]; ok {
+		return root
+	}
+	root := ""
+	for d := dir; ; d = filepath.Dir(d) {
+		if _, err := os.Stat(filepath.Join(d, "go.mod")); err == nil {
+			root = d
+			break
+		}
+		if filepath.Dir(d) == d {
+			break
+		}
+	}
+	if len(r.roots) < 1024 {
+		r.roots[dir] = root
+	}
+	return root
 }
 
 func groupLabel(frames []frameView) string {
