@@ -11,6 +11,7 @@ import (
 	"os/exec"
 	"os/signal"
 	"runtime"
+	"runtime/metrics"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -48,6 +49,34 @@ type record struct {
 	// inCall is set when a call never returned: the goroutine is inside
 	// it, so it cannot reach the rendezvous again.
 	inCall atomic.Bool
+	// kept is set once p.KeepAlive has been called.
+	kept atomic.Bool
+}
+
+// keepAlive hands the snapshot's heap pointers to p.KeepAlive, once. The
+// agent checked them against the heap while the app was stopped; a
+// collection that ended since then may have freed some, so they are
+// dropped if the count of ended collections moved.
+func (r *record) keepAlive(ans wireAnswer, err error) {
+	if r.p.KeepAlive == nil || !r.kept.CompareAndSwap(false, true) {
+		return
+	}
+	ptrs := ans.KeepAlive
+	if err != nil || (len(ptrs) > 0 && numGC() != ans.KeepAliveGC) {
+		ptrs = nil
+	}
+	r.p.KeepAlive(ptrs)
+}
+
+// numGC is runtime.memstats.numgc, the count of ended collections, read
+// without stopping the world.
+func numGC() uint32 {
+	s := [1]metrics.Sample{{Name: "/gc/cycles/total:gc-cycles"}}
+	metrics.Read(s[:])
+	if s[0].Value.Kind() != metrics.KindUint64 {
+		return ^uint32(0)
+	}
+	return uint32(s[0].Value.Uint64())
 }
 
 // keptSnapshots bounds the snapshots of released panics kept for their
@@ -440,7 +469,13 @@ func (a *Agent) Register(p Panic) {
 func (a *Agent) takeSnapshot(r *record) {
 	ctx, cancel := context.WithTimeout(context.Background(), a.opts.Timeout)
 	defer cancel()
-	ans, err := a.request(ctx, wireRequest{Op: opSnapshot, Panic: r.p.ID, Goroutine: r.p.GoroutineID, Frames: r.p.Frames})
+	ans, err := a.request(ctx, wireRequest{Op: opSnapshot, Panic: r.p.ID, Goroutine: r.p.GoroutineID, Frames: r.p.Frames, KeepAlive: r.p.KeepAlive != nil && !r.kept.Load()})
+	// First, before the lock and anything else: the collector is off
+	// until the app has stored the pointers.
+	r.keepAlive(ans, err)
+	if ans.KeepAliveErr != "" {
+		a.opts.Logf("panic %s: no keep-alive for its frames' objects: %s", r.p.ID, ans.KeepAliveErr)
+	}
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	select {

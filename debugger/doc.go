@@ -21,6 +21,16 @@
 // leaves nothing that could trap later) and the agent injects from there,
 // rewriting frame-N locals to runtime.frame(N).name.
 //
+// # Keep-alive
+//
+// The parked frames are dead to the runtime, so heap objects that only
+// they reference are not GC roots. The snapshot that Register starts
+// (taken while the root holds the collector off) also lists every heap
+// pointer held in the app frames' args and locals, each checked against
+// the runtime's heap metadata while the app is stopped (allocated object,
+// in-use span, never a stack), and hands them to [Panic].KeepAlive, which
+// stores them in the parked record. See keepalive_linux.go.
+//
 // # Failure
 //
 // The agent starts a guardian process that continues the app if the

@@ -66,6 +66,36 @@ type Panic struct {
 	GoroutineID int64
 	Frames      []Frame // index 0 is the frame that panicked
 	Spot        *park.Spot
+
+	// KeepAlive receives the heap pointers held in the parked frames.
+	// Those frames are dead to the runtime (trap 1 of DESIGN.md): the
+	// objects that only they reference are not GC roots and would be
+	// freed and reused under later evaluations. The caller is expected to
+	// have turned the collector off (debug.SetGCPercent(-1)) from the
+	// panic until this call.
+	//
+	// Contract: KeepAlive, if not nil, is called exactly once per
+	// Register, from another goroutine than Register's and with no lock
+	// of the Agent held, at the latest Options.Timeout after Register
+	// (normally tens of milliseconds after it).
+	//
+	// ptrs is nil when the snapshot failed or was not taken (agent off,
+	// unavailable, dead, or still attaching at the deadline; a snapshot
+	// retried after an agent restart does not call it again), or when a
+	// collection ended between the snapshot's stop and this call (the
+	// pointers' check is then void). A nil call only signals that the
+	// collector may be turned back on.
+	//
+	// Otherwise each element pointed, while the app was stopped for the
+	// snapshot, into an allocated object of the Go heap that no
+	// collection had condemned: never a stack, never rodata or C memory.
+	// KeepAlive must at once, before anything that could block or
+	// allocate much, convert every element to unsafe.Pointer and store it
+	// in memory reachable from the panic's record (a []unsafe.Pointer
+	// field, say), keep them until the panic is released, and only then
+	// turn the collector back on. It must not keep ptrs itself: a
+	// []uintptr keeps nothing alive.
+	KeepAlive func(ptrs []uintptr)
 }
 
 // Frame is one frame of the page, as the runtime reported it.

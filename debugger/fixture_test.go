@@ -70,6 +70,7 @@ type command struct {
 	Expr   string           `json:",omitempty"`
 	Unsafe bool             `json:",omitempty"`
 	Handle *debugger.Handle `json:",omitempty"`
+	N      int              `json:",omitempty"`
 }
 
 type reply struct {
@@ -99,11 +100,11 @@ func (l *lockedBuilder) String() string {
 	return l.b.String()
 }
 
-func startFixture(t testing.TB) *fixture {
+func startFixture(t testing.TB, env ...string) *fixture {
 	t.Helper()
 	bin := fixtureBinary(t)
 	cmd := exec.Command(bin)
-	cmd.Env = append(os.Environ(), "PANICROOM_AGENT=")
+	cmd.Env = append(append(os.Environ(), "PANICROOM_AGENT="), env...)
 	in, err := cmd.StdinPipe()
 	if err != nil {
 		t.Fatal(err)

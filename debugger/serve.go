@@ -43,7 +43,7 @@ func (tr *tracer) serve(req wireRequest) (ans wireAnswer) {
 	var err error
 	switch req.Op {
 	case opSnapshot:
-		ans.Snapshot, err = tr.snapshot(req)
+		ans.Snapshot, err = tr.snapshot(req, &ans)
 	case opLocals:
 		ans.Vars, err = tr.locals(req)
 	case opEval:
@@ -135,6 +135,12 @@ func (tr *tracer) scope(l *located, d int) *proc.EvalScope {
 }
 
 func (tr *tracer) frameVars(req wireRequest, l *located, i int) FrameVars {
+	return tr.frameVarsKeep(req, l, i, nil)
+}
+
+// frameVarsKeep is frameVars that also hands every arg and local to k,
+// when k is not nil.
+func (tr *tracer) frameVarsKeep(req wireRequest, l *located, i int, k *keeper) FrameVars {
 	fv := FrameVars{Frame: i, Function: req.Frames[i].Function}
 	d, err := l.frame(req, i)
 	if err != nil && d == 0 {
@@ -152,6 +158,14 @@ func (tr *tracer) frameVars(req wireRequest, l *located, i int) FrameVars {
 		fv.Missing = err.Error()
 		return fv
 	}
+	if k != nil {
+		for _, v := range args {
+			k.variable(v)
+		}
+		for _, v := range locals {
+			k.variable(v)
+		}
+	}
 	for _, v := range args {
 		fv.Args = append(fv.Args, tree(req.Panic, i, v, v.Name))
 	}
@@ -161,11 +175,21 @@ func (tr *tracer) frameVars(req wireRequest, l *located, i int) FrameVars {
 	return fv
 }
 
-func (tr *tracer) snapshot(req wireRequest) (*Snapshot, error) {
+// snapshot reads every app frame's args and locals. Asked with KeepAlive,
+// it also lists the heap pointers they hold, so that the app can keep
+// those objects from the collector (keepalive_linux.go).
+func (tr *tracer) snapshot(req wireRequest, ans *wireAnswer) (*Snapshot, error) {
 	start := time.Now()
 	l, err := tr.locate(req)
 	if err != nil {
 		return nil, err
+	}
+	var k *keeper
+	if req.KeepAlive {
+		k, ans.KeepAliveGC, err = tr.startKeeper(l)
+		if err != nil {
+			ans.KeepAliveErr = err.Error()
+		}
 	}
 	s := &Snapshot{Panic: req.Panic, Taken: start}
 	for i, f := range req.Frames {
@@ -173,10 +197,26 @@ func (tr *tracer) snapshot(req wireRequest) (*Snapshot, error) {
 			s.Frames = append(s.Frames, FrameVars{Frame: i, Function: f.Function, Missing: "not an app frame"})
 			continue
 		}
-		s.Frames = append(s.Frames, tr.frameVars(req, l, i))
+		s.Frames = append(s.Frames, tr.frameVarsKeep(req, l, i, k))
+	}
+	if k != nil {
+		ans.KeepAlive = k.out
 	}
 	s.Took = time.Since(start)
 	return s, nil
+}
+
+// startKeeper prepares the keep-alive collection for the goroutine of l
+// and reads the number of collections ended so far.
+func (tr *tracer) startKeeper(l *located) (*keeper, uint32, error) {
+	if len(l.stack) == 0 {
+		return nil, 0, errors.New("the goroutine has no frames")
+	}
+	k, err := tr.newKeeper(tr.scope(l, 0))
+	if err != nil {
+		return nil, 0, err
+	}
+	return k, k.heap.numgc, nil
 }
 
 func (tr *tracer) locals(req wireRequest) (*FrameVars, error) {

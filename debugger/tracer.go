@@ -66,6 +66,7 @@ func agentMain() int {
 		enc.Encode(wireReady{PID: os.Getpid(), Err: reason, Fix: fix})
 		return 1
 	}
+	tr.prepareKeepAlive()
 	ready := wireReady{PID: os.Getpid(), AttachTook: time.Since(start), Optimized: tr.optimized}
 	tr.resume()
 	if err := enc.Encode(ready); err != nil {
@@ -158,6 +159,9 @@ type tracer struct {
 	// goroutine: Delve still tracks them, and the goroutine is not
 	// usable for another call.
 	stuck map[int64]bool
+	// heap is the layout of the runtime's heap metadata, read from DWARF
+	// at attach (prepareKeepAlive) or else at the first snapshot.
+	heap *heapLayout
 }
 
 func attach(pid int) (*tracer, error) {

@@ -24,6 +24,9 @@ type wireRequest struct {
 	Expr      string
 	Start     int
 	Unsafe    bool
+	// KeepAlive asks a snapshot to list the heap pointers held in the
+	// frames (wireAnswer.KeepAlive).
+	KeepAlive bool
 	// Call is set when the panic's goroutine is spinning in rendezvous, so
 	// the agent may inject calls from it.
 	Call    bool
@@ -40,6 +43,15 @@ type wireAnswer struct {
 	// NeedCall asks the app to set up the rendezvous and send the request
 	// again with Call set: the expression calls a function or allocates.
 	NeedCall bool `json:",omitempty"`
+	// KeepAlive lists, for a snapshot asked with KeepAlive, the heap
+	// pointers held in the memory of the app frames' args and locals, each
+	// checked against the runtime's heap metadata while the app was stopped
+	// (keepalive_linux.go). KeepAliveGC is runtime.memstats.numgc at that
+	// stop: once a collection has ended since, the check is void.
+	KeepAlive   []uintptr `json:",omitempty"`
+	KeepAliveGC uint32    `json:",omitempty"`
+	// KeepAliveErr says why no pointers were collected.
+	KeepAliveErr string `json:",omitempty"`
 }
 
 // wireReady is the agent's first line, once attached or failed.

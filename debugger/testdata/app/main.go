@@ -11,10 +11,12 @@ import (
 	"fmt"
 	"os"
 	"runtime"
+	"runtime/debug"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
+	"unsafe"
 
 	"github.com/panicroom/panicroom/debugger"
 	"github.com/panicroom/panicroom/internal/park"
@@ -110,7 +112,68 @@ type parked struct {
 	spot *park.Spot
 }
 
+// Store and its users are built by deadLocals and referenced only by its
+// frame, which is dead to the runtime once the panic is under way.
+type Store struct {
+	users map[int]*User
+	notes []string
+	blob  []byte
+}
+
+type holder struct {
+	data []int
+	name *string
+}
+
+//go:noinline
+func newStore(seed int) *Store {
+	s := &Store{users: map[int]*User{}, blob: make([]byte, 2000)}
+	for i := 1; i <= 5; i++ {
+		s.users[i] = &User{Name: fmt.Sprintf("user-%d-%d", seed, i), age: 20 + i, Tags: []string{fmt.Sprintf("tag-%d-%d", seed, i)}}
+	}
+	for i := range s.blob {
+		s.blob[i] = byte(i*7 + seed)
+	}
+	s.notes = []string{fmt.Sprintf("note-%d", seed)}
+	return s
+}
+
+//go:noinline
+func explode(seed int) {
+	if seed >= 0 {
+		panic(fmt.Sprintf("explode %d", seed))
+	}
+}
+
+// deadLocals builds heap objects that nothing but its own frame refers
+// to, and none of its variables is used after the panicking call: at that
+// call they are all dead, so no stack map names them.
+//
+//go:noinline
+func deadLocals(seed int) {
+	store := newStore(seed)
+	counts := map[string]int{"alpha": seed, "beta": seed * 2}
+	name := fmt.Sprintf("dead-%d", seed)
+	var onStack [4]int
+	onStack[1] = seed
+	sp := &onStack
+	// h does not escape: it is a stack object the debugger reaches
+	// through the pointer h, and its fields point into the heap.
+	h := &holder{data: make([]int, 300+seed%2), name: &name}
+	for i := range h.data {
+		h.data[i] = i * seed
+	}
+	var iface any = &User{Name: fmt.Sprintf("boxed-%d", seed)}
+	if store.users == nil || len(counts) == 0 || sp[1] != seed || iface == nil {
+		return
+	}
+	explode(seed)
+}
+
 var ev *debugger.Agent
+
+// churnHold keeps the churn's garbage allocated, on top of freed memory.
+var churnHold []any
 
 // grow runs f on a stack already grown well past what the recover path
 // needs, so the panic frames are never copied (trap 1).
@@ -123,11 +186,70 @@ func grow(f func()) {
 	runtime.KeepAlive(&pad)
 }
 
-func serve(id string, req *request, parkedCh chan<- parked) {
+// Keep-alive as the root package does it: the collector is off from the
+// panic until the frames' heap pointers are stored in the parked record.
+var (
+	gcMu      sync.Mutex
+	gcHolds   int
+	gcSaved   int
+	keepMu    sync.Mutex
+	keep      = map[string][]unsafe.Pointer{}
+	keepCount = map[string]int{}
+	// noKeepAlive stores nothing (the collector is still held and
+	// released): for showing that the test fails without it.
+	noKeepAlive = os.Getenv("PANICROOM_FIXTURE_NO_KEEPALIVE") == "1"
+)
+
+func holdGC() (release func()) {
+	gcMu.Lock()
+	if gcHolds == 0 {
+		gcSaved = debug.SetGCPercent(-1)
+	}
+	gcHolds++
+	gcMu.Unlock()
+	var once sync.Once
+	return func() {
+		once.Do(func() {
+			gcMu.Lock()
+			defer gcMu.Unlock()
+			gcHolds--
+			if gcHolds == 0 {
+				debug.SetGCPercent(gcSaved)
+			}
+		})
+	}
+}
+
+func keepAliveFunc(id string, release func()) func([]uintptr) {
+	return func(ptrs []uintptr) {
+		defer release()
+		if noKeepAlive {
+			ptrs = nil
+		}
+		// The debugger checked that each address is an allocated heap
+		// object; reading the uintptr's bits as an unsafe.Pointer is
+		// what vet accepts for that.
+		kept := make([]unsafe.Pointer, len(ptrs))
+		for i := range ptrs {
+			kept[i] = *(*unsafe.Pointer)(unsafe.Pointer(&ptrs[i]))
+		}
+		keepMu.Lock()
+		keep[id] = kept
+		keepCount[id]++
+		keepMu.Unlock()
+	}
+}
+
+// serve runs handler, parks its panic and registers it. freeFirst runs
+// two collections before the registration, which free what only the dead
+// frames refer to: the snapshot must then keep none of it.
+func serve(id string, req *request, parkedCh chan<- parked, handler func(), freeFirst bool) {
 	grow(func() {
 		defer func() {
+			release := holdGC()
 			r := recover()
 			if r == nil {
+				release()
 				return
 			}
 			spot, err := park.New()
@@ -154,11 +276,15 @@ func serve(id string, req *request, parkedCh chan<- parked) {
 			for i < len(all) && strings.HasPrefix(all[i].Function, "runtime.") {
 				i++
 			}
-			ev.Register(debugger.Panic{ID: id, GoroutineID: goid(), Frames: all[i:], Spot: spot})
+			if freeFirst {
+				runtime.GC()
+				runtime.GC()
+			}
+			ev.Register(debugger.Panic{ID: id, GoroutineID: goid(), Frames: all[i:], Spot: spot, KeepAlive: keepAliveFunc(id, release)})
 			parkedCh <- parked{id: id, spot: spot}
 			spot.Wait()
 		}()
-		handle(req)
+		handler()
 	})
 }
 
@@ -240,12 +366,51 @@ func main() {
 			// does for its page: the dead frames alone would not keep it
 			// from the collector (trap 1).
 			req := &request{Path: "/boom", Query: map[string]string{"q": "1"}}
-			go serve(c.Panic, req, ch)
+			go serve(c.Panic, req, ch, func() { handle(req) }, false)
 			p := <-ch
 			mu.Lock()
 			spots[p.id] = p.spot
 			requests[p.id] = req
 			mu.Unlock()
+		case "panic-dead":
+			ch := make(chan parked, 1)
+			seed := c.N
+			go serve(c.Panic, nil, ch, func() { deadLocals(seed) }, c.Expr == "free-first")
+			p := <-ch
+			mu.Lock()
+			spots[p.id] = p.spot
+			mu.Unlock()
+		case "kept":
+			keepMu.Lock()
+			var b strings.Builder
+			fmt.Fprintf(&b, "%d", keepCount[c.Panic])
+			for _, p := range keep[c.Panic] {
+				fmt.Fprintf(&b, " %#x", uintptr(p))
+			}
+			keepMu.Unlock()
+			rep.Other = b.String()
+		case "churn":
+			// Free what nothing keeps, then fill the freed memory with
+			// look-alike garbage that stays allocated until the next churn.
+			runtime.GC()
+			runtime.GC()
+			churnHold = nil
+			for i := 0; i < 4000; i++ {
+				m := map[int]*User{}
+				for j := 1; j <= 5; j++ {
+					m[j] = &User{Name: "junk-junk-junk", age: -1, Tags: []string{"junk"}}
+				}
+				b := make([]byte, 2000)
+				for k := range b {
+					b[k] = 0xAA
+				}
+				d := make([]int, 300+i%2)
+				for k := range d {
+					d[k] = -7
+				}
+				churnHold = append(churnHold, m, b, d, &Store{}, fmt.Sprintf("junk-%d", i), map[string]int{"alpha": -1, "beta": -1}, &holder{})
+			}
+			runtime.GC()
 		case "snapshot":
 			rep.Snapshot, err = ev.Snapshot(ctx, c.Panic)
 		case "eval":
