@@ -6,7 +6,9 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"strings"
 	"sync"
+	"unsafe"
 
 	"github.com/panicroom/panicroom/console"
 	"github.com/panicroom/panicroom/debugger"
@@ -99,7 +101,25 @@ func (d *Debugger) register(rec *record, spot *park.Spot) {
 	for i, f := range rec.panic.Frames {
 		frames[i] = debugger.Frame{Function: f.Function, File: f.File, Line: f.Line, PC: f.PC, App: f.Kind == traceback.App}
 	}
-	d.eval.Register(debugger.Panic{ID: rec.panic.ID, GoroutineID: rec.panic.Goroutine, Frames: frames, Spot: spot})
+	d.eval.Register(debugger.Panic{ID: rec.panic.ID, GoroutineID: rec.panic.Goroutine, Frames: frames, Spot: spot,
+		KeepAlive: func(ptrs []uintptr) {
+			keep := make([]unsafe.Pointer, len(ptrs))
+			for i := range ptrs {
+				// The agent vouches that each address was a live heap object
+				// when it stopped the app, and the collector has been off
+				// since the panic; reading the word as a pointer (rather than
+				// converting the uintptr) keeps vet's unsafeptr check honest
+				// about where the trust comes from.
+				keep[i] = *(*unsafe.Pointer)(unsafe.Pointer(&ptrs[i]))
+			}
+			rec.mu.Lock()
+			rec.keep = keep
+			release := rec.releaseGC
+			rec.mu.Unlock()
+			if release != nil {
+				release()
+			}
+		}})
 }
 
 // serveSession tells the page whether its consoles may open, before it
@@ -167,7 +187,9 @@ func (d *Debugger) consoleBanners(rec *record) []traceback.Banner {
 	case debugger.StateUnavailable:
 		out = append(out, traceback.Banner{Level: "warn", Text: "The console is unavailable: " + st.Reason + withFix(st.Fix)})
 	case debugger.StateOff:
-		out = append(out, traceback.Banner{Level: "info", Text: "The console is off: " + st.Reason + withFix(st.Fix)})
+		// The reasons read "the console is off inside go test binaries" and
+		// the like: a sentence of their own.
+		out = append(out, traceback.Banner{Level: "info", Text: capitalize(st.Reason) + withFix(st.Fix)})
 	}
 	if st.Optimized {
 		out = append(out, traceback.Banner{Level: "warn", Text: `This binary was built with optimizations: variables may be unreadable and calls are refused. Rebuild with go build -gcflags=all="-N -l".`})
@@ -178,6 +200,13 @@ func (d *Debugger) consoleBanners(rec *record) []traceback.Banner {
 		out = append(out, traceback.Banner{Level: "error", Text: "The PIN is locked after 10 wrong attempts: restart the server to use the console."})
 	}
 	return out
+}
+
+func capitalize(s string) string {
+	if s == "" {
+		return s
+	}
+	return strings.ToUpper(s[:1]) + s[1:]
 }
 
 func withFix(fix string) string {

@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"sync"
 	"time"
+	"unsafe"
 
 	"github.com/panicroom/panicroom/internal/park"
 	"github.com/panicroom/panicroom/traceback"
@@ -22,6 +23,12 @@ type record struct {
 	spot     *park.Spot
 	released time.Time
 	timer    *time.Timer
+
+	// keep holds the heap objects the parked frames reference, which the
+	// runtime no longer counts as live; releaseGC ends the collector hold
+	// taken at the panic (see holdGC).
+	keep      []unsafe.Pointer
+	releaseGC func()
 }
 
 func (r *record) parked() bool {
@@ -128,6 +135,7 @@ func (g *registry) release(rec *record) {
 	rec.mu.Lock()
 	spot := rec.spot
 	rec.spot = nil
+	rec.keep = nil // the frames are gone with the goroutine
 	if spot != nil {
 		rec.released = time.Now()
 	}

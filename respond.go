@@ -19,7 +19,15 @@ import (
 // one, through j.after and the Spot, what to do. noPark, when set, is why
 // the goroutine will not be parked whatever else holds.
 func (d *Debugger) finish(j *job, noPark string) {
-	rec := &record{}
+	// The collector stays off until the debugger has told us which objects
+	// the dead frames hold (KeepAlive in register), or until this goroutine
+	// knows it will not park them.
+	rec := &record{releaseGC: holdGC()}
+	defer func() {
+		if !rec.parked() {
+			rec.releaseGC()
+		}
+	}()
 	defer func() {
 		if e := recover(); e != nil {
 			// panicroom must never take the server down, not even when its own
@@ -156,9 +164,18 @@ func (d *Debugger) capture(j *job) *traceback.Panic {
 // even though the handler will not return.
 func (d *Debugger) writePage(j *job, rec *record) error {
 	var buf bytes.Buffer
-	ctype, err := d.renderPanic(&buf, j.r, rec)
-	if err != nil {
-		return err
+	ctype := "text/plain; charset=utf-8"
+	if d.trustedHost(j.r.Host) {
+		var err error
+		if ctype, err = d.renderPanic(&buf, j.r, rec); err != nil {
+			return err
+		}
+	} else {
+		// The page shows source, the request's headers and the console's
+		// secret: like every page under Prefix, it is only for trusted
+		// hosts, or a site that reached the app by DNS rebinding could read
+		// it by making any handler panic.
+		fmt.Fprintf(&buf, "500 Internal Server Error\n\nThe handler panicked. panicroom shows its traceback page only for a trusted host, and %q is not one: open the app through localhost or 127.0.0.1, or add the host with panicroom.WithTrustedHosts.\n", j.r.Host)
 	}
 	h := j.w.rw.Header()
 	for k := range h {

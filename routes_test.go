@@ -1,10 +1,12 @@
 package panicroom
 
 import (
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"strings"
 	"testing"
+	"time"
 )
 
 // TestRoutes is the table of everything under Prefix: status, content type,
@@ -127,4 +129,40 @@ func TestNewRejectsScriptEditor(t *testing.T) {
 		}
 	}()
 	New(WithEditor("javascript:alert('{file}')"))
+}
+
+// TestPanicPageNeedsTrustedHost: the page of a panicking request shows
+// source, headers and the console's secret, so a request for an untrusted
+// Host (a DNS-rebinding page) gets a plain 500 without any of them, as
+// every route under Prefix refuses it.
+func TestPanicPageNeedsTrustedHost(t *testing.T) {
+	d, _ := newTestDebugger(t, WithMaxParked(0))
+	srv := serve(t, d, http.HandlerFunc(func(http.ResponseWriter, *http.Request) { panic("secret-bearing panic") }))
+	for _, c := range []struct {
+		host  string
+		trust bool
+	}{{"", true}, {"localhost", true}, {"evil.example", false}, {"evil.example:80", false}} {
+		req, _ := http.NewRequest("GET", srv.URL+"/boom", nil)
+		if c.host != "" {
+			req.Host = c.host
+		}
+		req.Header.Set("Accept", "text/html")
+		resp, err := (&http.Client{Timeout: 10 * time.Second}).Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		body := string(b)
+		if resp.StatusCode != http.StatusInternalServerError {
+			t.Errorf("Host %q: status %d", c.host, resp.StatusCode)
+		}
+		shown := strings.Contains(body, "secret-bearing panic")
+		if shown != c.trust {
+			t.Errorf("Host %q: page shown %v, want %v: %.300s", c.host, shown, c.trust, body)
+		}
+		if !c.trust && (strings.Contains(body, "panicroom-secret") || !strings.HasPrefix(resp.Header.Get("Content-Type"), "text/plain")) {
+			t.Errorf("Host %q: the refusal leaks the page (%s): %.300s", c.host, resp.Header.Get("Content-Type"), body)
+		}
+	}
 }

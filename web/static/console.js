@@ -230,6 +230,11 @@
       filled = true;
       (v.Children || []).forEach(function (c) { kids.appendChild(tree(c, frame)); });
       if (v.More) { kids.appendChild(moreButton(v.More, kids, frame)); }
+      // A pointer or interface has one child, the value behind it: open it
+      // too, so that one click shows the fields.
+      if ((v.Kind === "ptr" || v.Kind === "interface") && kids.children.length === 1 && kids.firstChild.tagName === "DETAILS") {
+        kids.firstChild.open = true;
+      }
     });
     return d;
   }

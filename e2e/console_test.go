@@ -1,0 +1,147 @@
+package e2e
+
+import (
+	"regexp"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/cdproto/cdp"
+	"github.com/chromedp/cdproto/network"
+	"github.com/chromedp/chromedp"
+)
+
+var pinLine = regexp.MustCompile(`panicroom: debugger PIN (\d{3}-\d{3}-\d{3})`)
+
+// waitTrue polls a JavaScript condition until it holds.
+func waitTrue(s *session, what, cond string, timeout time.Duration) {
+	s.t.Helper()
+	deadline := time.Now().Add(timeout)
+	for {
+		if eval[bool](s, "!!("+cond+")") {
+			return
+		}
+		if time.Now().After(deadline) {
+			s.screenshotViewport("timeout")
+			s.t.Fatalf("waiting for %s: %s stayed false for %v", what, cond, timeout)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// waitLog waits until the app's standard error matches re.
+func waitLog(s *session, re *regexp.Regexp, timeout time.Duration) []string {
+	s.t.Helper()
+	deadline := time.Now().Add(timeout)
+	for {
+		if m := re.FindStringSubmatch(s.app.Log()); m != nil {
+			return m
+		}
+		if time.Now().After(deadline) {
+			s.t.Fatalf("the app never logged %s:\n%s", re, s.app.Log())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// run types expr into frame's console and returns the text of its answer.
+func run(s *session, frame, expr string) string {
+	s.t.Helper()
+	input := "#frame-" + frame + " .console textarea"
+	n := eval[int](s, `document.querySelectorAll("#frame-`+frame+` .con-entry").length`)
+	s.do("typing "+expr, chromedp.SendKeys(input, expr+"\n"))
+	last := `document.querySelectorAll("#frame-` + frame + ` .con-entry")[` + itoa(n) + `]`
+	waitTrue(s, "the answer to "+expr, last+` && !`+last+`.querySelector(".con-result").classList.contains("dim")`, 30*time.Second)
+	return eval[string](s, last+`.querySelector(".con-result").textContent`)
+}
+
+func itoa(n int) string { return strconv.Itoa(n) }
+
+// TestConsole is the developer's path through the console with the real
+// agent attached to the demo: PIN, reads, a call in a frame below the top, a
+// value tree, an assignment read back, a reload, and finally a lockout.
+func TestConsole(t *testing.T) {
+	s := newSessionFor(t, demoPkg, 4*time.Minute)
+	// The page asks /session whether it holds a PIN cookie, and the PIN
+	// endpoint refuses wrong PINs: those answers are the test's subject.
+	s.events.allow(`status of 40[13] .*/__panicroom__/(session|pin) `)
+	pin := waitLog(s, pinLine, 10*time.Second)[1]
+	waitLog(s, regexp.MustCompile(`debugger attached`), 60*time.Second)
+
+	s.open("/nil-pointer")
+	s.do("opening the console of frame 1", chromedp.WaitVisible("#frame-1 .console-open"), chromedp.Click("#frame-1 .console-open"))
+	s.do("waiting for the PIN dialog", chromedp.WaitVisible(".pin-dialog input"))
+	// The dialog asked the server to print the PIN again, where the
+	// developer is looking.
+	waitTrue(s, "the dialog", `document.querySelector(".pin-dialog").open`, 5*time.Second)
+	if n := strings.Count(s.app.Log(), "debugger PIN "+pin); n < 2 {
+		t.Errorf("the PIN was printed %d times; opening the dialog must print it again", n)
+	}
+	s.screenshotViewport("pin-dialog")
+	s.do("entering the PIN", chromedp.SendKeys(".pin-dialog input", pin), chromedp.Click(".pin-dialog button.primary"))
+	s.do("waiting for the console", chromedp.WaitVisible("#frame-1 .console textarea"))
+
+	// The locals panel shows the snapshot taken at the panic.
+	waitTrue(s, "the locals", `document.querySelector("#frame-1 .locals-body").textContent.includes("requested")`, 30*time.Second)
+	if locals := eval[string](s, `document.querySelector("#frame-1 .locals-body").textContent`); !strings.Contains(locals, "42") || !strings.Contains(locals, "*main.Store") {
+		t.Errorf("locals panel: %q", locals)
+	}
+
+	if got := run(s, "1", "store.users[1].Name"); !strings.Contains(got, `"Ada Lovelace"`) {
+		t.Errorf("a field read in frame 1: %q", got)
+	}
+	if got := run(s, "1", "store.users[1].Greeting()"); !strings.Contains(got, `"Hello, Ada Lovelace!"`) {
+		t.Errorf("a method call in frame 1 (below the top): %q", got)
+	}
+	if got := run(s, "1", "nosuch + 1"); !strings.Contains(got, "nosuch") {
+		t.Errorf("an unknown name should say which: %q", got)
+	}
+
+	// A value tree expands on click.
+	run(s, "1", "store")
+	last := `[...document.querySelectorAll("#frame-1 .con-entry")].pop()`
+	s.do("expanding the tree", chromedp.Click("#frame-1 .con-entry:last-child .con-result details > summary"))
+	waitTrue(s, "the children", last+`.querySelector(".vt-children").textContent.includes("users")`, 20*time.Second)
+
+	if got := run(s, "1", "requested = 7"); !strings.Contains(got, "7") {
+		t.Errorf("assignment answered %q", got)
+	}
+	if got := run(s, "1", "requested"); !strings.Contains(got, "int 7") {
+		t.Errorf("the read after the assignment: %q", got)
+	}
+	s.screenshot("console")
+
+	// A reload keeps the session: no PIN asked again.
+	s.open("/__panicroom__/")
+	s.follow("the newest panic", ".recent tbody tr:first-child a")
+	s.do("reopening the console", chromedp.WaitVisible("#frame-1 .console-open"), chromedp.Click("#frame-1 .console-open"), chromedp.WaitVisible("#frame-1 .console textarea"))
+	if eval[bool](s, `!!document.querySelector(".pin-dialog[open]")`) {
+		t.Error("the PIN was asked again after a reload")
+	}
+	if got := run(s, "1", "requested"); !strings.Contains(got, "int 7") {
+		t.Errorf("after the reload the frame should still hold the assigned value: %q", got)
+	}
+
+	// Without the cookie, ten wrong PINs lock the console until restart.
+	if _, err := chromedp.Call(s.ctx, network.ClearBrowserCookies, cdp.Empty{}); err != nil {
+		t.Fatal(err)
+	}
+	s.open("/nil-pointer")
+	s.do("opening a console without the cookie", chromedp.WaitVisible("#frame-1 .console-open"), chromedp.Click("#frame-1 .console-open"), chromedp.WaitVisible(".pin-dialog input"))
+	for i := 1; i <= 10; i++ {
+		eval[bool](s, `(document.querySelector(".pin-dialog input").value = "", true)`)
+		s.do("a wrong PIN", chromedp.SendKeys(".pin-dialog input", "000-000-000"), chromedp.Click(".pin-dialog button.primary"))
+		if i < 10 {
+			waitTrue(s, "the refusal", `document.querySelector(".pin-error").textContent.includes("Wrong PIN")`, 30*time.Second)
+			eval[bool](s, `(document.querySelector(".pin-error").textContent = "", true)`)
+		}
+	}
+	waitTrue(s, "the lockout", `document.querySelector("#frame-1 .console") && document.querySelector("#frame-1 .console").textContent.includes("locked")`, 30*time.Second)
+	waitLog(s, regexp.MustCompile(`(?i)PIN is locked`), 5*time.Second)
+	s.open("/nil-pointer")
+	if banner := eval[string](s, `document.querySelector(".summary").textContent`); !strings.Contains(banner, "PIN is locked") {
+		t.Errorf("a locked PIN is not shown on the page: %q", banner)
+	}
+	s.screenshotViewport("locked")
+}
