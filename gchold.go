@@ -19,9 +19,11 @@ var gcHold struct {
 	saved int
 }
 
-// maxGCHold bounds one hold: the snapshot normally answers in tens of
-// milliseconds, an attaching agent in about a second.
-const maxGCHold = 5 * time.Second
+// maxGCHold bounds one hold. The snapshot normally answers in tens of
+// milliseconds; a panic during the agent's attach waits for it, up to the
+// debugger's request timeout (10 s), and a hold shorter than that would let
+// a collection free what the snapshot is about to keep.
+const maxGCHold = 12 * time.Second
 
 // holdGC turns the collector off until the returned function is called (or
 // maxGCHold passes). The function may be called any number of times.

@@ -45,7 +45,15 @@
 // the oldest is released first), each for at most [WithIdleTimeout] without
 // use, and all are released by [Debugger.Close]. A released panic keeps its
 // page. HTTP/2 responses end only when their handler returns, so panics on
-// HTTP/2 requests are answered but not parked.
+// HTTP/2 requests are answered but not parked. Goroutines are parked only
+// while the console can use them.
+//
+// A panic's frames are dead to the runtime: what only they reference is no
+// longer a GC root. So the collector is held off from the panic until the
+// debugger has listed the heap objects those frames point to (a few
+// milliseconds; never more than 12 seconds), and the parked panic's record
+// keeps those objects alive until it is released. The goroutine waits in a
+// blocking read(2), where the runtime never moves its stack.
 //
 // # Security
 //
