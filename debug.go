@@ -57,6 +57,9 @@ func (d *Debugger) startDebugger() {
 	}
 	if st := d.eval.Status(); st.State != debugger.StateOff && d.guard != nil {
 		d.guard.Announce()
+		if traceback.BuildInfo().Optimized {
+			d.cfg.logger.Warn(`panicroom: this binary is optimized, so the console will find variables missing and refuse calls; build with -gcflags=all="-N -l"`)
+		}
 	}
 	d.registry.onRelease = func(rec *record) { d.eval.Forget(rec.panic.ID) }
 	d.parkOff = func() string {
@@ -64,10 +67,10 @@ func (d *Debugger) startDebugger() {
 		// them.
 		switch st := d.eval.Status(); st.State {
 		case debugger.StateOff, debugger.StateUnavailable:
-			return "the console is unavailable (" + st.Reason + ")"
+			return consoleOff
 		}
 		if d.guard == nil {
-			return "the console is off: " + d.guardErr.Error()
+			return consoleOff
 		}
 		return ""
 	}
@@ -213,8 +216,12 @@ func withFix(fix string) string {
 	if fix == "" {
 		return "."
 	}
-	return ". " + fix
+	return ". " + capitalize(strings.TrimSuffix(fix, ".")) + "."
 }
+
+// consoleOff is the park refusal when there is no console to use the
+// frames; the console's own banner says why, so the page does not repeat it.
+const consoleOff = "the console is off"
 
 // pageMeta is what the page's script needs to open consoles.
 func (d *Debugger) pageMeta(rec *record) map[string]string {

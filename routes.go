@@ -165,6 +165,7 @@ func (d *Debugger) banners(rec *record) []traceback.Banner {
 	released := rec.released
 	rec.mu.Unlock()
 	switch {
+	case rec.parkNote == consoleOff:
 	case rec.parkNote != "":
 		out = append(out, traceback.Banner{Level: "info", Text: "The goroutine was not kept for inspection: " + rec.parkNote + "."})
 	case !released.IsZero():
