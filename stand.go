@@ -55,6 +55,10 @@ type standing struct {
 //
 //go:noinline
 func consoleStand(spot *park.Spot, ready chan<- standing) {
+	// A new goroutine's stack is small, and the rendezvous of a call runs on
+	// top of it: without headroom the first call would grow (move) the
+	// stack, and the debugger would refuse every request after it.
+	growStack(false)
 	standHere(spot, ready)
 }
 

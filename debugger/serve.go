@@ -5,6 +5,8 @@ package debugger
 import (
 	"errors"
 	"fmt"
+	"go/ast"
+	"go/parser"
 	"strings"
 	"sync"
 	"time"
@@ -130,6 +132,20 @@ func (l *located) frame(req wireRequest, i int) (int, error) {
 	return d, nil
 }
 
+// frameScope locates req's goroutine and returns the scope of its page
+// frame req.Frame.
+func (tr *tracer) frameScope(req wireRequest) (*proc.EvalScope, error) {
+	l, err := tr.locate(req)
+	if err != nil {
+		return nil, err
+	}
+	d, err := l.frame(req, req.Frame)
+	if err != nil {
+		return nil, err
+	}
+	return tr.scope(l, d), nil
+}
+
 func (tr *tracer) scope(l *located, d int) *proc.EvalScope {
 	return proc.FrameToScope(tr.t, tr.t.Memory(), l.g, l.thread, l.stack[d:]...)
 }
@@ -232,15 +248,10 @@ func (tr *tracer) locals(req wireRequest) (*FrameVars, error) {
 }
 
 func (tr *tracer) expand(req wireRequest) (*Value, error) {
-	l, err := tr.locate(req)
+	sc, err := tr.frameScope(req)
 	if err != nil {
 		return nil, err
 	}
-	d, err := l.frame(req, req.Frame)
-	if err != nil {
-		return nil, err
-	}
-	sc := tr.scope(l, d)
 	expr := req.Expr
 	if req.Start > 0 {
 		expr = "(" + expr + ")[" + fmt.Sprint(req.Start) + ":]"
@@ -267,8 +278,39 @@ func (tr *tracer) expand(req wireRequest) (*Value, error) {
 }
 
 // needsCall reports Delve's refusal to evaluate without call injection.
-func needsCall(err error) bool {
-	return err != nil && strings.Contains(err.Error(), "without using 'call'")
+// needsCall reports whether a failed evaluation should be tried again as a
+// call. Delve says so in so many words for a plain function call, but a
+// method through a pointer to a package variable ("has no member M") fails
+// before it gets there; any failed expression with a call in it goes to the
+// call path, which gives the precise reason if it cannot call either.
+func needsCall(err error, expr string) bool {
+	if err == nil {
+		return false
+	}
+	return strings.Contains(err.Error(), "without using 'call'") || hasCall(expr)
+}
+
+// builtinCalls are evaluated by Delve without injecting anything.
+var builtinCalls = map[string]bool{"len": true, "cap": true, "complex": true, "real": true, "imag": true, "min": true, "max": true}
+
+func hasCall(expr string) bool {
+	e, err := parser.ParseExpr(expr)
+	if err != nil {
+		return false
+	}
+	found := false
+	ast.Inspect(e, func(n ast.Node) bool {
+		c, ok := n.(*ast.CallExpr)
+		if !ok || found {
+			return !found
+		}
+		if id, ok := c.Fun.(*ast.Ident); ok && builtinCalls[id.Name] {
+			return true
+		}
+		found = true
+		return false
+	})
+	return found
 }
 
 func (tr *tracer) eval(req wireRequest, deadline time.Time) (*Value, bool, error) {
@@ -276,18 +318,13 @@ func (tr *tracer) eval(req wireRequest, deadline time.Time) (*Value, bool, error
 		v, err := tr.call(req, deadline)
 		return v, false, err
 	}
-	l, err := tr.locate(req)
+	sc, err := tr.frameScope(req)
 	if err != nil {
 		return nil, false, err
 	}
-	d, err := l.frame(req, req.Frame)
-	if err != nil {
-		return nil, false, err
-	}
-	sc := tr.scope(l, d)
 	if lhs, rhs, ok := splitAssign(req.Expr); ok {
 		if err := sc.SetVariable(lhs, rhs); err != nil {
-			if needsCall(err) {
+			if needsCall(err, rhs) {
 				return nil, true, nil
 			}
 			return nil, false, evalError(err)
@@ -296,7 +333,7 @@ func (tr *tracer) eval(req wireRequest, deadline time.Time) (*Value, bool, error
 	}
 	v, err := sc.EvalExpression(req.Expr, loadConfig)
 	if err != nil {
-		if needsCall(err) {
+		if needsCall(err, req.Expr) {
 			return nil, true, nil
 		}
 		return nil, false, evalErrorFor(err, req.Expr)
@@ -309,15 +346,11 @@ func (tr *tracer) eval(req wireRequest, deadline time.Time) (*Value, bool, error
 // readBack answers an assignment with the new value, read in a fresh scope
 // so that no cached frame memory hides the write.
 func (tr *tracer) readBack(req wireRequest, lhs string) (*Value, bool, error) {
-	l, err := tr.locate(req)
+	sc, err := tr.frameScope(req)
 	if err != nil {
 		return nil, false, err
 	}
-	d, err := l.frame(req, req.Frame)
-	if err != nil {
-		return nil, false, err
-	}
-	v, err := tr.scope(l, d).EvalExpression(lhs, loadConfig)
+	v, err := sc.EvalExpression(lhs, loadConfig)
 	if err != nil {
 		return nil, false, evalError(err)
 	}
@@ -476,6 +509,14 @@ func evalErrorFor(err error, expr string) error {
 	return evalError(err)
 }
 
+func lastWord(s string) string {
+	f := strings.Fields(s)
+	if len(f) == 0 {
+		return ""
+	}
+	return f[len(f)-1]
+}
+
 // callError turns Delve's call refusals into messages that say what would
 // work instead.
 func callError(err error, expr string) error {
@@ -493,6 +534,10 @@ func callError(err error, expr string) error {
 		return errorf(CodeCall, "%s: Delve cannot pass arguments to interface parameters; call a function with a concrete parameter type", msg)
 	case strings.Contains(msg, "call not at safe point"):
 		return errorf(CodeCall, "%s: the goroutine was stopped where the runtime forbids calls; try again", msg)
+	case strings.Contains(msg, " has no member ") && strings.Contains(expr, "."+lastWord(msg)+"("):
+		return errorf(CodeCall, "%s: there is no method %s in the binary; the linker drops methods the program never calls, so call it somewhere in the app (or keep it with var _ = (*T).%s)", msg, lastWord(msg), lastWord(msg))
+	case strings.HasPrefix(msg, "could not find symbol "):
+		return errorf(CodeCall, "%s: no such function in the binary; it does not exist, or the linker dropped it because the program never calls it", msg)
 	}
 	return errorf(CodeCall, "%s", msg)
 }

@@ -145,3 +145,28 @@ func TestConsole(t *testing.T) {
 	}
 	s.screenshotViewport("locked")
 }
+
+// TestTopLevelConsole evaluates the running app's package state without any
+// panic: the console page stands on a goroutine panicroom parks for it.
+func TestTopLevelConsole(t *testing.T) {
+	s := newSessionFor(t, demoPkg, 2*time.Minute)
+	s.events.allow(`status of 401 .*/__panicroom__/session `)
+	pin := waitLog(s, pinLine, 10*time.Second)[1]
+	waitLog(s, regexp.MustCompile(`debugger attached`), 60*time.Second)
+	s.open("/")
+	s.open("/__panicroom__/console")
+	// The page opens its console at once, which asks for the PIN.
+	s.do("entering the PIN", chromedp.WaitVisible(".pin-dialog input"), chromedp.SendKeys(".pin-dialog input", pin), chromedp.Click(".pin-dialog button.primary"))
+	s.do("waiting for the console", chromedp.WaitVisible("#frame-0 .console textarea"))
+	if got := run(s, "0", "main.settings.Visits"); !strings.Contains(got, "int 1") {
+		t.Errorf("a package variable: %q", got)
+	}
+	run(s, "0", "main.settings.Visits = 41")
+	if got := run(s, "0", "main.settings.Greeting()"); !strings.Contains(got, "41 visits") {
+		t.Errorf("a method call on package state after an assignment: %q", got)
+	}
+	if got := run(s, "0", "main.nosuch()"); !strings.Contains(got, "no such function") {
+		t.Errorf("an unknown function: %q", got)
+	}
+	s.screenshotViewport("console")
+}

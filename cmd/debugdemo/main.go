@@ -95,7 +95,8 @@ h1{font-size:22px} li{margin:6px 0} a{color:#0969da} span{color:#656d76}
 <h1>panicroom demo</h1>
 <p>Each link panics in a different way. Recent panics: <a href="/__panicroom__/">/__panicroom__/</a>.
 The console for the running app, without a panic: <a href="/__panicroom__/console">/__panicroom__/console</a>.</p>
-<ul>{{range .}}<li><a href="/{{.Path}}">{{.Title}}</a> <span>— {{.About}}</span></li>{{end}}</ul>
+<ul>{{range .Cases}}<li><a href="/{{.Path}}">{{.Title}}</a> <span>— {{.About}}</span></li>{{end}}</ul>
+<p><span>{{.Greeting}}</span></p>
 </body></html>`))
 
 // Settings are the demo's package-level state, for the top-level console
@@ -117,7 +118,11 @@ var settings = &Settings{Started: time.Now(), Features: map[string]bool{"console
 func index(w http.ResponseWriter, r *http.Request) {
 	settings.Visits++
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
-	if err := indexPage.Execute(w, cases); err != nil {
+	data := struct {
+		Cases    []demoCase
+		Greeting string
+	}{cases, settings.Greeting()}
+	if err := indexPage.Execute(w, data); err != nil {
 		panic(err) // the demo's own page is broken: panicroom will show where
 	}
 }
