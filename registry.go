@@ -26,7 +26,7 @@ type record struct {
 
 	// keep holds the heap objects the parked frames reference, which the
 	// runtime no longer counts as live; releaseGC ends the collector hold
-	// taken at the panic (see holdGC).
+	// taken at the panic (see package gcpause).
 	keep      []unsafe.Pointer
 	releaseGC func()
 }

@@ -11,6 +11,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/panicroom/panicroom/internal/gcpause"
 	"github.com/panicroom/panicroom/traceback"
 )
 
@@ -22,7 +23,7 @@ func (d *Debugger) finish(j *job, noPark string) {
 	// The collector stays off until the debugger has told us which objects
 	// the dead frames hold (KeepAlive in register), or until this goroutine
 	// knows it will not park them.
-	rec := &record{releaseGC: holdGC()}
+	rec := &record{releaseGC: gcpause.Hold()}
 	defer func() {
 		if !rec.parked() {
 			rec.releaseGC()

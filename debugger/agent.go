@@ -18,6 +18,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/panicroom/panicroom/internal/gcpause"
 )
 
 // Agent is the app side of the helper process: it starts it, restarts it
@@ -593,6 +595,11 @@ func (a *Agent) evalWithCall(ctx context.Context, r *record, wr wireRequest) (*V
 	if r.inCall.Load() {
 		return nil, errorf(CodeCall, "an earlier call from this panic's goroutine never returned; it cannot run another one (reads still work)")
 	}
+	// While it spins, the parked goroutine is an ordinary running one: a
+	// collection that preempts it at a call in the loop may shrink its
+	// stack, moving the panic's frames. No collection, then, until the call
+	// is over.
+	defer gcpause.Hold()()
 	var stop atomic.Bool
 	spinning := make(chan struct{})
 	did := make(chan error, 1)

@@ -1,16 +1,16 @@
-package panicroom
+package gcpause
 
 import (
 	"runtime/debug"
 	"testing"
 )
 
-func TestHoldGCNestsAndRestores(t *testing.T) {
+func TestHoldNestsAndRestores(t *testing.T) {
 	before := debug.SetGCPercent(150)
 	defer debug.SetGCPercent(before)
 
-	a := holdGC()
-	b := holdGC()
+	a := Hold()
+	b := Hold()
 	if p := debug.SetGCPercent(-1); p != -1 {
 		t.Fatalf("GC percent during a hold = %d, want -1 (off)", p)
 	}
