@@ -1,0 +1,146 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"strings"
+	"time"
+)
+
+// startup is figure 6: time to the first served request with and without
+// panicroom, attach time, the app's freeze during attach as clients see
+// it, the agent's memory, and memory per parked panic.
+func startup(r *report, bin string) {
+	step("figure 6: start-up and memory")
+	const rounds = 4
+	first := map[string]dist{}
+	freeze := map[string]dist{}
+	var ready dist
+	var lastPR *app
+	for i := range rounds {
+		for _, mode := range []string{"bare", "panicroom"} {
+			addr := freeAddr()
+			t0 := time.Now()
+			p, err := start("benchapp -mode "+mode, addr,
+				[]string{"PANICROOM_PIN=" + pin, "XDG_CONFIG_HOME=" + tmpDir},
+				bin, "-mode", mode, "-addr", addr, "-pprof", "127.0.0.1:0")
+			must(err, "starting benchapp")
+			c := newClient(true)
+			deadline := t0.Add(20 * time.Second)
+			for {
+				if _, resp, _, err := get(c, p.URL()+"/ok"); err == nil && resp.StatusCode == 200 {
+					break
+				}
+				if time.Now().After(deadline) {
+					panic("benchapp never answered:\n" + p.Log())
+				}
+				time.Sleep(time.Millisecond)
+			}
+			first[mode] = append(first[mode], time.Since(t0))
+			// Paced requests through the attach: the longest one is the
+			// freeze a client saw.
+			stop := make(chan struct{})
+			wait := probe(c, p.URL()+"/ok", 1, time.Millisecond, stop)
+			if mode == "panicroom" {
+				_, at, err := p.waitLog(attachedLine, 30*time.Second)
+				must(err, "attach")
+				ready = append(ready, at.Sub(t0))
+				time.Sleep(200 * time.Millisecond)
+			} else {
+				time.Sleep(1500 * time.Millisecond)
+			}
+			close(stop)
+			d, _ := wait()
+			freeze[mode] = append(freeze[mode], d.max())
+			if mode == "panicroom" && i == rounds-1 {
+				lastPR = &app{proc: p}
+				must(lastPR.waitAttached(), "attach")
+				m, _, _ := p.waitLog(pprofLine, time.Second)
+				lastPR.pprof = m[1]
+				continue
+			}
+			p.stop()
+		}
+	}
+	defer lastPR.stop()
+	fb, fp := first["bare"].med(), first["panicroom"].med()
+	r.add(row{fmt.Sprintf("6. Start to first served request (median / max of %d)", rounds),
+		fmt.Sprintf("%s / %s", ms(fp), ms(first["panicroom"].max())), fmt.Sprintf("bare %s / %s", ms(fb), ms(first["bare"].max())),
+		ratio(float64(fp), float64(fb)), "never delayed (≈ 1× bare)", verdict(float64(fp)/float64(fb), 1.1, ratioUnit) + " (within 10%)"})
+	r.add(row{fmt.Sprintf("6. Start to console ready, \"debugger attached\" logged (median / max of %d)", rounds),
+		fmt.Sprintf("%s / %s", ms(ready.med()), ms(ready.max())), "first request " + ms(fp), ratio(float64(ready.med()), float64(fp)),
+		"≤ 1 s", verdict(float64(ready.med()), float64(time.Second), durUnit)})
+	r.add(row{"6. Longest request during start-up and attach (paced every 1 ms; median / max of rounds)",
+		fmt.Sprintf("%s / %s", ms(freeze["panicroom"].med()), ms(freeze["panicroom"].max())),
+		fmt.Sprintf("bare %s / %s", ms(freeze["bare"].med()), ms(freeze["bare"].max())),
+		ratio(float64(freeze["panicroom"].med()), float64(freeze["bare"].med())), "first request never delayed",
+		"— (the freeze; see notes)"})
+	r.note("Figure 6: the attach freezes the app once, for about the longest request above; requests that arrive in it wait. The first request is served before the agent attaches, so it is not delayed, but the requests right after it can be.")
+	if ready.med() > time.Second {
+		r.missed("Figure 6: console ready", fmt.Sprintf("The console was ready %s after start (median), %s over the 1 s goal; Delve loads the binary's debug information while the app is stopped.", ms(ready.med()), ms(ready.med()-time.Second)), "")
+	}
+
+	rss, hwm := agentRSS(nil, lastPR, "")
+	appRSS := procRSS(lastPR.cmd.Process.Pid)
+	r.add(row{"6. Agent memory after attach: RSS (peak)", fmt.Sprintf("%s (%s)", kib(rss), kib(hwm)), "the app " + kib(appRSS),
+		ratio(rss, appRSS), "≤ 64 MiB", verdict(hwm, 64<<20, bytesUnit)})
+	if hwm > 64<<20 {
+		r.missed("Figure 6: agent memory", fmt.Sprintf("The agent's peak RSS was %s, %s over 64 MiB: Delve's loaded debug information of the app's binary (built with -N -l, with Delve itself linked in).", kib(hwm), kib(hwm-64<<20)), "")
+	}
+
+	// Memory per parked panic against chi's Recoverer, which does not park.
+	chi, err := startApp(bin, "chi")
+	must(err, "starting benchapp")
+	defer chi.stop()
+	prGo, prRSS := perPanic(lastPR, 16)
+	chGo, chRSS := perPanic(chi, 16)
+	r.add(row{"6. Memory per parked panic (16 panics of 20 frames): RSS / Go heap+stacks after GC",
+		fmt.Sprintf("%s / %s", kib(prRSS), kib(prGo)), fmt.Sprintf("chi, not parked: %s / %s", kib(chRSS), kib(chGo)),
+		"—", "≤ 32 KiB", verdict(max(prRSS, prGo), 32*1024, bytesUnit)})
+	if max(prRSS, prGo) > 32*1024 {
+		r.missed("Figure 6: memory per parked panic", fmt.Sprintf("Each parked panic costs %s of RSS and %s of Go runtime memory (after a collection), against 32 KiB: the parked goroutine keeps its stack, which every request grows to at least stackHeadroom (32 KiB, so a 64 KiB stack) before the handler runs, and waits in read(2), which holds an OS thread (its stack and the runtime's per-M memory) for as long as it is parked.", kib(prRSS), kib(prGo)), "")
+	}
+}
+
+// perPanic triggers n panics, one at a time, and returns the growth of the
+// Go runtime's memory (after a collection) and of RSS, per panic.
+func perPanic(a *app, n int) (goBytes, rssBytes float64) {
+	mem := func() float64 {
+		_, _, b, err := get(newClient(false), "http://"+a.pprof+"/mem?gc=1")
+		must(err, "reading /mem")
+		var m map[string]float64
+		must(json.Unmarshal(b, &m), "decoding /mem")
+		// What the runtime uses, not what it has mapped (which a few
+		// panics do not change): live heap, goroutine stacks, and the
+		// stacks of OS threads.
+		return m["/memory/classes/heap/objects:bytes"] + m["/memory/classes/heap/stacks:bytes"] + m["/memory/classes/os-stacks:bytes"]
+	}
+	// One panic first, so that sources are cached and pools are filled.
+	c := newClient(false)
+	get(c, a.URL()+"/panic?depth=20")
+	time.Sleep(time.Second)
+	g0, r0 := mem(), procRSS(a.cmd.Process.Pid)
+	for range n {
+		get(c, a.URL()+"/panic?depth=20")
+		time.Sleep(100 * time.Millisecond)
+	}
+	time.Sleep(time.Second) // snapshots
+	g1, r1 := mem(), procRSS(a.cmd.Process.Pid)
+	return (g1 - g0) / float64(n), (r1 - r0) / float64(n)
+}
+
+func procRSS(pid int) float64 {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return 0
+	}
+	for _, l := range strings.Split(string(b), "\n") {
+		if f := strings.Fields(l); len(f) >= 2 && f[0] == "VmRSS:" {
+			var kb float64
+			fmt.Sscan(f[1], &kb)
+			return kb * 1024
+		}
+	}
+	return 0
+}
