@@ -73,11 +73,21 @@ func serve(t *testing.T, d *Debugger, h http.Handler) *httptest.Server {
 
 func get(t *testing.T, url, accept string) (*http.Response, string) {
 	t.Helper()
+	return getWith(t, &http.Client{Timeout: 10 * time.Second}, url, accept)
+}
+
+// getIdentity is get without transparent gzip.
+func getIdentity(t *testing.T, url, accept string) (*http.Response, string) {
+	t.Helper()
+	return getWith(t, &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{DisableCompression: true}}, url, accept)
+}
+
+func getWith(t *testing.T, c *http.Client, url, accept string) (*http.Response, string) {
+	t.Helper()
 	req, _ := http.NewRequest("GET", url, nil)
 	if accept != "" {
 		req.Header.Set("Accept", accept)
 	}
-	c := &http.Client{Timeout: 10 * time.Second}
 	resp, err := c.Do(req)
 	if err != nil {
 		t.Fatalf("GET %s: %v", url, err)

@@ -184,12 +184,13 @@ func (d *Debugger) writePage(j *job, rec *record) error {
 		delete(h, k)
 	}
 	setPageHeaders(h, ctype)
-	h.Set("Content-Length", strconv.Itoa(buf.Len()))
+	body := encode(j.r, h, buf.Bytes())
+	h.Set("Content-Length", strconv.Itoa(len(body)))
 	if j.r.ProtoMajor == 1 {
 		h.Set("Connection", "close")
 	}
 	j.w.rw.WriteHeader(http.StatusInternalServerError)
-	if _, err := j.w.rw.Write(buf.Bytes()); err != nil {
+	if _, err := j.w.rw.Write(body); err != nil {
 		return err
 	}
 	return j.w.flush()

@@ -104,7 +104,7 @@ func (d *Debugger) serveIndex(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		setPageHeaders(w.Header(), "text/html; charset=utf-8")
-		w.Write(buf.Bytes())
+		w.Write(encode(r, w.Header(), buf.Bytes()))
 	default:
 		var b strings.Builder
 		if len(recs) == 0 {
@@ -136,7 +136,7 @@ func (d *Debugger) servePanic(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	setPageHeaders(w.Header(), ctype)
-	w.Write(buf.Bytes())
+	w.Write(encode(r, w.Header(), buf.Bytes()))
 }
 
 // renderPanic writes rec in the format r asks for and returns its
@@ -182,6 +182,7 @@ type static struct {
 
 type staticFile struct {
 	body  []byte
+	gz    []byte // body gzipped, once
 	ctype string
 	etag  string
 }
@@ -211,7 +212,7 @@ func newStatic(light, dark string) (*static, error) {
 		if ctype == "" {
 			ctype = "application/octet-stream"
 		}
-		s.files[name] = staticFile{body: body, ctype: ctype, etag: `"` + hex.EncodeToString(sum[:8]) + `"`}
+		s.files[name] = staticFile{body: body, gz: gzipped(body), ctype: ctype, etag: `"` + hex.EncodeToString(sum[:8]) + `"`}
 	}
 	for name, b := range files {
 		add(name, b)
@@ -230,8 +231,14 @@ func (d *Debugger) serveStatic(w http.ResponseWriter, r *http.Request) {
 	// Assets change only with the binary: revalidate cheaply by ETag.
 	w.Header().Set("Cache-Control", "no-cache")
 	w.Header().Set("ETag", f.etag)
+	w.Header().Set("Vary", "Accept-Encoding")
 	if match := r.Header.Get("If-None-Match"); match != "" && strings.Contains(match, f.etag) {
 		w.WriteHeader(http.StatusNotModified)
+		return
+	}
+	if acceptsGzip(r) && len(f.gz) < len(f.body) {
+		w.Header().Set("Content-Encoding", "gzip")
+		w.Write(f.gz)
 		return
 	}
 	w.Write(f.body)

@@ -95,5 +95,5 @@ func (d *Debugger) serveConsolePage(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	setPageHeaders(w.Header(), "text/html; charset=utf-8")
-	w.Write(buf.Bytes())
+	w.Write(encode(r, w.Header(), buf.Bytes()))
 }
