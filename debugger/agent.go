@@ -93,7 +93,7 @@ func Start(opts Options) *Agent {
 		opts.Timeout = DefaultTimeout
 	}
 	if opts.MaxRestarts == 0 {
-		opts.MaxRestarts = 3
+		opts.MaxRestarts = 5
 	}
 	if opts.Logf == nil {
 		opts.Logf = func(format string, args ...any) { log.Printf("panicroom: "+format, args...) }
@@ -146,6 +146,9 @@ func (a *Agent) setStatus(f func(*Status)) {
 	a.mu.Unlock()
 }
 
+// restartWindow is the span over which Options.MaxRestarts counts deaths.
+const restartWindow = 10 * time.Minute
+
 // supervise starts the agent and starts it again when it dies. The process
 // is started from a thread that never exits: Pdeathsig fires when the
 // parent *thread* dies, not the process.
@@ -153,6 +156,7 @@ func (a *Agent) supervise() {
 	runtime.LockOSThread()
 	defer close(a.exited)
 	failures := 0
+	var deaths []time.Time // within restartWindow
 	for {
 		start := time.Now()
 		c, ready, err := a.launch()
@@ -191,17 +195,22 @@ func (a *Agent) supervise() {
 		default:
 		}
 		failures++
-		a.mu.Lock()
-		restarts := a.status.Restarts
-		a.mu.Unlock()
+		// The budget is per window, not per life: a dev server that runs
+		// for days may lose its agent now and then, and should not lose
+		// its console for good; an agent that keeps dying is given up on.
+		now := time.Now()
+		deaths = append(deaths, now)
+		for len(deaths) > 0 && now.Sub(deaths[0]) > restartWindow {
+			deaths = deaths[1:]
+		}
 		why := "the agent died"
 		if err != nil {
 			why = err.Error()
 		}
-		if restarts >= a.opts.MaxRestarts || failures > 2 {
+		if len(deaths) > a.opts.MaxRestarts || failures > 2 {
 			a.setStatus(func(s *Status) {
 				s.State = StateUnavailable
-				s.Reason = why + fmt.Sprintf("; gave up after %d restarts", restarts)
+				s.Reason = why + fmt.Sprintf("; gave up after %d deaths within %v", len(deaths), restartWindow)
 				s.Fix = "see the agent's messages above; restart the app to try again"
 				s.AgentPID = 0
 			})

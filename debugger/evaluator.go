@@ -53,7 +53,9 @@ type Options struct {
 	Disabled bool
 	// Timeout bounds every request to the agent. Default 10 s.
 	Timeout time.Duration
-	// MaxRestarts bounds how often a dead agent is started again. Default 3.
+	// MaxRestarts bounds how often a dead agent is started again within
+	// ten minutes; past it the console is unavailable until the app
+	// restarts. Default 5.
 	MaxRestarts int
 	// Logf receives one line per agent event (attach, death, restart).
 	// Default: log.Printf with a "panicroom: " prefix.
