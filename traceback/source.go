@@ -219,6 +219,9 @@ func (f *sourceFile) highlighted(lo, hi int, highlight func(string, string) []te
 				b = sp.last
 			}
 		}
+		// An unterminated comment or raw string at the end of the file
+		// "spans" past its last line.
+		b = min(b, len(f.lines))
 		var out []template.HTML
 		if highlight != nil {
 			out = highlight(f.name, strings.Join(f.lines[a-1:b], "\n")+"\n")
