@@ -169,4 +169,12 @@ func TestTopLevelConsole(t *testing.T) {
 		t.Errorf("an unknown function: %q", got)
 	}
 	s.screenshotViewport("console")
+
+	// The console can end the app; the page must then say the server is
+	// gone, not that a connection dropped.
+	s.events.allow(`ERR_CONNECTION_REFUSED|net::ERR_`)
+	if got := run(s, "0", "os.Exit(0)"); !strings.Contains(got, "not answering") {
+		t.Errorf("after os.Exit the console says %q", got)
+	}
+	s.screenshotViewport("exited")
 }

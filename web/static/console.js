@@ -142,12 +142,24 @@
         ws.onclose = function (ev) {
           socket = null;
           socketReady = null;
-          var why = ev.reason || "the connection to the server closed";
-          Object.keys(pending).forEach(function (id) {
-            pending[id]({ error: { code: "closed", message: why, hint: "The server may have restarted or exited. Reload the page to reconnect." } });
-            delete pending[id];
-          });
           if (!opened) { reject(new Error("The console connection was refused. Reload the page.")); }
+          // Ask the server whether it is still there, so that the console can
+          // say which: an app that exited (os.Exit from a call, a crash) is
+          // not one that merely dropped a connection.
+          fetch(prefix + "session", { credentials: "same-origin", headers: { "X-Panicroom-Secret": secret } }).then(function () {
+            return { code: "closed", message: ev.reason || "The connection to the server closed.", hint: "Reload the page to reconnect." };
+          }, function () {
+            return { code: "exited", message: "The server is not answering: it exited or crashed.", hint: "Restart it. This page keeps what it showed, but its frames are gone with the process." };
+          }).then(function (err) {
+            Object.keys(pending).forEach(function (id) {
+              pending[id]({ error: err });
+              delete pending[id];
+            });
+            document.querySelectorAll(".console-state").forEach(function (n) {
+              n.className = "console-state state-" + err.code;
+              n.textContent = err.message + " " + err.hint;
+            });
+          });
         };
       });
     });
