@@ -76,6 +76,7 @@ func (d *Debugger) startDebugger() {
 	}
 	d.consoles = &console.Server{
 		Evaluator: d.eval,
+		Methods:   methodsOf,
 		Authorize: d.authorizeConsole,
 		Touch: func(id string) {
 			if rec := d.registry.get(id); rec != nil {

@@ -65,6 +65,9 @@ type Server struct {
 	// Timeout bounds each request; the evaluator's own deadline applies
 	// too. Default 15 s.
 	Timeout time.Duration
+	// Methods, if set, lists the methods of a type named as the debugger
+	// names it ("*main.User"), for completion after a selector.
+	Methods func(typeName string) []string
 }
 
 // Limits and timings of one connection.

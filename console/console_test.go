@@ -85,6 +85,12 @@ func newServer(t *testing.T, allow bool) (*httptest.Server, *fakeEvaluator) {
 			return http.StatusOK, ""
 		},
 		Touch: func(id string) { f.mu.Lock(); f.touched = append(f.touched, id); f.mu.Unlock() },
+		Methods: func(typ string) []string {
+			if typ == "*main.User" || typ == "main.User" {
+				return []string{"Greeting", "Initials"}
+			}
+			return nil
+		},
 	}
 	srv := httptest.NewServer(s)
 	t.Cleanup(srv.Close)
@@ -139,6 +145,7 @@ func TestProtocol(t *testing.T) {
 		{`{"id":8,"op":"snapshot","panic":"p1"}`, func(a answer) bool { return a.Snapshot.Panic == "p1" }, "the snapshot"},
 		{`{"id":9,"op":"complete","panic":"p1","frame":0,"expr":"len(us"}`, func(a answer) bool { return strings.Join(a.Candidates, ",") == "user,users" }, "names"},
 		{`{"id":10,"op":"complete","panic":"p1","frame":0,"expr":"x + user.E"}`, func(a answer) bool { return strings.Join(a.Candidates, ",") == "Email" }, "fields through a pointer"},
+		{`{"id":17,"op":"complete","panic":"p1","frame":0,"expr":"user."}`, func(a answer) bool { return strings.Join(a.Candidates, ",") == "Email,Greeting,ID,Initials,Name" }, "fields and methods"},
 		{`{"id":11,"op":"complete","panic":"p1","frame":0,"expr":"f("}`, func(a answer) bool { return len(a.Candidates) > 3 }, "everything after a paren"},
 		{`{"id":12,"op":"status"}`, func(a answer) bool { return a.Status.State == debugger.StateAttached }, "status"},
 		{`{"id":13,"op":"eval","panic":"p1","expr":"boom()"}`, func(a answer) bool { return a.Error.Code == "internal" }, "an evaluator panic"},

@@ -194,7 +194,7 @@ func (ss *session) handle(req request) (a answer) {
 	case "snapshot":
 		a.Snapshot, err = ev.Snapshot(ctx, req.Panic)
 	case "complete":
-		a.Candidates, err = complete(ctx, ev, req)
+		a.Candidates, err = complete(ctx, ev, ss.srv.Methods, req)
 	}
 	if err != nil {
 		a.Error = explain(err)
@@ -210,8 +210,9 @@ var operand = regexp.MustCompile(`(?:([A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-
 var builtins = []string{"append", "cap", "complex", "imag", "len", "max", "min", "real"}
 
 // complete lists what may follow the text before the cursor: the frame's
-// variables and builtins for a bare name, fields for a selector.
-func complete(ctx context.Context, ev Evaluator, req request) ([]string, error) {
+// variables and builtins for a bare name; fields and methods for a
+// selector.
+func complete(ctx context.Context, ev Evaluator, methods func(string) []string, req request) ([]string, error) {
 	m := operand.FindStringSubmatch(req.Expr)
 	if m == nil {
 		return []string{}, nil
@@ -236,9 +237,15 @@ func complete(ctx context.Context, ev Evaluator, req request) ([]string, error) 
 		if err != nil {
 			return nil, err
 		}
+		if methods != nil {
+			names = append(names, methods(v.Type)...)
+		}
 		// Selectors go through pointers and interfaces.
 		for (v.Kind == "ptr" || v.Kind == "interface") && len(v.Children) == 1 {
 			v = &v.Children[0]
+			if methods != nil && v.Type != "" {
+				names = append(names, methods(v.Type)...)
+			}
 		}
 		if v.Kind == "struct" {
 			for _, c := range v.Children {

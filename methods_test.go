@@ -1,0 +1,53 @@
+package panicroom
+
+import (
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+)
+
+func TestSplitMethod(t *testing.T) {
+	for sym, want := range map[string]string{
+		"main.(*User).Greeting":                   "main.User Greeting",
+		"main.User.Initials":                      "main.User Initials",
+		"github.com/a/b.v2/c.(*Store).Lookup":     "github.com/a/b.v2/c.Store Lookup",
+		"main.main":                               "",
+		"main.User.Initials.func1":                "",
+		"main.(*User).Greeting-fm":                "",
+		"main.Map[go.shape.float64,go.shape.int]": "",
+		"github.com/a/b.(*T[go.shape.int]).M":     "",
+		"runtime.gopanic":                         "",
+	} {
+		recv, m, ok := splitMethod(sym)
+		got := ""
+		if ok {
+			got = recv + " " + m
+		}
+		if got != want {
+			t.Errorf("splitMethod(%q) = %q, want %q", sym, got, want)
+		}
+	}
+}
+
+func TestReadMethodSets(t *testing.T) {
+	dir := t.TempDir()
+	src := "package main\n\ntype User struct{ Name string }\n\nfunc (u *User) Greeting() string { return \"hi \" + u.Name }\nfunc (u User) Initials() string { return u.Name[:1] }\nfunc (u *User) Unused() {}\n\nfunc main() {\n\tu := &User{Name: \"x\"}\n\tprintln(u.Greeting(), u.Initials())\n}\n"
+	if err := os.WriteFile(filepath.Join(dir, "main.go"), []byte(src), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	exe := filepath.Join(dir, "prog")
+	if out, err := exec.Command("go", "build", "-gcflags=all=-N -l", "-o", exe, filepath.Join(dir, "main.go")).CombinedOutput(); err != nil {
+		t.Fatalf("%v\n%s", err, out)
+	}
+	got := readMethodSets(exe)["main.User"]
+	slices.Sort(got)
+	if strings.Join(got, ",") != "Greeting,Initials" {
+		t.Errorf("methods of main.User = %v, want the two the program calls (the linker drops Unused)", got)
+	}
+	if len(readMethodSets(filepath.Join(dir, "main.go"))) != 0 {
+		t.Error("a file that is not a binary gave methods")
+	}
+}
