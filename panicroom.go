@@ -7,9 +7,10 @@
 //	// ... your routes ...
 //	http.ListenAndServe("localhost:8080", panicroom.Wrap(mux))
 //
-// Build and run the app with optimizations off, as a debugger needs:
+// Build and run the app with optimizations off and its debug information
+// kept (go run strips it unless told not to), as a debugger needs:
 //
-//	go run -gcflags=all="-N -l" ./cmd/myapp
+//	go run -gcflags=all="-N -l" -ldflags="-s=false -w=false" ./cmd/myapp
 //
 // # What it serves
 //

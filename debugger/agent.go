@@ -116,6 +116,10 @@ func Start(opts Options) *Agent {
 		a.status = Status{State: StateOff, Reason: "the console is off inside go test binaries"}
 	case runtime.GOOS != "linux":
 		a.status = Status{State: StateUnavailable, Reason: "the console needs Linux (ptrace); this is " + runtime.GOOS}
+	case !hasDebugInfo():
+		a.status = Status{State: StateUnavailable,
+			Reason: "the binary has no debug information, so the debugger cannot find variables (go run strips it by default, as does -ldflags=-w)",
+			Fix:    `run it with go run -gcflags=all="-N -l" -ldflags="-s=false -w=false", or build it with go build -gcflags=all="-N -l"`}
 	default:
 		off = false
 	}

@@ -1,0 +1,57 @@
+package debugger
+
+import (
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// TestStrippedBinaryIsExplained builds a tiny program the way go run does
+// (-ldflags=-w) and checks that the agent is not started and the status says
+// why and what to do.
+func TestStrippedBinaryIsExplained(t *testing.T) {
+	dir := t.TempDir()
+	src := `package main
+
+import (
+	"fmt"
+	"github.com/panicroom/panicroom/debugger"
+)
+
+func main() {
+	st := debugger.Start(debugger.Options{}).Status()
+	fmt.Println(st.State, "|", st.Reason, "|", st.Fix)
+}
+`
+	if err := os.WriteFile(filepath.Join(dir, "main.go"), []byte(src), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	wd, _ := os.Getwd()
+	for _, tc := range []struct {
+		ldflags, want string
+	}{
+		{"-w", "unavailable | the binary has no debug information"},
+		{"-compressdwarf=false", "attaching"},
+	} {
+		exe := filepath.Join(dir, "prog")
+		build := exec.Command("go", "build", "-ldflags="+tc.ldflags, "-o", exe, filepath.Join(dir, "main.go"))
+		build.Dir = filepath.Dir(wd) // inside the module, so the import resolves
+		if out, err := build.CombinedOutput(); err != nil {
+			t.Fatalf("building: %v\n%s", err, out)
+		}
+		cmd := exec.Command(exe)
+		cmd.Env = append(os.Environ(), "PANICROOM_AGENT=")
+		out, err := cmd.CombinedOutput()
+		if err != nil {
+			t.Fatalf("running: %v\n%s", err, out)
+		}
+		if !strings.HasPrefix(strings.TrimSpace(string(out)), tc.want) {
+			t.Errorf("-ldflags=%s: status %q, want it to start with %q", tc.ldflags, out, tc.want)
+		}
+		if tc.ldflags == "-w" && !strings.Contains(string(out), `-ldflags="-s=false -w=false"`) {
+			t.Errorf("the fix does not give the flags: %q", out)
+		}
+	}
+}
