@@ -98,6 +98,11 @@ func TestParkedBoundReleasesOldest(t *testing.T) {
 	srv := serve(t, d, http.HandlerFunc(panicky))
 	var ids []string
 	for i := 0; i < 3; i++ {
+		if i == 2 {
+			d.registry.mu.Lock()
+			d.registry.recent = nil // as if the window had passed: three panics at once are a storm
+			d.registry.mu.Unlock()
+		}
 		rawGet(t, srv.Listener.Addr().String(), fmt.Sprintf("/n%d", i))
 		line := logs.waitLog(t, fmt.Sprintf("GET /n%d", i))
 		ids = append(ids, pageID(t, line[strings.Index(line, fmt.Sprintf("GET /n%d", i)):]))
@@ -139,5 +144,26 @@ func TestHistoryIsBounded(t *testing.T) {
 	_, idx := get(t, srv.URL+Prefix, "application/json")
 	if strings.Count(idx, `"id"`) != 3 {
 		t.Errorf("index lists %d panics, want 3:\n%s", strings.Count(idx, `"id"`), idx)
+	}
+}
+
+// TestStormIsNotParked: more panics in a second than the cap are answered,
+// the first ones parked and the rest not, so that a burst cannot keep the
+// app stopped for snapshots.
+func TestStormIsNotParked(t *testing.T) {
+	d, logs := newTestDebugger(t, WithMaxParked(2))
+	srv := serve(t, d, http.HandlerFunc(panicky))
+	for i := 0; i < 4; i++ {
+		rawGet(t, srv.Listener.Addr().String(), fmt.Sprintf("/storm%d", i))
+	}
+	waitFor(t, "four pages", func() bool { return strings.Count(logs.String(), "page=") == 4 })
+	stormy := 0
+	for _, rec := range d.registry.list() {
+		if strings.Contains(rec.parkNote, "answered without keeping it") {
+			stormy++
+		}
+	}
+	if stormy != 2 || d.registry.parkedCount() != 2 {
+		t.Errorf("%d refused as a storm and %d parked; want 2 and 2", stormy, d.registry.parkedCount())
 	}
 }

@@ -60,6 +60,21 @@ type registry struct {
 	// the debugger registers and forgets the goroutine.
 	onPark    func(*record, *park.Spot)
 	onRelease func(*record)
+
+	recent []time.Time // when the last parks happened, at most max
+}
+
+// stormWindow: max parks within it is a storm. Every park costs a snapshot,
+// for which the debugger stops the whole app; a burst of panics that kept
+// evicting parked ones would keep the app stopped and starve its healthy
+// requests. A person at a browser does not make 16 panics in ten seconds.
+const stormWindow = 10 * time.Second
+
+// storm reports whether parking one more goroutine now would make a storm.
+func (g *registry) storm() bool {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return g.max > 0 && len(g.recent) >= g.max && time.Since(g.recent[0]) < stormWindow
 }
 
 func newRegistry(maxParked, history int, idle time.Duration) *registry {
@@ -106,6 +121,10 @@ func (g *registry) park(rec *record, spot *park.Spot) {
 	rec.timer = time.AfterFunc(g.idle, func() { g.release(rec) })
 	rec.mu.Unlock()
 	g.parked = append(g.parked, rec)
+	g.recent = append(g.recent, time.Now())
+	if len(g.recent) > g.max {
+		g.recent = g.recent[len(g.recent)-g.max:]
+	}
 	var evict []*record
 	for len(g.parked) > g.max {
 		evict = append(evict, g.parked[0])

@@ -131,6 +131,9 @@ func (d *Debugger) parkRefusal(j *job) string {
 	if d.closed.Load() {
 		return "panicroom is shutting down"
 	}
+	if d.registry.storm() {
+		return fmt.Sprintf("%d panics were kept in the last %v, and each costs the app a stop for the debugger's snapshot; this one was answered without keeping it", d.cfg.maxParked, stormWindow)
+	}
 	if d.parkOff != nil {
 		return d.parkOff()
 	}
