@@ -47,7 +47,9 @@
 // use, and all are released by [Debugger.Close]. A released panic keeps its
 // page. HTTP/2 responses end only when their handler returns, so panics on
 // HTTP/2 requests are answered but not parked. Goroutines are parked only
-// while the console can use them.
+// while the console can use them, and not during a burst: past WithMaxParked
+// parks within ten seconds, further panics are answered without parking,
+// because every park costs the app a stop for the debugger's snapshot.
 //
 // A panic's frames are dead to the runtime: what only they reference is no
 // longer a GC root. So the collector is held off from the panic until the
