@@ -150,6 +150,9 @@ func (a *Agent) setStatus(f func(*Status)) {
 	a.mu.Unlock()
 }
 
+// slowRequest is how long a debugger request may take before it is logged.
+const slowRequest = 2 * time.Second
+
 // restartWindow is the span over which Options.MaxRestarts counts deaths.
 const restartWindow = 10 * time.Minute
 
@@ -439,6 +442,15 @@ func (a *Agent) request(ctx context.Context, req wireRequest) (wireAnswer, error
 	// stop. Past it the agent is presumed hung and is killed.
 	grace := time.NewTimer(req.Timeout + 5*time.Second)
 	defer grace.Stop()
+	sent := time.Now()
+	defer func() {
+		// Most requests stop the whole app while they run: one that takes
+		// seconds is a pause every request of the app felt, and the log is
+		// where its cause can be found.
+		if took := time.Since(sent); took > slowRequest {
+			a.opts.Logf("debugger request %s (panic %s, frame %d) took %v", req.Op, req.Panic, req.Frame, took.Round(time.Millisecond))
+		}
+	}()
 	select {
 	case ans := <-ch:
 		<-a.sem
