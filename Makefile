@@ -18,7 +18,9 @@ demo:
 test: browser
 	@test -z "$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go'))" || { echo "gofmt needed:"; gofmt -l .; exit 1; }
 	$(GO) vet ./...
-	$(GO) test -race ./...
+	# -count=1: the agent, browser and reliability tests build apps in a
+	# go build subprocess, whose sources the test cache does not see.
+	$(GO) test -race -count=1 ./...
 
 # The browser tests drive Debian's Chromium; install it when it is missing.
 browser:
