@@ -15,11 +15,11 @@ demo:
 	$(GO) build "$(DEBUG_FLAGS)" $(DEBUG_LDFLAGS) -o bin/debugdemo ./cmd/debugdemo
 	./bin/debugdemo -addr $(DEMO_ADDR)
 
+# -count=1: the agent, browser and reliability tests build apps in a go build
+# subprocess, whose sources the test cache does not see.
 test: browser
 	@test -z "$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go'))" || { echo "gofmt needed:"; gofmt -l .; exit 1; }
 	$(GO) vet ./...
-	# -count=1: the agent, browser and reliability tests build apps in a
-	# go build subprocess, whose sources the test cache does not see.
 	$(GO) test -race -count=1 ./...
 
 # The browser tests drive Debian's Chromium; install it when it is missing.
