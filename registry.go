@@ -15,7 +15,6 @@ import (
 // goroutine waits in.
 type record struct {
 	panic    *traceback.Panic
-	proto    int
 	note     string // what happened to the response, when not the page
 	parkNote string // why the goroutine was not parked, if it was not
 
@@ -37,7 +36,7 @@ func (r *record) parked() bool {
 	return r.spot != nil
 }
 
-// Spot returns the record's Spot while it is parked.
+// liveSpot returns the record's Spot while it is parked.
 func (r *record) liveSpot() *park.Spot {
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -81,9 +80,10 @@ func newRegistry(maxParked, history int, idle time.Duration) *registry {
 	return &registry{byID: make(map[string]*record), max: maxParked, history: history, idle: idle}
 }
 
-// add records rec and, when spot is not nil, parks it.
-func (g *registry) add(rec *record, spot *park.Spot) {
+// add records rec; adding it again does nothing.
+func (g *registry) add(rec *record) {
 	g.mu.Lock()
+	defer g.mu.Unlock()
 	if _, ok := g.byID[rec.panic.ID]; !ok {
 		g.byID[rec.panic.ID] = rec
 		g.order = append(g.order, rec)
@@ -100,10 +100,6 @@ func (g *registry) add(rec *record, spot *park.Spot) {
 			delete(g.byID, g.order[i].panic.ID)
 			g.order = append(g.order[:i:i], g.order[i+1:]...)
 		}
-	}
-	g.mu.Unlock()
-	if spot != nil {
-		g.park(rec, spot)
 	}
 }
 

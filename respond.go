@@ -45,7 +45,6 @@ func (d *Debugger) finish(j *job, noPark string) {
 
 	p := d.capture(j)
 	rec.panic = p
-	rec.proto = j.r.ProtoMajor
 	pageURL := d.absoluteURL(j.r, p.ID)
 
 	why := noPark
@@ -83,7 +82,7 @@ func (d *Debugger) finish(j *job, noPark string) {
 			why = "HTTP/2 ends a response only when its handler returns; serve the app over HTTP/1.1 (plain http://) to inspect frames"
 		}
 		rec.parkNote = why
-		d.registry.add(rec, nil) // the page must resolve before it is sent
+		d.registry.add(rec) // the page must resolve before it is sent
 		err := d.writePage(j, rec)
 		if err != nil && isClientGone(err) {
 			d.cfg.logger.Info("panicroom: the client went away before the traceback page was sent", "page", pageURL, "error", err)
@@ -99,25 +98,19 @@ func (d *Debugger) finish(j *job, noPark string) {
 			}
 		}
 		d.log(p, j.r, pageURL, "")
-		if why != "" || j.spot == nil {
-			if j.spot != nil {
-				j.spot.Release()
-			}
-			return
-		}
-		d.registry.park(rec, j.spot)
-		return
 	}
 
 	rec.parkNote = why
-	if why != "" || j.spot == nil {
-		d.registry.add(rec, nil)
+	d.registry.add(rec)
+	// A reason not to park is always set when there is no spot (noPark, or
+	// parkRefusal's first check).
+	if why != "" {
 		if j.spot != nil {
 			j.spot.Release()
 		}
 		return
 	}
-	d.registry.add(rec, j.spot)
+	d.registry.park(rec, j.spot)
 }
 
 // parkRefusal says why a goroutine should not be parked, or "" if it may.
