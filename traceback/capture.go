@@ -104,7 +104,7 @@ func FramesOf(pcs []uintptr, hide ...string) []Frame {
 		if hidden(f.Function, hide) {
 			continue
 		}
-		pkg, name := splitFunction(f.Function)
+		pkg, name := SplitFunction(f.Function)
 		out = append(out, Frame{
 			Index:    len(out),
 			Function: f.Function,
@@ -137,13 +137,13 @@ func isPanicHelper(fn string) bool {
 	return name == "sigpanic" || strings.HasPrefix(name, "panic") || strings.HasPrefix(name, "goPanic")
 }
 
-// splitFunction splits "example.com/a/b.(*T).M" into its import path
+// SplitFunction splits "example.com/a/b.(*T).M" into its import path
 // "example.com/a/b" and the rest "(*T).M". The package path ends at the first
 // dot after the last slash: the linker escapes dots in a path's last element
 // ("gopkg.in/yaml%2ev3"), and the escape is undone here. Generic
 // instantiations ("F[...]") may contain slashes and dots inside brackets, so
 // brackets are cut first.
-func splitFunction(fn string) (pkg, name string) {
+func SplitFunction(fn string) (pkg, name string) {
 	head := fn
 	if i := strings.IndexByte(head, '['); i >= 0 {
 		head = head[:i]

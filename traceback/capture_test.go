@@ -141,9 +141,9 @@ func TestSplitFunction(t *testing.T) {
 		{"runtime.gopanic", "runtime", "gopanic"},
 		{"nodot", "", "nodot"},
 	} {
-		pkg, name := splitFunction(tc.in)
+		pkg, name := SplitFunction(tc.in)
 		if pkg != tc.pkg || name != tc.name {
-			t.Errorf("splitFunction(%q) = %q, %q; want %q, %q", tc.in, pkg, name, tc.pkg, tc.name)
+			t.Errorf("SplitFunction(%q) = %q, %q; want %q, %q", tc.in, pkg, name, tc.pkg, tc.name)
 		}
 	}
 }

@@ -124,9 +124,11 @@ func (r *Renderer) HTML(w io.Writer, pg Page) error {
 		TextURL:       r.prefix + "panic/" + p.ID + "?format=text",
 		JSONURL:       r.prefix + "panic/" + p.ID + "?format=json",
 	}
+	views := make([]frameView, len(p.Frames))
 	run, opened := 0, 0
 	for i, f := range p.Frames {
-		fv := r.frameView(f)
+		views[i] = r.frameView(f)
+		fv := views[i]
 		if i > 0 && p.Frames[i-1].Function == f.Function {
 			run++
 		} else {
@@ -156,16 +158,12 @@ func (r *Renderer) HTML(w io.Writer, pg Page) error {
 	}
 	if v.AppCount == 0 && len(p.Frames) > 0 {
 		// Nothing of the app's own: show everything rather than an empty list.
-		v.Groups = []frameGroup{{App: true}}
-		for _, f := range p.Frames {
-			fv := r.frameView(f)
-			fv.Open = f.Index == 0
-			v.Groups[0].Frames = append(v.Groups[0].Frames, fv)
-		}
+		v.Groups = []frameGroup{{App: true, Frames: views}}
+		views[0].Open = true
 	}
 	for i, g := range v.Groups {
 		if g.repeat != "" {
-			_, name := splitFunction(g.repeat)
+			_, name := SplitFunction(g.repeat)
 			v.Groups[i].Label = fmt.Sprintf("more calls of %s (recursion)", name)
 			continue
 		}

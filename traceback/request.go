@@ -44,14 +44,13 @@ var alwaysMasked = []string{"Authorization", "Cookie", "Set-Cookie", "Proxy-Auth
 func RequestOf(r *http.Request) *Request {
 	out := &Request{
 		Method:     r.Method,
-		URL:        r.URL.String(),
+		URL:        maskURL(r.URL),
 		Proto:      r.Proto,
 		Host:       r.Host,
 		RemoteAddr: r.RemoteAddr,
 		Header:     fields(r.Header, true),
 		Query:      fields(r.URL.Query(), false),
 	}
-	out.URL = maskURL(r.URL)
 	if r.Form != nil {
 		out.Form = fields(r.Form, false)
 	}
