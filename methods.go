@@ -2,10 +2,13 @@ package panicroom
 
 import (
 	"debug/elf"
+	"go/token"
 	"os"
 	"slices"
 	"strings"
 	"sync"
+
+	"github.com/panicroom/panicroom/traceback"
 )
 
 // methodSets lists, by receiver type ("main.User"), the methods present in
@@ -53,32 +56,13 @@ func splitMethod(sym string) (recv, method string, ok bool) {
 	if strings.ContainsAny(sym, "[]") || strings.Contains(sym, ".func") || strings.HasSuffix(sym, "-fm") {
 		return "", "", false
 	}
-	slash := strings.LastIndexByte(sym, '/')
-	rest := sym[slash+1:]
-	dot := strings.IndexByte(rest, '.')
-	if dot < 0 {
-		return "", "", false
-	}
-	pkg := sym[:slash+1+dot]
-	name := rest[dot+1:]
+	pkg, name := traceback.SplitFunction(sym)
 	typ, m, found := strings.Cut(name, ".")
-	if !found || strings.Contains(m, ".") || m == "" {
-		return "", "", false
-	}
 	typ = strings.TrimSuffix(strings.TrimPrefix(typ, "(*"), ")")
-	if typ == "" || !isIdent(typ) || !isIdent(m) {
+	if pkg == "" || !found || !token.IsIdentifier(typ) || !token.IsIdentifier(m) {
 		return "", "", false
 	}
 	return pkg + "." + typ, m, true
-}
-
-func isIdent(s string) bool {
-	for i, r := range s {
-		if !(r == '_' || r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || i > 0 && r >= '0' && r <= '9') {
-			return false
-		}
-	}
-	return s != ""
 }
 
 // methodsOf returns the methods of a type as Delve names it ("*main.User"

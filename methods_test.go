@@ -20,6 +20,7 @@ func TestSplitMethod(t *testing.T) {
 		"main.Map[go.shape.float64,go.shape.int]": "",
 		"github.com/a/b.(*T[go.shape.int]).M":     "",
 		"runtime.gopanic":                         "",
+		"gopkg.in/yaml%2ev3.(*Node).Decode":       "gopkg.in/yaml.v3.Node Decode",
 	} {
 		recv, m, ok := splitMethod(sym)
 		got := ""
