@@ -22,8 +22,7 @@ var gzipWriters = sync.Pool{New: func() any {
 func acceptsGzip(r *http.Request) bool {
 	for _, v := range r.Header.Values("Accept-Encoding") {
 		for _, part := range strings.Split(v, ",") {
-			enc, params, _ := strings.Cut(strings.TrimSpace(part), ";")
-			if strings.EqualFold(strings.TrimSpace(enc), "gzip") && !strings.Contains(strings.ReplaceAll(params, " ", ""), "q=0") {
+			if enc, q, ok := weighted(part); ok && enc == "gzip" && q > 0 {
 				return true
 			}
 		}

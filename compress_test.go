@@ -56,3 +56,22 @@ func TestPagesAreCompressed(t *testing.T) {
 		}
 	}
 }
+
+func TestAcceptsGzip(t *testing.T) {
+	for enc, want := range map[string]bool{
+		"gzip":                 true,
+		"GZIP":                 true,
+		"gzip, deflate, br":    true,
+		"br;q=1.0, gzip;q=0.5": true,
+		"gzip;q=0":             false,
+		"gzip;q=0.0, identity": false,
+		"deflate":              false,
+		"":                     false,
+	} {
+		r, _ := http.NewRequest("GET", "/", nil)
+		r.Header.Set("Accept-Encoding", enc)
+		if got := acceptsGzip(r); got != want {
+			t.Errorf("acceptsGzip(%q) = %v, want %v", enc, got, want)
+		}
+	}
+}

@@ -34,15 +34,9 @@ func negotiateAccept(values []string) format {
 	var html, json, text float64 = -1, -1, -1
 	for _, v := range values {
 		for _, part := range strings.Split(v, ",") {
-			mt, params, err := mime.ParseMediaType(strings.TrimSpace(part))
-			if err != nil {
+			mt, q, ok := weighted(part)
+			if !ok {
 				continue
-			}
-			q := 1.0
-			if s, ok := params["q"]; ok {
-				if f, err := strconv.ParseFloat(s, 64); err == nil && f >= 0 && f <= 1 {
-					q = f
-				}
 			}
 			switch mt {
 			case "text/html", "application/xhtml+xml":
@@ -61,4 +55,20 @@ func negotiateAccept(values []string) format {
 		return formatJSON
 	}
 	return formatText
+}
+
+// weighted parses one element of an Accept-style header ("text/html;q=0.8",
+// "gzip;q=0") into its lower-cased name and quality, 1 when not given.
+func weighted(part string) (name string, q float64, ok bool) {
+	name, params, err := mime.ParseMediaType(strings.TrimSpace(part))
+	if err != nil {
+		return "", 0, false
+	}
+	q = 1.0
+	if s, ok := params["q"]; ok {
+		if f, err := strconv.ParseFloat(s, 64); err == nil && f >= 0 && f <= 1 {
+			q = f
+		}
+	}
+	return name, q, true
 }
