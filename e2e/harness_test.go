@@ -11,10 +11,8 @@
 package e2e
 
 import (
-	"bufio"
 	"context"
 	"fmt"
-	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -29,6 +27,7 @@ import (
 	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
+	"github.com/panicroom/panicroom/internal/testapp"
 )
 
 const (
@@ -42,47 +41,16 @@ const (
 	startTimeout   = 30 * time.Second
 )
 
-// buildDir holds the apps built for this test binary.
-var buildDir string
-
 func TestMain(m *testing.M) {
-	dir, err := os.MkdirTemp("", "panicroom-e2e-")
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "e2e:", err)
-		os.Exit(1)
-	}
-	buildDir = dir
 	code := m.Run()
-	os.RemoveAll(dir)
+	testapp.Cleanup()
 	os.Exit(code)
 }
 
-var (
-	buildsMu sync.Mutex
-	builds   = map[string]func() (string, error){}
-)
-
-// binary builds pkg once per test binary: a build with -N -l takes tens of
-// seconds on a cold cache, and every test starts its own process from it.
+// binary builds pkg once per test binary (see testapp.Build).
 func binary(t *testing.T, pkg string) string {
 	t.Helper()
-	buildsMu.Lock()
-	build, ok := builds[pkg]
-	if !ok {
-		build = sync.OnceValues(func() (string, error) {
-			out := filepath.Join(buildDir, filepath.Base(pkg))
-			// The flags a debugging session needs; the demo's pages report
-			// "optimized" builds, so build it as its users are told to.
-			cmd := exec.Command("go", "build", "-gcflags=all=-N -l", "-o", out, pkg)
-			if msg, err := cmd.CombinedOutput(); err != nil {
-				return "", fmt.Errorf("go build %s: %w\n%s", pkg, err, msg)
-			}
-			return out, nil
-		})
-		builds[pkg] = build
-	}
-	buildsMu.Unlock()
-	path, err := build()
+	path, err := testapp.Build(pkg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -92,17 +60,7 @@ func binary(t *testing.T, pkg string) string {
 // An app is a running build of a package, with its standard error kept for
 // assertions on what it logged.
 type app struct {
-	URL string // http://127.0.0.1:PORT, no trailing slash
-
-	mu     sync.Mutex
-	stderr strings.Builder
-}
-
-// Log returns everything the app wrote to standard error so far.
-func (a *app) Log() string {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	return a.stderr.String()
+	*testapp.Process
 }
 
 // startApp runs pkg on a free loopback port (the apps listen on port 0 and
@@ -111,54 +69,19 @@ func (a *app) Log() string {
 // index page.
 func startApp(t *testing.T, pkg string) *app {
 	t.Helper()
-	cmd := exec.Command(binary(t, pkg), "-addr", "127.0.0.1:0")
 	// The app keeps its PIN under the user's config directory; a test's
 	// PIN files belong in the test's own.
-	cmd.Env = append(os.Environ(), "XDG_CONFIG_HOME="+t.TempDir())
-	ownProcessGroup(cmd)
-	pipe, err := cmd.StderrPipe()
+	p, err := testapp.Start(binary(t, pkg), []string{"-addr", "127.0.0.1:0"}, []string{"XDG_CONFIG_HOME=" + t.TempDir()}, startTimeout)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := cmd.Start(); err != nil {
-		t.Fatalf("starting %s: %v", pkg, err)
-	}
-	a := &app{}
-	listening := make(chan string, 1)
-	eof := make(chan struct{})
-	go func() {
-		defer close(eof)
-		sc := bufio.NewScanner(pipe)
-		sc.Buffer(nil, 1<<20)
-		for sc.Scan() {
-			line := sc.Text()
-			a.mu.Lock()
-			a.stderr.WriteString(line + "\n")
-			a.mu.Unlock()
-			if _, u, ok := strings.Cut(line, "listening on "); ok {
-				select {
-				case listening <- u:
-				default:
-				}
-			}
-		}
-		io.Copy(io.Discard, pipe)
-	}()
 	t.Cleanup(func() {
-		stopProcessGroup(cmd, eof)
+		p.Stop()
 		if t.Failed() {
-			t.Logf("%s standard error:\n%s", filepath.Base(pkg), a.Log())
+			t.Logf("%s standard error:\n%s", filepath.Base(pkg), p.Log())
 		}
 	})
-	select {
-	case u := <-listening:
-		a.URL = strings.TrimSuffix(strings.TrimSpace(u), "/")
-	case <-eof:
-		t.Fatalf("%s exited before listening:\n%s", pkg, a.Log())
-	case <-time.After(startTimeout):
-		t.Fatalf("%s did not say it was listening within %v:\n%s", pkg, startTimeout, a.Log())
-	}
-	return a
+	return &app{p}
 }
 
 // chromium returns the browser to drive, or skips (fails, in CI) the test.

@@ -202,7 +202,7 @@ func TestRefusals(t *testing.T) {
 func readKey(t *testing.T, a *app) []byte {
 	t.Helper()
 	var dir string
-	for _, e := range a.cmd.Env {
+	for _, e := range a.Cmd.Env {
 		if v, ok := strings.CutPrefix(e, "XDG_CONFIG_HOME="); ok {
 			dir = v
 		}

@@ -342,7 +342,7 @@ func TestShutdown(t *testing.T) {
 			if killed {
 				t.Errorf("the app did not exit within 5s of %v; it was killed", c.sig)
 			}
-			if code := a.cmd.ProcessState.ExitCode(); code != 0 && !killed {
+			if code := a.Cmd.ProcessState.ExitCode(); code != 0 && !killed {
 				t.Errorf("exit code %d after %v", code, c.sig)
 			}
 			for _, pid := range append([]int{st.AgentPID}, guardians...) {
@@ -431,23 +431,20 @@ func TestRunawayCalls(t *testing.T) {
 	}
 	_, err := s.con.read(30 * time.Second)
 	select {
-	case <-a.eof:
+	case <-a.Done():
 	case <-time.After(10 * time.Second):
 		t.Fatal("the app did not exit after os.Exit from the console")
 	}
-	a.cmd.Wait()
-	a.mu.Lock()
-	a.exited = true
-	a.mu.Unlock()
+	a.Wait()
 	if err == nil {
 		t.Errorf("the console stayed open after the app exited")
 	}
-	if code := a.cmd.ProcessState.ExitCode(); code != 3 {
+	if code := a.Cmd.ProcessState.ExitCode(); code != 3 {
 		t.Errorf("exit code %d, want 3 from os.Exit(3)", code)
 	}
 	if s := waitGone(st.AgentPID, 5*time.Second); s != 0 && s != 'Z' {
 		t.Errorf("the agent %d is left in state %c after the app exited", st.AgentPID, s)
 	}
-	figures = append(figures, fmt.Sprintf("exitNow() → app exited with code %d, console closed (%v)", a.cmd.ProcessState.ExitCode(), err))
+	figures = append(figures, fmt.Sprintf("exitNow() → app exited with code %d, console closed (%v)", a.Cmd.ProcessState.ExitCode(), err))
 	r.Survived++
 }

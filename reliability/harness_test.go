@@ -1,15 +1,12 @@
 package reliability
 
 import (
-	"bufio"
 	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
 	"net/url"
 	"os"
-	"os/exec"
-	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
@@ -19,6 +16,7 @@ import (
 	"time"
 
 	"github.com/gorilla/websocket"
+	"github.com/panicroom/panicroom/internal/testapp"
 )
 
 const (
@@ -44,20 +42,11 @@ func scale(short, long int) int {
 	return short
 }
 
-var (
-	buildDir string
-	results  Results
-)
+var results Results
 
 func TestMain(m *testing.M) {
-	dir, err := os.MkdirTemp("", "panicroom-reliability-")
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "reliability:", err)
-		os.Exit(1)
-	}
-	buildDir = dir
 	code := m.Run()
-	os.RemoveAll(dir)
+	testapp.Cleanup()
 	if out := os.Getenv("PANICROOM_RELIABILITY_RESULTS"); out != "" {
 		if err := results.WriteFile(out); err != nil {
 			fmt.Fprintln(os.Stderr, "reliability: writing results:", err)
@@ -77,34 +66,15 @@ func finish(t *testing.T, r *Result) {
 
 // fixture builds the app once per test binary, the way its users are told
 // to: optimizations and inlining off.
-var fixture = sync.OnceValues(func() (string, error) {
-	out := filepath.Join(buildDir, appName)
-	cmd := exec.Command("go", "build", "-gcflags=all=-N -l", "-o", out, appPkg)
-	if msg, err := cmd.CombinedOutput(); err != nil {
-		return "", fmt.Errorf("go build %s: %w\n%s", appPkg, err, msg)
-	}
-	return out, nil
-})
+func fixture() (string, error) { return testapp.BuildAs(appPkg, appName) }
 
 // An app is one running process of the fixture.
 type app struct {
-	t   *testing.T
-	URL string // http://127.0.0.1:PORT
-	cmd *exec.Cmd
-	eof chan struct{}
-
-	mu     sync.Mutex
-	stderr strings.Builder
-	exited bool
+	*testapp.Process
+	t *testing.T
 }
 
-func (a *app) Log() string {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	return a.stderr.String()
-}
-
-func (a *app) pid() int { return a.cmd.Process.Pid }
+func (a *app) pid() int { return a.Pid() }
 
 // startApp runs the fixture on a free loopback port, in a process group of
 // its own, until the test ends.
@@ -114,49 +84,18 @@ func startApp(t *testing.T, args ...string) *app {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cmd := exec.Command(exe, append([]string{"-addr", "127.0.0.1:0"}, args...)...)
-	cmd.Env = append(os.Environ(), "XDG_CONFIG_HOME="+t.TempDir(), "PANICROOM_PIN="+testPIN)
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	pipe, err := cmd.StderrPipe()
+	p, err := testapp.Start(exe, append([]string{"-addr", "127.0.0.1:0"}, args...),
+		[]string{"XDG_CONFIG_HOME=" + t.TempDir(), "PANICROOM_PIN=" + testPIN}, startTimeout)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	a := &app{t: t, cmd: cmd, eof: make(chan struct{})}
-	listening := make(chan string, 1)
-	go func() {
-		defer close(a.eof)
-		sc := bufio.NewScanner(pipe)
-		sc.Buffer(nil, 1<<20)
-		for sc.Scan() {
-			line := sc.Text()
-			a.mu.Lock()
-			a.stderr.WriteString(line + "\n")
-			a.mu.Unlock()
-			if _, u, ok := strings.Cut(line, "listening on "); ok {
-				select {
-				case listening <- strings.TrimSuffix(strings.TrimSpace(u), "/"):
-				default:
-				}
-			}
-		}
-		io.Copy(io.Discard, pipe)
-	}()
+	a := &app{Process: p, t: t}
 	t.Cleanup(func() {
 		a.stop(syscall.SIGTERM)
 		if t.Failed() {
 			t.Logf("app standard error (first 6 KiB, last 2 KiB):\n%s", headTail(a.Log(), 6<<10, 2<<10))
 		}
 	})
-	select {
-	case a.URL = <-listening:
-	case <-a.eof:
-		t.Fatalf("the app exited before listening:\n%s", a.Log())
-	case <-time.After(startTimeout):
-		t.Fatalf("the app did not listen within %v:\n%s", startTimeout, a.Log())
-	}
 	return a
 }
 
@@ -177,26 +116,7 @@ func tail(s string, n int) string {
 // stop sends sig to the app's process group, kills the group if it has not
 // exited 5 s later, and reaps the app. It returns how long the exit took and
 // whether it needed the kill.
-func (a *app) stop(sig syscall.Signal) (took time.Duration, killed bool) {
-	a.mu.Lock()
-	if a.exited {
-		a.mu.Unlock()
-		return 0, false
-	}
-	a.exited = true
-	a.mu.Unlock()
-	start := time.Now()
-	syscall.Kill(-a.pid(), sig)
-	select {
-	case <-a.eof:
-	case <-time.After(5 * time.Second):
-		killed = true
-		syscall.Kill(-a.pid(), syscall.SIGKILL)
-		<-a.eof
-	}
-	a.cmd.Wait()
-	return time.Since(start), killed
-}
+func (a *app) stop(sig syscall.Signal) (took time.Duration, killed bool) { return a.Stop(sig) }
 
 // alive reports whether the app process is still running: not exited, not
 // a zombie, and not stopped for longer than a debugger stop or the
