@@ -130,6 +130,9 @@ func Start(opts Options) *Agent {
 		// for it is a SIGTRAP with the default action "crash"; a
 		// notified signal is harmless (trap 3 of DESIGN.md).
 		signal.Notify(make(chan os.Signal, 1), syscall.SIGTRAP)
+		if err := installTrapGuard(); err != nil {
+			opts.Logf("killing the debugger during a call will kill the app: %v", err)
+		}
 		go a.supervise()
 	} else {
 		close(a.exited)
@@ -611,8 +614,8 @@ func (a *Agent) Eval(ctx context.Context, req Request) (*Value, error) {
 // evalWithCall meets the agent at the rendezvous: the parked goroutine
 // runs rendezvous on its own stack, on a locked thread, until the agent has
 // injected the call. Spinning, unlike a breakpoint, writes no int3 into the
-// app, so an agent killed mid-call leaves nothing that could trap later
-// (trap 3 of DESIGN.md).
+// app (trap 3 of DESIGN.md); the int3s of the runtime's own debug-call
+// protocol are the SIGTRAP guard's (orphan_linux_amd64.go).
 func (a *Agent) evalWithCall(ctx context.Context, r *record, wr wireRequest) (*Value, error) {
 	if r.p.Spot == nil {
 		return nil, errorf(CodeCall, "calls need the panic's park spot, and this panic has none")

@@ -17,9 +17,8 @@
 // fd 4, serialized, each bounded by Options.Timeout (default 10 s). Reads
 // and assignments stop the app for the length of one request; calls also
 // need the goroutine running on a thread, so the app makes it spin in
-// rendezvous (no int3 is ever written: an agent killed at any moment
-// leaves nothing that could trap later) and the agent injects from there,
-// rewriting frame-N locals to runtime.frame(N).name.
+// rendezvous (no breakpoint is ever written into the app) and the agent
+// injects from there, rewriting frame-N locals to runtime.frame(N).name.
 //
 // # Keep-alive
 //
@@ -35,6 +34,11 @@
 //
 // The agent starts a guardian process that continues the app if the
 // agent dies while the app is stopped; the app restarts a dead agent up to
-// Options.MaxRestarts times. [Agent.Status] says why the console is off and
+// Options.MaxRestarts times. The runtime's debug-call protocol signals
+// each step with an int3, which kills a Go program when no debugger
+// answers it: on linux/amd64 the app puts a SIGTRAP handler in front of
+// the runtime's that finishes the protocol of a call whose agent died
+// (orphan_linux_amd64.go); elsewhere, killing the agent during a call
+// kills the app. [Agent.Status] says why the console is off and
 // what to do.
 package debugger

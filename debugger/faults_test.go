@@ -3,6 +3,8 @@ package debugger_test
 import (
 	"fmt"
 	"math/rand"
+	"os"
+	"path/filepath"
 	"strings"
 	"syscall"
 	"testing"
@@ -156,5 +158,67 @@ func TestAgentKilled(t *testing.T) {
 	}
 	if st := f.status(); st.Restarts < 3*iterations {
 		t.Errorf("restarts = %d, want >= %d", st.Restarts, 3*iterations)
+	}
+}
+
+// TestAgentKilledMidCall: SIGKILL the agent while the injected function
+// runs. The runtime then meets the protocol's remaining int3s with no
+// debugger attached, which the app's SIGTRAP guard must absorb: the app
+// survives, the goroutine returns to its park, and after the restart the
+// same panic answers reads and calls again.
+func TestAgentKilledMidCall(t *testing.T) {
+	mark := filepath.Join(t.TempDir(), "slow")
+	f := startFixture(t, "FIXTURE_SLOW_MARK="+mark)
+	f.panic("p")
+	iterations := 6
+	if testing.Short() {
+		iterations = 2
+	}
+	for i := 0; i < iterations; i++ {
+		pid := f.status().AgentPID
+		// Kill at a different point of the call each time, once slow
+		// has started (it says so in the mark file).
+		delay := time.Duration(10*i) * time.Millisecond
+		want := fmt.Sprint(i + 1)
+		go func() {
+			for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(time.Millisecond) {
+				if b, _ := os.ReadFile(mark); string(b) == want {
+					break
+				}
+			}
+			time.Sleep(delay)
+			syscall.Kill(pid, syscall.SIGKILL)
+		}()
+		r := f.eval("p", 3, "slow(100)")
+		if r.Err == nil || (r.Err.Code != debugger.CodeAgentDied && r.Err.Code != debugger.CodeUnavailable) {
+			t.Fatalf("#%d: kill %v into the call: answered %+v, want the agent's death", i, delay, r.Err)
+		}
+		waitRestart(t, f, pid)
+		alive(t, f)
+		// The kill must have landed inside the function, and the function
+		// must have run to its end with no debugger.
+		if v := f.mustEval("p", 3, "main.slowStarted"); v.Value != want {
+			t.Fatalf("#%d: slow started %s times, want %s: the kill after %v missed the call", i, v.Value, want, delay)
+		}
+		for deadline := time.Now().Add(3 * time.Second); f.mustEval("p", 3, "main.slowEnded").Value != want; {
+			if time.Now().After(deadline) {
+				t.Fatalf("#%d: the orphaned call never returned", i)
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+		// The guard frees a thread's slot when it has stepped the thread
+		// back into the rendezvous and restored its flags.
+		for s := 0; s < 16; s++ {
+			expr := fmt.Sprintf(`"github.com/panicroom/panicroom/debugger".trapSlots[%d].tid`, s)
+			if v := f.mustEval("p", 3, expr); v.Value != "0" {
+				t.Fatalf("#%d: trap slot %d still holds thread %s after the call ended", i, s, v.Value)
+			}
+		}
+		if v := f.mustEval("p", 3, "total"); v.Value != "7" {
+			t.Fatalf("#%d: after restart total = %s", i, v.Value)
+		}
+		if v := f.mustEval("p", 3, "add(total, 1)"); v.Value != "8" {
+			t.Fatalf("#%d: after restart add(total, 1) = %s", i, v.Value)
+		}
 	}
 }

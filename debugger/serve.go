@@ -34,6 +34,10 @@ func (tr *tracer) serve(req wireRequest) (ans wireAnswer) {
 			tr.resume()
 		}
 	}()
+	return tr.do(req, deadline)
+}
+
+func (tr *tracer) do(req wireRequest, deadline time.Time) (ans wireAnswer) {
 	defer func() {
 		// A Delve bug must cost one answer, not the agent (and with it a
 		// stopped app).
@@ -414,6 +418,13 @@ func (tr *tracer) call(req wireRequest, deadline time.Time) (*Value, error) {
 		return nil, fmt.Errorf("selecting goroutine %d: %w", l.g.ID, err)
 	}
 
+	// If this agent dies before the call is over, the app's SIGTRAP
+	// handler finishes the protocol in its place.
+	slot, err := tr.armTrap(sc, l.g.Thread)
+	if err != nil {
+		return nil, fmt.Errorf("preparing the call: %w", err)
+	}
+
 	// The injected call runs with the whole app running. If it blocks or
 	// loops past the deadline, stop the app; Delve keeps the unfinished
 	// injection and the goroutine stays in it.
@@ -437,9 +448,11 @@ func (tr *tracer) call(req wireRequest, deadline time.Time) (*Value, error) {
 		return nil, errorf(CodeAgentDied, "the app exited during the call")
 	}
 	if timedOut {
+		// The slot stays: the call may still end, long after this agent.
 		tr.stuck[req.Goroutine] = true
 		return nil, errorf(CodeTimeout, "the call did not return within %v; it keeps running in the app and this panic's goroutine waits for it, so no further calls can be made from it (reads still work)", req.Timeout)
 	}
+	tr.disarmTrap(slot)
 	if err != nil {
 		return nil, callError(err, req.Expr)
 	}

@@ -162,6 +162,9 @@ type tracer struct {
 	// heap is the layout of the runtime's heap metadata, read from DWARF
 	// at attach (prepareKeepAlive) or else at the first snapshot.
 	heap *heapLayout
+	// trapSlots is the address of the app's trapSlots, found at the
+	// first call (orphan_linux_amd64.go).
+	trapSlots uint64
 }
 
 func attach(pid int) (*tracer, error) {

@@ -31,15 +31,6 @@ var lossCodes = []string{"agent-died", "unavailable"}
 func TestAgentKills(t *testing.T) {
 	kills := scale(4, 100)
 	modes := []string{"idle", "eval", "call", "stopped"}
-	if !full {
-		// A kill while an injected call runs leaves the runtime's
-		// debug-call trap (an int3 in debugCallWrap) with no debugger to
-		// catch it, and the app dies with SIGTRAP: a known defect, in the
-		// published figures as a failed row. The short form that runs on
-		// every change leaves that mode out, so that it tests everything
-		// else every time rather than failing one run in six.
-		modes = []string{"idle", "eval", "stopped"}
-	}
 	rng := rand.New(rand.NewSource(5))
 
 	var (

@@ -62,6 +62,20 @@ func loopForever() int {
 
 func panicky() int { panic("boom from call") }
 
+// slow returns after ms milliseconds: a call long enough to kill the agent
+// in the middle of it.
+func slow(ms int) int {
+	slowStarted++
+	if mark := os.Getenv("FIXTURE_SLOW_MARK"); mark != "" {
+		os.WriteFile(mark, []byte(fmt.Sprint(slowStarted)), 0o600)
+	}
+	time.Sleep(time.Duration(ms) * time.Millisecond)
+	slowEnded++
+	return ms
+}
+
+var slowStarted, slowEnded int
+
 var counter = 42
 
 // never is false at run time but not provably so: the calls under it keep
@@ -319,7 +333,7 @@ type reply struct {
 
 func main() {
 	if never {
-		fmt.Println(counter, add(1, 2), concat("a", "b"), sum(1, 2), describe(1), blockForever(), loopForever(), panicky(), (&User{}).Greeting("x"), User{}.Age())
+		fmt.Println(counter, add(1, 2), concat("a", "b"), sum(1, 2), describe(1), blockForever(), loopForever(), panicky(), slow(1), (&User{}).Greeting("x"), User{}.Age())
 	}
 	ev = debugger.Start(debugger.Options{Timeout: 3 * time.Second, MaxRestarts: 50, Logf: func(f string, a ...any) { fmt.Fprintf(os.Stderr, "fixture: "+f+"\n", a...) }})
 	defer ev.Close()
