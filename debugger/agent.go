@@ -624,11 +624,14 @@ func (a *Agent) evalWithCall(ctx context.Context, r *record, wr wireRequest) (*V
 		return nil, errorf(CodeCall, "an earlier call from this panic's goroutine never returned; it cannot run another one (reads still work)")
 	}
 	// While it spins, the parked goroutine is an ordinary running one: a
-	// collection that preempts it at a call in the loop may shrink its
-	// stack, moving the panic's frames. No collection, then, until the call
-	// is over.
-	defer gcpause.Hold()()
-	var stop atomic.Bool
+	// collection that preempts it may shrink its stack, moving the panic's
+	// frames. No collection, then, until the call is over and the goroutine
+	// is back in its read(2): Do returns just before it enters the system
+	// call, and the collection that the end of the hold lets start (the
+	// heap grew meanwhile) must not find it a few instructions short.
+	release := gcpause.Hold()
+	defer time.AfterFunc(holdAfterCall, release)
+	var stop uint32
 	spinning := make(chan struct{})
 	did := make(chan error, 1)
 	go func() {
@@ -645,15 +648,15 @@ func (a *Agent) evalWithCall(ctx context.Context, r *record, wr wireRequest) (*V
 		return nil, errorf(CodeReleased, "the panic's goroutine left: %v", err)
 	case <-ctx.Done():
 		// Do is already queued; let it spin out at once.
-		stop.Store(true)
+		atomic.StoreUint32(&stop, 1)
 		return nil, errorf(CodeTimeout, "%v", ctx.Err())
 	case <-time.After(a.opts.Timeout):
-		stop.Store(true)
+		atomic.StoreUint32(&stop, 1)
 		return nil, errorf(CodeTimeout, "the panic's goroutine did not wake up within %v", a.opts.Timeout)
 	}
 	wr.Call = true
 	ans, err := a.request(ctx, wr)
-	stop.Store(true)
+	atomic.StoreUint32(&stop, 1)
 	select {
 	case <-did:
 	case <-time.After(time.Second):
@@ -671,12 +674,18 @@ func (a *Agent) evalWithCall(ctx context.Context, r *record, wr wireRequest) (*V
 	return ans.Value, nil
 }
 
+// holdAfterCall is how long the collector stays off after a call's Do.
+const holdAfterCall = 20 * time.Millisecond
+
 // rendezvous is where a parked goroutine waits, running on a thread, for a
-// call to be injected on it. The agent recognizes it by name.
+// call to be injected on it. The agent recognizes it by name, and injects
+// only when the thread is stopped in this function's own code; so the loop
+// calls nothing (atomic.LoadUint32 is an intrinsic even under -N -l, where
+// atomic.Bool's methods are calls the thread would mostly be stopped in).
 //
 //go:noinline
-func rendezvous(stop *atomic.Bool) {
-	for !stop.Load() {
+func rendezvous(stop *uint32) {
+	for atomic.LoadUint32(stop) == 0 {
 	}
 }
 

@@ -25,8 +25,12 @@ import (
 	"sync"
 	"sync/atomic"
 	"syscall"
+	"time"
 	"unsafe"
 )
+
+// testHookAfterRun runs between a Do's function and the next read(2).
+var testHookAfterRun = func() {}
 
 // ErrReleased is returned by Do when the goroutine has left its Spot.
 var ErrReleased = errors.New("park: goroutine released")
@@ -49,6 +53,7 @@ type Spot struct {
 	released atomic.Bool
 	moved    atomic.Bool
 	waiting  atomic.Bool
+	reads    atomic.Uint64 // read(2) calls about to be made
 
 	// fdMu orders writes against the close in Wait: a write to a closed
 	// descriptor number could land in a file opened since.
@@ -84,6 +89,7 @@ func (s *Spot) Wait() {
 
 	var buf [1]byte
 	for {
+		s.reads.Add(1)
 		n, err := syscall.Read(s.rfd, buf[:])
 		if uintptr(unsafe.Pointer(&marker)) != anchor {
 			s.moved.Store(true)
@@ -97,6 +103,7 @@ func (s *Spot) Wait() {
 		switch buf[0] {
 		case cmdRun:
 			s.run()
+			testHookAfterRun()
 			if uintptr(unsafe.Pointer(&marker)) != anchor {
 				s.moved.Store(true)
 			}
@@ -116,9 +123,15 @@ func (s *Spot) run() {
 	}
 }
 
-// Do runs fn on the parked goroutine and returns when fn has returned. Calls
-// are serialized. fn must not block forever: the goroutine cannot be
-// released while fn runs.
+// Do runs fn on the parked goroutine and returns when fn has returned and
+// the goroutine is about to block in read(2) again. Calls are serialized.
+// fn must not block forever: the goroutine cannot be released while fn
+// runs.
+//
+// Until it is back in the system call the goroutine's stack can be shrunk
+// by a collection like any running goroutine's; a caller that holds the
+// collector off around Do should keep holding it a moment after Do returns,
+// for the few instructions between the two.
 func (s *Spot) Do(fn func()) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -126,6 +139,7 @@ func (s *Spot) Do(fn func()) error {
 		return ErrReleased
 	}
 	s.fn = fn
+	reads := s.reads.Load()
 	if err := s.send(cmdRun); err != nil {
 		s.fn = nil
 		return err
@@ -133,6 +147,7 @@ func (s *Spot) Do(fn func()) error {
 	s.mu.Unlock()
 	select {
 	case <-s.ran:
+		s.waitRead(reads)
 	case <-s.left:
 	}
 	s.mu.Lock()
@@ -142,6 +157,19 @@ func (s *Spot) Do(fn func()) error {
 		return ErrReleased
 	default:
 		return nil
+	}
+}
+
+// waitRead waits until the goroutine has started another read(2) since
+// the count was reads, or has left: a few instructions after fn returns.
+func (s *Spot) waitRead(reads uint64) {
+	for s.reads.Load() == reads {
+		select {
+		case <-s.left:
+			return
+		default:
+			time.Sleep(20 * time.Microsecond)
+		}
 	}
 }
 

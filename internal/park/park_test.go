@@ -106,3 +106,29 @@ func useStack(n int) byte {
 	}
 	return useStack(n-1) + pad[n%1024]
 }
+
+// TestDoReturnsAtTheRead: Do returns once the goroutine is about to block
+// in read(2) again, not merely once fn has returned; a caller holding the
+// collector off relies on that stretch being covered.
+func TestDoReturnsAtTheRead(t *testing.T) {
+	s, err := New()
+	if err != nil {
+		t.Fatal(err)
+	}
+	testHookAfterRun = func() { time.Sleep(time.Millisecond) }
+	defer func() { testHookAfterRun = func() {} }()
+	go s.Wait()
+	defer s.Release()
+	for s.reads.Load() == 0 {
+		runtime.Gosched()
+	}
+	for i := 0; i < 20; i++ {
+		before := s.reads.Load()
+		if err := s.Do(func() {}); err != nil {
+			t.Fatal(err)
+		}
+		if after := s.reads.Load(); after != before+1 {
+			t.Fatalf("Do #%d returned with %d reads started, want %d", i, after, before+1)
+		}
+	}
+}
