@@ -457,6 +457,9 @@ func (a *Agent) request(ctx context.Context, req wireRequest) (wireAnswer, error
 	select {
 	case ans := <-ch:
 		<-a.sem
+		if ans.Stopped {
+			a.setStatus(func(s *Status) { s.Stops++ })
+		}
 		if ans.Err != nil {
 			return ans, ans.Err
 		}

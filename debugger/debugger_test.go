@@ -261,3 +261,60 @@ func TestAssign(t *testing.T) {
 		}
 	}
 }
+
+// TestReadsWhileRunning: once a stop has unwound a parked goroutine,
+// reads, expansions and locals of its frames are answered while the app
+// runs (DESIGN.md, "where speed can come from"); assignments and calls
+// still stop it, and the reads after them see what they changed.
+func TestReadsWhileRunning(t *testing.T) {
+	f := startFixture(t)
+	f.panic("p")
+	f.mustEval("p", 2, "total = total") // a stop, whatever the snapshot did
+	stops := f.status().Stops
+	reads := []struct {
+		frame      int
+		expr, want string
+	}{
+		{1, "u.Email", `"ada@example.com"`},
+		{2, "items[99]", "9801"},
+		{2, "u.Tags[0]", `"admin"`},
+		{3, `req.Query["q"]`, `"1"`},
+		{2, "len(items) * 2", "200"},
+	}
+	for round := 0; round < 5; round++ {
+		for _, r := range reads {
+			if v := f.mustEval("p", r.frame, r.expr); v.Value != r.want {
+				t.Errorf("frame %d: %s = %s, want %s", r.frame, r.expr, v.Value, r.want)
+			}
+		}
+	}
+	items := f.mustEval("p", 2, "items")
+	more := f.do(command{Op: "expand", Handle: items.More})
+	if more.Err != nil || len(more.Value.Children) == 0 || more.Value.Children[0].Name != "[64]" || more.Value.Children[0].Value != "4096" {
+		t.Errorf("expand items from 64: %+v %+v", more.Value, more.Err)
+	}
+	if vars := f.do(command{Op: "locals", Panic: "p", Frame: 2}); vars.Err != nil || vars.Vars == nil || len(vars.Vars.Locals)+len(vars.Vars.Args) == 0 {
+		t.Errorf("locals of frame 2: %+v %+v", vars.Vars, vars.Err)
+	}
+	if got := f.status().Stops; got != stops {
+		t.Fatalf("reads stopped the app %d times, want none", got-stops)
+	}
+
+	f.mustEval("p", 3, "total = 41")
+	if got := f.status().Stops; got != stops+1 {
+		t.Errorf("an assignment stopped the app %d times, want 1", got-stops)
+	}
+	if v := f.mustEval("p", 3, "total"); v.Value != "41" {
+		t.Errorf("read after the assignment: total = %s, want 41", v.Value)
+	}
+	if v := f.mustEval("p", 3, "add(total, 1)"); v.Value != "42" {
+		t.Errorf("add(total, 1) = %s, want 42", v.Value)
+	}
+	stops = f.status().Stops
+	if v := f.mustEval("p", 2, "items[99]"); v.Value != "9801" {
+		t.Errorf("read after a call: items[99] = %s", v.Value)
+	}
+	if got := f.status().Stops; got != stops {
+		t.Errorf("a read after a call stopped the app %d times, want none", got-stops)
+	}
+}

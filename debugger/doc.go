@@ -14,11 +14,14 @@
 // # Protocol
 //
 // One JSON request per line on the agent's fd 3, one answer per line on
-// fd 4, serialized, each bounded by Options.Timeout (default 10 s). Reads
-// and assignments stop the app for the length of one request; calls also
-// need the goroutine running on a thread, so the app makes it spin in
-// rendezvous (no breakpoint is ever written into the app) and the agent
-// injects from there, rewriting frame-N locals to runtime.frame(N).name.
+// fd 4, serialized, each bounded by Options.Timeout (default 10 s). The
+// first request about a parked goroutine stops the app to unwind its stack;
+// later reads, expansions and locals are answered from those frames while
+// the app runs (nonstop_linux.go). Assignments stop the app for the length
+// of one request; calls also need the goroutine running on a thread, so the
+// app makes it spin in rendezvous (no breakpoint is ever written into the
+// app) and the agent injects from there, rewriting frame-N locals to
+// runtime.frame(N).name.
 //
 // # Keep-alive
 //

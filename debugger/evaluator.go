@@ -222,6 +222,9 @@ type Status struct {
 	AttachTook time.Duration // last successful attach, agent start to ready
 	Restarts   int
 	AgentPID   int
+	// Stops counts the requests that stopped the app. Reads of a parked
+	// panic after its first stop are answered while the app runs.
+	Stops int
 }
 
 // Code classifies an Error for the console.

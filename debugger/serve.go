@@ -26,6 +26,13 @@ func (tr *tracer) serve(req wireRequest) (ans wireAnswer) {
 	if req.Op == opPing {
 		return ans
 	}
+	if tr.readsRunning(req) {
+		if l := tr.thaw(req); l != nil {
+			tr.thawed = l
+			defer func() { tr.thawed = nil }()
+			return tr.do(req, deadline)
+		}
+	}
 	if err := tr.halt(); err != nil {
 		return wireAnswer{Err: errorf(CodeAgentDied, "stopping the app: %v", err)}
 	}
@@ -34,7 +41,9 @@ func (tr *tracer) serve(req wireRequest) (ans wireAnswer) {
 			tr.resume()
 		}
 	}()
-	return tr.do(req, deadline)
+	ans = tr.do(req, deadline)
+	ans.Stopped = true
+	return ans
 }
 
 func (tr *tracer) do(req wireRequest, deadline time.Time) (ans wireAnswer) {
@@ -103,9 +112,16 @@ type located struct {
 	stack  []proc.Stackframe
 	index  []int // page frame -> stack index
 	thread int
+	mem    proc.MemoryReadWriter
 }
 
+// locate finds req's goroutine and unwinds its stack, with the app
+// stopped; or, for a read answered while the app runs, returns the frames
+// kept from the last stop (nonstop_linux.go).
 func (tr *tracer) locate(req wireRequest) (*located, error) {
+	if tr.thawed != nil {
+		return tr.thawed, nil
+	}
 	g, err := proc.FindGoroutine(tr.t, req.Goroutine)
 	if err != nil || g == nil {
 		return nil, errorf(CodeReleased, "goroutine %d is gone", req.Goroutine)
@@ -114,10 +130,11 @@ func (tr *tracer) locate(req wireRequest) (*located, error) {
 	if err != nil {
 		return nil, fmt.Errorf("unwinding goroutine %d: %w", req.Goroutine, err)
 	}
-	l := &located{g: g, stack: stack, index: matchFrames(req.Frames, stack), thread: tr.t.CurrentThread().ThreadID()}
+	l := &located{g: g, stack: stack, index: matchFrames(req.Frames, stack), thread: tr.t.CurrentThread().ThreadID(), mem: tr.t.Memory()}
 	if g.Thread != nil {
 		l.thread = g.Thread.ThreadID()
 	}
+	tr.freeze(req, l)
 	return l, nil
 }
 
@@ -151,7 +168,7 @@ func (tr *tracer) frameScope(req wireRequest) (*proc.EvalScope, error) {
 }
 
 func (tr *tracer) scope(l *located, d int) *proc.EvalScope {
-	return proc.FrameToScope(tr.t, tr.t.Memory(), l.g, l.thread, l.stack[d:]...)
+	return proc.FrameToScope(tr.t, l.mem, l.g, l.thread, l.stack[d:]...)
 }
 
 func (tr *tracer) frameVars(req wireRequest, l *located, i int) FrameVars {

@@ -162,6 +162,13 @@ type tracer struct {
 	// heap is the layout of the runtime's heap metadata, read from DWARF
 	// at attach (prepareKeepAlive) or else at the first snapshot.
 	heap *heapLayout
+	// frozen holds the frames of parked goroutines from the last stop,
+	// and live reads the running app (nonstop_linux.go); thawed is the
+	// goroutine of the read being answered that way.
+	frozen      map[int64]*frozen
+	frozenOrder []int64 // goroutines in frozen, oldest first
+	live        liveMemory
+	thawed      *located
 	// trapSlots is the address of the app's trapSlots, found at the
 	// first call (orphan_linux_amd64.go).
 	trapSlots uint64
@@ -172,7 +179,7 @@ func attach(pid int) (*tracer, error) {
 	if err != nil {
 		return nil, err
 	}
-	tr := &tracer{grp: grp, t: grp.Selected, stuck: map[int64]bool{}}
+	tr := &tracer{grp: grp, t: grp.Selected, stuck: map[int64]bool{}, frozen: map[int64]*frozen{}, live: liveMemory{pid: pid}}
 	// Delve sets breakpoints on runtime.fatalpanic and runtime.throw. If
 	// this agent were killed, the next fatal error in the app would hit a
 	// bare int3 (trap 3 of DESIGN.md); and we have no use for them.

@@ -52,6 +52,8 @@ type wireAnswer struct {
 	KeepAliveGC uint32    `json:",omitempty"`
 	// KeepAliveErr says why no pointers were collected.
 	KeepAliveErr string `json:",omitempty"`
+	// Stopped is set when the agent stopped the app to answer.
+	Stopped bool `json:",omitempty"`
 }
 
 // wireReady is the agent's first line, once attached or failed.
