@@ -182,7 +182,9 @@ func (a *Agent) supervise() {
 		}
 		if err == nil {
 			failures = 0
-			a.setStatus(func(s *Status) {
+			// The connection and the state change together: a request that
+			// sees StateAttached must find the connection.
+			a.setConnStatus(c, func(s *Status) {
 				s.State = StateAttached
 				s.Reason, s.Fix = "", ""
 				s.Optimized = ready.Optimized
@@ -194,10 +196,13 @@ func (a *Agent) supervise() {
 				s.AgentPID = ready.PID
 			})
 			a.opts.Logf("debugger attached in %v (agent pid %d)", time.Since(start).Round(time.Millisecond), ready.PID)
-			a.setConn(c)
 			a.resnapshot()
 			c.wait()
-			a.setConn(nil)
+			a.setConnStatus(nil, func(s *Status) {
+				s.State = StateAttaching
+				s.Reason = "the agent died"
+				s.AgentPID = 0
+			})
 		}
 		select {
 		case <-a.stop:
@@ -242,9 +247,14 @@ func (a *Agent) supervise() {
 	}
 }
 
-func (a *Agent) setConn(c *conn) {
+// setConnStatus replaces the connection and, if f is not nil, updates the
+// status in the same critical section.
+func (a *Agent) setConnStatus(c *conn, f func(*Status)) {
 	a.mu.Lock()
 	a.conn = c
+	if f != nil {
+		f(&a.status)
+	}
 	close(a.connReady)
 	a.connReady = make(chan struct{})
 	a.mu.Unlock()
