@@ -4,7 +4,9 @@ import (
 	"fmt"
 	"math/rand"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"syscall"
 	"testing"
@@ -220,5 +222,65 @@ func TestAgentKilledMidCall(t *testing.T) {
 		if v := f.mustEval("p", 3, "add(total, 1)"); v.Value != "8" {
 			t.Fatalf("#%d: after restart add(total, 1) = %s", i, v.Value)
 		}
+	}
+}
+
+// TestPtraceRefused: when the kernel refuses the agent's ptrace — here
+// because the app already has a tracer, as under strace or another
+// debugger — the status says why and what to do, the agent is not
+// restarted in a loop, evaluations answer with that reason, and the app
+// goes on serving and parking its panics.
+func TestPtraceRefused(t *testing.T) {
+	cmd := exec.Command(fixtureBinary(t))
+	cmd.Env = append(os.Environ(), "PANICROOM_AGENT=")
+	cmd.SysProcAttr = &syscall.SysProcAttr{Ptrace: true}
+	start, started := make(chan struct{}), make(chan error, 1)
+	// A minimal tracer of the app's main thread: every ptrace request
+	// must come from the thread that started it, so this goroutine keeps
+	// its thread until the app exits, continuing each stop and handing
+	// the app its signals.
+	go func() {
+		runtime.LockOSThread()
+		defer runtime.UnlockOSThread()
+		<-start // once launchFixture has set up the pipes
+		err := cmd.Start()
+		started <- err
+		if err != nil {
+			return
+		}
+		pid := cmd.Process.Pid
+		for {
+			var ws syscall.WaitStatus
+			if _, err := syscall.Wait4(pid, &ws, syscall.WALL, nil); err != nil || ws.Exited() || ws.Signaled() {
+				return
+			}
+			sig := 0
+			if ws.Stopped() && ws.StopSignal() != syscall.SIGTRAP {
+				sig = int(ws.StopSignal())
+			}
+			syscall.PtraceCont(pid, sig)
+		}
+	}()
+	f := launchFixture(t, cmd, func() error { close(start); return <-started })
+	st := f.waitAttached()
+	if st.State != debugger.StateUnavailable {
+		t.Fatalf("state %s, want unavailable: %+v", st.State, st)
+	}
+	self, _ := os.ReadFile("/proc/self/comm")
+	if want := fmt.Sprintf("already traced by %s (pid %d)", strings.TrimSpace(string(self)), os.Getpid()); !strings.Contains(st.Reason, want) {
+		t.Errorf("reason %q does not say %q", st.Reason, want)
+	}
+	if !strings.Contains(st.Fix, "PANICROOM_AGENT=off") {
+		t.Errorf("fix %q does not say how to run without the agent", st.Fix)
+	}
+	f.panic("p")
+	r := f.eval("p", 2, "total")
+	if r.Err == nil || r.Err.Code != debugger.CodeUnavailable || !strings.Contains(r.Err.Msg, "already traced") {
+		t.Errorf("eval without an agent: %+v, want unavailable with the reason", r.Err)
+	}
+	alive(t, f)
+	time.Sleep(500 * time.Millisecond)
+	if st := f.status(); st.Restarts != 0 || st.State != debugger.StateUnavailable {
+		t.Errorf("after a refusal the agent was restarted: %+v", st)
 	}
 }

@@ -102,9 +102,23 @@ func (l *lockedBuilder) String() string {
 
 func startFixture(t testing.TB, env ...string) *fixture {
 	t.Helper()
-	bin := fixtureBinary(t)
-	cmd := exec.Command(bin)
+	cmd := exec.Command(fixtureBinary(t))
 	cmd.Env = append(append(os.Environ(), "PANICROOM_AGENT="), env...)
+	f := launchFixture(t, cmd, cmd.Start)
+	st := f.waitAttached()
+	if st.State == debugger.StateUnavailable && strings.Contains(st.Reason, "ptrace") {
+		t.Skipf("ptrace is not available here: %s (%s)", st.Reason, st.Fix)
+	}
+	if st.State != debugger.StateAttached {
+		t.Fatalf("agent did not attach: %+v\n%s", st, f.stderr.String())
+	}
+	return f
+}
+
+// launchFixture wires cmd's pipes, starts it with start and stops it at
+// the end of the test.
+func launchFixture(t testing.TB, cmd *exec.Cmd, start func() error) *fixture {
+	t.Helper()
 	in, err := cmd.StdinPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -115,7 +129,7 @@ func startFixture(t testing.TB, env ...string) *fixture {
 	}
 	stderr := &lockedBuilder{}
 	cmd.Stderr = stderr
-	if err := cmd.Start(); err != nil {
+	if err := start(); err != nil {
 		t.Fatal(err)
 	}
 	sc := bufio.NewScanner(outp)
@@ -135,13 +149,6 @@ func startFixture(t testing.TB, env ...string) *fixture {
 			t.Logf("fixture stderr:\n%s", stderr.String())
 		}
 	})
-	st := f.waitAttached()
-	if st.State == debugger.StateUnavailable && strings.Contains(st.Reason, "ptrace") {
-		t.Skipf("ptrace is not available here: %s (%s)", st.Reason, st.Fix)
-	}
-	if st.State != debugger.StateAttached {
-		t.Fatalf("agent did not attach: %+v\n%s", st, stderr.String())
-	}
 	return f
 }
 

@@ -62,7 +62,7 @@ func agentMain() int {
 	start := time.Now()
 	tr, err := attach(ppid)
 	if err != nil {
-		reason, fix := explainAttach(err)
+		reason, fix := explainAttach(err, ppid)
 		enc.Encode(wireReady{PID: os.Getpid(), Err: reason, Fix: fix})
 		return 1
 	}
@@ -120,10 +120,18 @@ func agentMain() int {
 	}
 }
 
-func explainAttach(err error) (reason, fix string) {
+func explainAttach(err error, app int) (reason, fix string) {
 	msg := err.Error()
+	refused := errors.Is(err, syscall.EPERM) || strings.Contains(msg, "operation not permitted")
+	if pid, name := tracerOf(app); refused && pid != 0 {
+		// A process has one tracer: the usual cause on a developer's
+		// machine is a debugger or strace already attached.
+		reason = fmt.Sprintf("the app is already traced by %s (pid %d), and a process can have only one tracer", name, pid)
+		fix = "detach it (quit dlv, gdb or strace) and restart the app; to debug the app with Delve instead, set PANICROOM_AGENT=off"
+		return reason, fix
+	}
 	switch {
-	case errors.Is(err, syscall.EPERM) || strings.Contains(msg, "operation not permitted"):
+	case refused:
 		scope, _ := os.ReadFile("/proc/sys/kernel/yama/ptrace_scope")
 		s := strings.TrimSpace(string(scope))
 		reason = "the kernel refused ptrace (" + msg + ")"
@@ -144,6 +152,36 @@ func explainAttach(err error) (reason, fix string) {
 		fix = "build with `go build -gcflags=all=\"-N -l\"`; see the agent's stderr for details"
 	}
 	return reason, fix
+}
+
+// tracerOf returns the pid and name of the process tracing pid, if any.
+func tracerOf(pid int) (int, string) {
+	// TracerPid is the tracing thread; its Tgid is the process.
+	tid := procStatus(pid, "TracerPid")
+	if tid == 0 {
+		return 0, ""
+	}
+	tracer := procStatus(tid, "Tgid")
+	if tracer == 0 {
+		tracer = tid
+	}
+	name, _ := os.ReadFile("/proc/" + strconv.Itoa(tracer) + "/comm")
+	return tracer, strings.TrimSpace(string(name))
+}
+
+// procStatus reads a numeric field of /proc/pid/status, 0 if absent.
+func procStatus(pid int, field string) int {
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/status")
+	if err != nil {
+		return 0
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(line, field+":"); ok {
+			n, _ := strconv.Atoi(strings.TrimSpace(v))
+			return n
+		}
+	}
+	return 0
 }
 
 type tracer struct {
