@@ -103,6 +103,8 @@ type Debugger struct {
 	static     *static
 	mux        *http.ServeMux
 	closed     atomic.Bool
+	// waiting counts the goroutines in their Spots (recoverPanic).
+	waiting atomic.Int32
 
 	eval     debugger.Evaluator
 	guard    *pin.Guard

@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/http"
 	"runtime"
+	"runtime/pprof"
 	"strings"
 	"sync"
 	"testing"
@@ -165,5 +166,46 @@ func TestStormIsNotParked(t *testing.T) {
 	}
 	if stormy != 2 || d.registry.parkedCount() != 2 {
 		t.Errorf("%d refused as a storm and %d parked; want 2 and 2", stormy, d.registry.parkedCount())
+	}
+}
+
+// TestBurstDoesNotTakeAThreadPerPanic: a goroutine waiting in its Spot
+// holds an OS thread, so a burst of simultaneous panics must not all wait
+// there: beyond twice the parking cap they are answered on the spot.
+// Without that bound, 60 simultaneous panics made some 60 threads (and an
+// attached debugger has to take on every new thread).
+func TestBurstDoesNotTakeAThreadPerPanic(t *testing.T) {
+	d, logs := newTestDebugger(t, WithMaxParked(1))
+	var barrier sync.WaitGroup
+	const n = 60
+	barrier.Add(n)
+	srv := serve(t, d, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		barrier.Done()
+		barrier.Wait()
+		panic("burst")
+	}))
+	threads := pprof.Lookup("threadcreate")
+	before := threads.Count()
+	var wg sync.WaitGroup
+	for i := 0; i < n; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			rawGet(t, srv.Listener.Addr().String(), "/burst")
+		}()
+	}
+	wg.Wait()
+	waitFor(t, "every page", func() bool { return strings.Count(logs.String(), "page=") == n })
+	if made := threads.Count() - before; made > 20 {
+		t.Errorf("%d threads made for %d simultaneous panics", made, n)
+	}
+	refused := 0
+	for _, rec := range d.registry.list() {
+		if strings.Contains(rec.parkNote, "already kept or about to be") {
+			refused++
+		}
+	}
+	if refused == 0 {
+		t.Errorf("no panic of the burst was answered without waiting in its spot")
 	}
 }

@@ -1,6 +1,7 @@
 package panicroom
 
 import (
+	"fmt"
 	"net/http"
 	"runtime"
 	"sync/atomic"
@@ -82,6 +83,23 @@ func (d *Debugger) recoverPanic(w *writer, outer http.ResponseWriter, r *http.Re
 		panic(v)
 	}
 	j := &job{value: v, pcs: traceback.Callers(0), goroutine: traceback.GoroutineID(), w: w, r: r}
+	// A goroutine waiting in its Spot holds an OS thread. When it will not
+	// be parked anyway, or when enough are already waiting (a burst of
+	// panics), answer from here: a thousand concurrent panics must not
+	// become a thousand threads, each of which the attached debugger has
+	// to take on.
+	why := d.parkPolicy()
+	if why == "" {
+		if n := d.waiting.Add(1); int(n) > waitingLimit(d.cfg.maxParked) {
+			why = fmt.Sprintf("%d panicking goroutines were already kept or about to be; this one was answered without keeping it", n-1)
+		}
+		defer d.waiting.Add(-1)
+	}
+	if why != "" {
+		d.finish(j, why)
+		d.afterPanic(j)
+		return
+	}
 	spot, err := park.New()
 	if err != nil {
 		// No pipe to wait on (out of descriptors?): answer without parking.
@@ -94,6 +112,11 @@ func (d *Debugger) recoverPanic(w *writer, outer http.ResponseWriter, r *http.Re
 	spot.Wait()
 	d.afterPanic(j)
 }
+
+// waitingLimit bounds the goroutines in their Spots, parked or waiting for
+// the decision: the parked ones, and as many again so that a new panic can
+// still take the place of the oldest.
+func waitingLimit(maxParked int) int { return 2 * maxParked }
 
 func (d *Debugger) afterPanic(j *job) {
 	if j.after.Load() == afterAbort {

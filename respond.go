@@ -118,6 +118,13 @@ func (d *Debugger) parkRefusal(j *job) string {
 	if j.spot == nil {
 		return "no spot to park in"
 	}
+	return d.parkPolicy()
+}
+
+// parkPolicy is the part of parkRefusal that does not depend on the panic.
+// recoverPanic asks it before the goroutine blocks a thread in read(2), and
+// finish again when it decides, since the answer can change meanwhile.
+func (d *Debugger) parkPolicy() string {
 	if d.cfg.maxParked == 0 {
 		return "parking is off (WithMaxParked(0))"
 	}
