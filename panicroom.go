@@ -74,6 +74,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"runtime"
 	"strings"
 	"sync/atomic"
 
@@ -105,6 +106,8 @@ type Debugger struct {
 	closed     atomic.Bool
 	// waiting counts the goroutines in their Spots (recoverPanic).
 	waiting atomic.Int32
+	// renders bounds the pages rendered at once (writePage).
+	renders chan struct{}
 
 	eval     debugger.Evaluator
 	guard    *pin.Guard
@@ -141,6 +144,7 @@ func New(opts ...Option) *Debugger {
 		classifier: traceback.DefaultClassifier(),
 		renderer:   renderer,
 		static:     st,
+		renders:    make(chan struct{}, max(2, runtime.GOMAXPROCS(0))),
 	}
 	d.startDebugger()
 	d.registry.onPark = d.register

@@ -22,8 +22,12 @@ import (
 func (d *Debugger) finish(j *job, noPark string) {
 	// The collector stays off until the debugger has told us which objects
 	// the dead frames hold (KeepAlive in register), or until this goroutine
-	// knows it will not park them.
-	rec := &record{releaseGC: gcpause.Hold()}
+	// knows it will not park them; a panic known not to park from the start
+	// (a burst, say) does not hold it at all.
+	rec := &record{releaseGC: func() {}}
+	if noPark == "" {
+		rec.releaseGC = gcpause.Hold()
+	}
 	defer func() {
 		if !rec.parked() {
 			rec.releaseGC()
@@ -167,6 +171,18 @@ func (d *Debugger) capture(j *job) *traceback.Panic {
 // Content-Length, Connection: close and a flush, so the client has all of it
 // even though the handler will not return.
 func (d *Debugger) writePage(j *job, rec *record) error {
+	// Rendering is CPU work: more pages at once than there are CPUs only
+	// adds their buffers and compressors to the heap (a thousand at once
+	// in a burst of panics).
+	d.renders <- struct{}{}
+	released := false
+	release := func() {
+		if !released {
+			released = true
+			<-d.renders
+		}
+	}
+	defer release()
 	var buf bytes.Buffer
 	ctype := "text/plain; charset=utf-8"
 	if d.trustedHost(j.r.Host) {
@@ -188,6 +204,7 @@ func (d *Debugger) writePage(j *job, rec *record) error {
 	}
 	setPageHeaders(h, ctype)
 	body := encode(j.r, h, buf.Bytes())
+	release() // not held for the network
 	h.Set("Content-Length", strconv.Itoa(len(body)))
 	if j.r.ProtoMajor == 1 {
 		h.Set("Connection", "close")
