@@ -311,10 +311,10 @@ func consoleFigures(r *report, bin string) {
 	agentRSS(r, a, "after figures 4 and 5")
 	if len(missed) > 0 {
 		r.missed("Figure 4: console round trip",
-			"Missed: "+join(missed)+". A round trip is the websocket message, the app's console server, one request on the agent's pipe, Delve stopping the app (ptrace), reading and evaluating, resuming it, and the answer back. Where the agent spends its CPU from its start (attach included) through figures 4 and 5, sorted by cumulative time (profile of the agent process, the app's binary re-executed; runtime.futex and mPark are its threads waiting, for the pipe or for ptrace):",
+			"Missed: "+join(missed)+". A round trip is the websocket message, the app's console server, one request on the agent's pipe, and the answer back. A read of a parked panic is answered from the app's memory while it runs (process_vm_readv); an assignment stops the app (ptrace) for its length; a call first wakes the parked goroutine into a spin, then Delve stops the app, injects the call (the runtime's debug-call protocol, several stops and resumes of every thread) and resumes it. Where the agent spends its CPU from its start (attach included) through figures 4 and 5, sorted by cumulative time (profile of the agent process, the app's binary re-executed; runtime.futex and mPark are its threads waiting, for the pipe or for ptrace):",
 			agentTop)
 		r.missed("Figure 4: the app's side of the same round trips",
-			"CPU profile of the app over 5 s of figure 4 (the app is stopped by ptrace for part of each request, which no profile of the app can show):",
+			"CPU profile of the app over 5 s of figure 4 (while the app is stopped by ptrace, for assignments and calls, no profile of the app can show it):",
 			pprofTop(bin, appTop, 20))
 	}
 }
@@ -324,6 +324,7 @@ func consoleFigures(r *report, bin string) {
 func pause(r *report, a *app, con *console) {
 	const phase = 4 * time.Second
 	errs := 0
+	firstErr := ""
 	run := func(expr string) (dist, int) {
 		stop := make(chan struct{})
 		c := newClient(true)
@@ -337,6 +338,9 @@ func pause(r *report, a *app, con *console) {
 			}
 			if _, _, err := con.eval(expr); err != nil {
 				errs++
+				if firstErr == "" {
+					firstErr = fmt.Sprintf("%s: %v", expr, err)
+				}
 				if strings.Contains(err.Error(), `"code":"stale"`) || strings.Contains(err.Error(), `"code":"released"`) || errs > 20 {
 					break
 				}
@@ -363,11 +367,11 @@ func pause(r *report, a *app, con *console) {
 			ratio(float64(x.d.p99()), float64(idle.p99())) + " p99", "p99 ≤ 1 ms", v})
 		if x.d.p99() > time.Millisecond {
 			r.missed("Figure 5: healthy requests during "+x.name,
-				fmt.Sprintf("p99 %s (max %s) against %s with no evals: %s over the 1 ms goal. Every eval stops the whole app with ptrace for its length, so a request that arrives meanwhile waits it out; the agent's profile under figure 4 shows what those stops are spent on.", ms(x.d.p99()), ms(x.d.max()), ms(idle.p99()), ms(x.d.p99()-time.Millisecond)), "")
+				fmt.Sprintf("p99 %s (max %s) against %s with no evals: %s over the 1 ms goal. Reads run beside the app, which still pays for the agent's process_vm_readv calls, the console's work on its own CPUs and, for calls, Delve's stops of every thread during the injection; the agent's profile under figure 4 shows what those are spent on.", ms(x.d.p99()), ms(x.d.max()), ms(idle.p99()), ms(x.d.p99()-time.Millisecond)), "")
 		}
 	}
 	if errs > 0 {
-		r.note("Figure 5: %d evals failed; the phase ended early at a stale or released panic.", errs)
+		r.note("Figure 5: %d evals failed (first: %.300s); a phase ends early at a stale or released panic.", errs, firstErr)
 	}
 	r.note("Figure 5 probes: two clients, each a keep-alive GET /ok then 1 ms of sleep, for 4 s per phase; %d, %d and %d requests in the idle, evals and calls phases.", len(idle), len(evalD), len(callD))
 }
