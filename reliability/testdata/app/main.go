@@ -18,6 +18,7 @@ import (
 	"os"
 	"os/signal"
 	"runtime"
+	"runtime/debug"
 	"strconv"
 	"sync"
 	"syscall"
@@ -116,6 +117,9 @@ func form(w http.ResponseWriter, r *http.Request) {
 // stats reports what the suite watches for leaks.
 func stats(w http.ResponseWriter, r *http.Request) {
 	runtime.GC()
+	if r.URL.Query().Has("free") {
+		debug.FreeOSMemory()
+	}
 	var m runtime.MemStats
 	runtime.ReadMemStats(&m)
 	w.Header().Set("Content-Type", "application/json")
