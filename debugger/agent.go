@@ -290,7 +290,7 @@ func (a *Agent) launch() (*conn, wireReady, error) {
 	}
 	reqR.Close()
 	ansW.Close()
-	c := &conn{cmd: cmd, w: reqW, r: ansR, pending: map[uint64]chan wireAnswer{}, dead: make(chan struct{})}
+	c := &conn{cmd: cmd, w: reqW, r: ansR, pending: map[uint64]chan wireAnswer{}, framesSent: map[string]bool{}, dead: make(chan struct{})}
 	// Yama scope 1 lets only ancestors trace; the agent is our child, so
 	// name it explicitly. The agent waits for "go" before attaching.
 	if err := setPtracer(cmd.Process.Pid); err != nil {
@@ -330,8 +330,16 @@ type conn struct {
 
 	mu      sync.Mutex
 	pending map[uint64]chan wireAnswer
-	dead    chan struct{}
-	once    sync.Once
+	// framesSent holds the panics whose frames this agent was sent.
+	framesSent map[string]bool
+	dead       chan struct{}
+	once       sync.Once
+}
+
+func (c *conn) forgetFrames(panicID string) {
+	c.mu.Lock()
+	delete(c.framesSent, panicID)
+	c.mu.Unlock()
 }
 
 func (c *conn) read(dec *json.Decoder) {
@@ -368,6 +376,13 @@ func (c *conn) send(req wireRequest) (chan wireAnswer, error) {
 	ch := make(chan wireAnswer, 1)
 	c.mu.Lock()
 	c.pending[req.ID] = ch
+	if len(req.Frames) > 0 {
+		if c.framesSent[req.Panic] {
+			req.Frames, req.FramesSent = nil, true
+		} else {
+			c.framesSent[req.Panic] = true
+		}
+	}
 	c.mu.Unlock()
 	b, err := json.Marshal(req)
 	if err != nil {
@@ -409,6 +424,12 @@ func (a *Agent) Close() error {
 // gave up keeps the slot until its answer arrives, so the next one is not
 // answered with the old answer's timing.
 func (a *Agent) request(ctx context.Context, req wireRequest) (wireAnswer, error) {
+	return a.send(ctx, req, false)
+}
+
+// send is request; resent is set when it sends req again because the agent
+// asked for its frames.
+func (a *Agent) send(ctx context.Context, req wireRequest, resent bool) (wireAnswer, error) {
 	st := a.Status()
 	if st.State != StateAttached {
 		if st.State == StateAttaching && st.AgentPID == 0 {
@@ -469,6 +490,10 @@ func (a *Agent) request(ctx context.Context, req wireRequest) (wireAnswer, error
 		<-a.sem
 		if ans.Stopped {
 			a.setStatus(func(s *Status) { s.Stops++ })
+		}
+		if ans.Err != nil && ans.Err.Code == codeNeedFrames && !resent {
+			c.forgetFrames(req.Panic)
+			return a.send(ctx, req, true)
 		}
 		if ans.Err != nil {
 			return ans, ans.Err
@@ -562,6 +587,9 @@ func (a *Agent) Forget(id string) {
 		return
 	}
 	r.released = true
+	if a.conn != nil {
+		a.conn.forgetFrames(id)
+	}
 	select {
 	case <-r.snapDone:
 	default:

@@ -26,6 +26,9 @@ func (tr *tracer) serve(req wireRequest) (ans wireAnswer) {
 	if req.Op == opPing {
 		return ans
 	}
+	if !tr.framesFor(&req) {
+		return wireAnswer{Err: &Error{Code: codeNeedFrames, Msg: "the agent no longer has this panic's frames"}}
+	}
 	if tr.readsRunning(req) {
 		if l := tr.thaw(req); l != nil {
 			tr.thawed = l
@@ -77,6 +80,32 @@ func (tr *tracer) do(req wireRequest, deadline time.Time) (ans wireAnswer) {
 	}
 	return ans
 }
+
+// framesFor fills req.Frames from those kept for its panic, or keeps the
+// ones it carries; it reports false when they were sent to this agent but
+// are no longer kept.
+func (tr *tracer) framesFor(req *wireRequest) bool {
+	if len(req.Frames) > 0 {
+		if _, ok := tr.frames[req.Panic]; !ok {
+			tr.framesOrder = append(tr.framesOrder, req.Panic)
+			for len(tr.framesOrder) > maxFrames {
+				delete(tr.frames, tr.framesOrder[0])
+				tr.framesOrder = tr.framesOrder[1:]
+			}
+		}
+		tr.frames[req.Panic] = req.Frames
+		return true
+	}
+	if !req.FramesSent {
+		return true
+	}
+	req.Frames = tr.frames[req.Panic]
+	return req.Frames != nil
+}
+
+// maxFrames bounds the panics whose frames the agent keeps; the app
+// releases parked panics long before that many.
+const maxFrames = 256
 
 // frames maps the page's frames onto Delve's frames of the goroutine:
 // result[i] is the index in delve of page frame i, or -1. Matching is by

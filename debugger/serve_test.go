@@ -36,3 +36,28 @@ func TestCallErrorsSayWhatToDo(t *testing.T) {
 		}
 	}
 }
+
+// TestFramesSentOnce: the agent keeps a panic's frames from its first
+// request, fills them into later ones, forgets the oldest beyond its bound,
+// and then says so rather than working on no frames.
+func TestFramesSentOnce(t *testing.T) {
+	tr := &tracer{frames: map[string][]Frame{}}
+	first := wireRequest{Panic: "p0", Frames: []Frame{{Function: "main.handle"}}}
+	if !tr.framesFor(&first) {
+		t.Fatal("a request with frames was refused")
+	}
+	later := wireRequest{Panic: "p0", FramesSent: true}
+	if !tr.framesFor(&later) || len(later.Frames) != 1 || later.Frames[0].Function != "main.handle" {
+		t.Fatalf("later request got frames %+v", later.Frames)
+	}
+	for i := 1; i <= maxFrames; i++ {
+		tr.framesFor(&wireRequest{Panic: "p" + strings.Repeat("x", i), Frames: []Frame{{}}})
+	}
+	evicted := wireRequest{Panic: "p0", FramesSent: true}
+	if tr.framesFor(&evicted) {
+		t.Errorf("frames of the oldest panic still kept after %d newer ones", maxFrames)
+	}
+	if ping := (wireRequest{Op: opPing}); !tr.framesFor(&ping) {
+		t.Error("a request about no panic was refused")
+	}
+}

@@ -207,6 +207,10 @@ type tracer struct {
 	frozenOrder []int64 // goroutines in frozen, oldest first
 	live        liveMemory
 	thawed      *located
+	// frames holds the page's frames of each panic, sent once
+	// (framesFor); framesOrder is their panics, oldest first.
+	frames      map[string][]Frame
+	framesOrder []string
 	// trapSlots is the address of the app's trapSlots, found at the
 	// first call (orphan_linux_amd64.go).
 	trapSlots uint64
@@ -217,7 +221,7 @@ func attach(pid int) (*tracer, error) {
 	if err != nil {
 		return nil, err
 	}
-	tr := &tracer{grp: grp, t: grp.Selected, stuck: map[int64]bool{}, frozen: map[int64]*frozen{}, live: liveMemory{pid: pid}}
+	tr := &tracer{grp: grp, t: grp.Selected, stuck: map[int64]bool{}, frozen: map[int64]*frozen{}, live: liveMemory{pid: pid}, frames: map[string][]Frame{}}
 	// Delve sets breakpoints on runtime.fatalpanic and runtime.throw. If
 	// this agent were killed, the next fatal error in the app would hit a
 	// bare int3 (trap 3 of DESIGN.md); and we have no use for them.

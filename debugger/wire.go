@@ -6,6 +6,10 @@ import "time"
 // agent's fd 3, answers on its fd 4. Stdout and stderr stay the app's, so a
 // package init that prints cannot corrupt the protocol.
 
+// codeNeedFrames asks the app to send the request again with its frames:
+// the agent no longer has them. It never reaches the console.
+const codeNeedFrames Code = "need-frames"
+
 // Operations of a wireRequest.
 const (
 	opSnapshot = "snapshot"
@@ -19,7 +23,12 @@ type wireRequest struct {
 	ID        uint64
 	Op        string
 	Goroutine int64
-	Frames    []Frame // the page's frames; Delve's are matched against them
+	// Frames are the page's frames; Delve's are matched against them.
+	// They go to an agent once per panic (the first request about it) and
+	// later requests say FramesSent instead: decoding them on every request
+	// was a sixth of the agent's CPU in a stream of reads.
+	Frames     []Frame `json:",omitempty"`
+	FramesSent bool    `json:",omitempty"`
 	Frame     int
 	Expr      string
 	Start     int
