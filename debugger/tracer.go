@@ -34,6 +34,13 @@ func init() {
 
 func agentMain() int {
 	logflags.Setup(false, "", "")
+	// The pipes are inherited in blocking mode. A goroutine blocked in
+	// read(2) keeps its P until sysmon takes it back, and Delve's wait4
+	// holds the other: the main loop then waited up to 20 ms for a P
+	// before serving a request that had already arrived. In non-blocking
+	// mode os.NewFile puts them on the poller, which holds no P.
+	syscall.SetNonblock(3, true)
+	syscall.SetNonblock(4, true)
 	in := os.NewFile(3, "panicroom-requests")
 	out := os.NewFile(4, "panicroom-answers")
 	if in == nil || out == nil {
