@@ -69,16 +69,22 @@ type app struct {
 // index page.
 func startApp(t *testing.T, pkg string) *app {
 	t.Helper()
+	return startExe(t, binary(t, pkg))
+}
+
+// startExe is startApp for an executable built some other way.
+func startExe(t *testing.T, exe string) *app {
+	t.Helper()
 	// The app keeps its PIN under the user's config directory; a test's
 	// PIN files belong in the test's own.
-	p, err := testapp.Start(binary(t, pkg), []string{"-addr", "127.0.0.1:0"}, []string{"XDG_CONFIG_HOME=" + t.TempDir()}, startTimeout)
+	p, err := testapp.Start(exe, []string{"-addr", "127.0.0.1:0"}, []string{"XDG_CONFIG_HOME=" + t.TempDir()}, startTimeout)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() {
 		p.Stop()
 		if t.Failed() {
-			t.Logf("%s standard error:\n%s", filepath.Base(pkg), p.Log())
+			t.Logf("%s standard error:\n%s", filepath.Base(exe), p.Log())
 		}
 	})
 	return &app{p}
