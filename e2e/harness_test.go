@@ -28,6 +28,7 @@ import (
 	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
 	"github.com/panicroom/panicroom/internal/testapp"
+	"github.com/panicroom/panicroom/reliability"
 )
 
 const (
@@ -41,9 +42,19 @@ const (
 	startTimeout   = 30 * time.Second
 )
 
+// results are what make reliability publishes from this package (the
+// XSS test), written to PANICROOM_RELIABILITY_RESULTS when it is set.
+var results reliability.Results
+
 func TestMain(m *testing.M) {
 	code := m.Run()
 	testapp.Cleanup()
+	if out := os.Getenv("PANICROOM_RELIABILITY_RESULTS"); out != "" {
+		if err := results.WriteFile(out); err != nil {
+			fmt.Fprintln(os.Stderr, "e2e: writing results:", err)
+			code = 1
+		}
+	}
 	os.Exit(code)
 }
 

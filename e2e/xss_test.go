@@ -11,11 +11,13 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/chromedp"
+	"github.com/panicroom/panicroom/reliability"
 	"github.com/panicroom/panicroom/traceback"
 )
 
@@ -45,6 +47,10 @@ const (
 	pathFile = `x"'><img src=x onerror="window.__pwned=1;alert(12)">.go`
 )
 
+// allPayloads are counted in RELIABILITY.md.
+var allPayloads = []string{fixtureScript, fixtureImg, fixtureAttr, fixtureComment, queryPayload, headerPayload,
+	formPayload, formNamePayload, cookiePayload, callPayload, pathDir, pathFile}
+
 // injected finds what escaping must have prevented: elements or handler
 // attributes that only a payload could have put in the page. Chromium's CSP
 // would block them from running, so their presence is the failure the CSP
@@ -56,19 +62,41 @@ const injected = `Array.from(document.querySelectorAll("script:not([src]), img, 
 // dialog.
 func assertInert(t *testing.T, s *session, view string) {
 	t.Helper()
+	inert := true
 	if got := eval[string](s, `typeof window.__pwned`); got != "undefined" {
 		t.Errorf("%s: window.__pwned is set: a payload ran", view)
+		inert = false
 	}
 	if got := eval[[]string](s, injected); len(got) > 0 {
 		t.Errorf("%s: payload elements in the DOM: %q", view, got)
+		inert = false
+	}
+	xssChecks.Add(1)
+	if inert {
+		xssInert.Add(1)
 	}
 }
+
+// xssChecks counts the views and console steps assertInert checked, and
+// xssInert those it found inert, for RELIABILITY.md.
+var xssChecks, xssInert atomic.Int64
 
 // TestPayloadsStayText puts script payloads wherever panicroom shows text
 // that a request or the app controls, on its pages and in its console, and
 // checks that Chromium shows them as characters and runs none.
 func TestPayloadsStayText(t *testing.T) {
 	t.Parallel()
+	start := time.Now()
+	defer func() {
+		results.Add(reliability.Result{
+			Area:       "Attacks",
+			Test:       "XSS in headless Chromium: panic values, error chains, URLs, headers, cookies, form values, file paths, source lines, console answers and errors",
+			Iterations: int(xssChecks.Load()), Survived: int(xssInert.Load()),
+			Outcome: "views and console steps with no script run, no injected element, no CSP violation or dialog",
+			Figures: []string{fmt.Sprintf("%d payloads, on the panic pages, the index, the text and JSON views and in the console; %v", len(allPayloads), time.Since(start).Round(time.Second))},
+			Failed:  t.Failed(),
+		})
+	}()
 	// The copy under a payload path builds while the browser works.
 	var paths pathFixture
 	built := make(chan struct{})

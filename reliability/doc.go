@@ -1,10 +1,10 @@
 // Package reliability proves that panicroom keeps working and lets no one
 // in, with real processes: its tests build the fixture app under
 // testdata/app with optimizations off, run it on a loopback port with the
-// Delve agent attached, and then kill the agent, load the app, attack its
-// console and drive its pages in Chromium. Each test publishes what it
-// measured as a [Result]; cmd/report turns the results (and the output of
-// make fuzz) into RELIABILITY.md at the root of the module.
+// Delve agent attached, and then kill the agent, load the app and attack
+// its console. Each test publishes what it measured as a [Result]; cmd/report
+// turns the results, the browser XSS test's (e2e, in headless Chromium) and
+// the output of make fuzz into RELIABILITY.md at the root of the module.
 //
 // # Running
 //

@@ -20,15 +20,19 @@ import (
 )
 
 func main() {
-	resultsFile := flag.String("results", "bin/reliability.json", "results written by the suite (PANICROOM_RELIABILITY_RESULTS)")
+	resultsFiles := flag.String("results", "bin/reliability.json", "comma-separated results files written by the suite's test binaries (PANICROOM_RELIABILITY_RESULTS)")
 	fuzzLog := flag.String("fuzz", "", "output of make fuzz")
 	out := flag.String("o", "RELIABILITY.md", "file to write")
 	mode := flag.String("mode", "full", "the form the suite ran in")
 	flag.Parse()
 
-	res, err := reliability.ReadResults(*resultsFile)
-	if err != nil {
-		fail(err)
+	var res []reliability.Result
+	for _, name := range strings.Split(*resultsFiles, ",") {
+		rs, err := reliability.ReadResults(name)
+		if err != nil {
+			fail(err)
+		}
+		res = append(res, rs...)
 	}
 	if *fuzzLog != "" {
 		fz, err := fuzzResults(*fuzzLog)
