@@ -29,10 +29,10 @@ type wireRequest struct {
 	// was a sixth of the agent's CPU in a stream of reads.
 	Frames     []Frame `json:",omitempty"`
 	FramesSent bool    `json:",omitempty"`
-	Frame     int
-	Expr      string
-	Start     int
-	Unsafe    bool
+	Frame      int
+	Expr       string
+	Start      int
+	Unsafe     bool
 	// KeepAlive asks a snapshot to list the heap pointers held in the
 	// frames (wireAnswer.KeepAlive).
 	KeepAlive bool
