@@ -706,7 +706,7 @@ func (a *Agent) evalWithCall(ctx context.Context, r *record, wr wireRequest) (*V
 	}
 	if r.p.Spot.Moved() {
 		if err == nil {
-			err = errorf(CodeStale, "the call moved the parked goroutine's stack; its frames can no longer be trusted")
+			err = errorf(CodeStale, "the parked goroutine's stack moved (%s); its frames can no longer be trusted", r.p.Spot.MovedAt())
 		}
 	}
 	if err != nil {

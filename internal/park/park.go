@@ -22,6 +22,7 @@ package park
 
 import (
 	"errors"
+	"fmt"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -52,6 +53,8 @@ type Spot struct {
 	left     chan struct{} // closed when Wait returns
 	released atomic.Bool
 	moved    atomic.Bool
+	movedAt  atomic.Value // string: where the move was seen
+	retries  atomic.Int64 // reads that returned EINTR or EAGAIN
 	waiting  atomic.Bool
 	reads    atomic.Uint64 // read(2) calls about to be made
 
@@ -91,10 +94,12 @@ func (s *Spot) Wait() {
 	for {
 		s.reads.Add(1)
 		n, err := syscall.Read(s.rfd, buf[:])
-		if uintptr(unsafe.Pointer(&marker)) != anchor {
+		if uintptr(unsafe.Pointer(&marker)) != anchor && !s.moved.Load() {
+			s.movedAt.Store(fmt.Sprintf("seen when read(2) returned (n=%d, err=%v, %d interrupted reads before)", n, err, s.retries.Load()))
 			s.moved.Store(true)
 		}
 		if err == syscall.EINTR || err == syscall.EAGAIN {
+			s.retries.Add(1)
 			continue
 		}
 		if err != nil || n == 0 {
@@ -104,7 +109,8 @@ func (s *Spot) Wait() {
 		case cmdRun:
 			s.run()
 			testHookAfterRun()
-			if uintptr(unsafe.Pointer(&marker)) != anchor {
+			if uintptr(unsafe.Pointer(&marker)) != anchor && !s.moved.Load() {
+				s.movedAt.Store("seen after a function run through Do")
 				s.moved.Store(true)
 			}
 		case cmdRelease:
@@ -192,6 +198,12 @@ func (s *Spot) Released() bool { return s.released.Load() }
 // address than when Wait began. Once true, memory read from the parked
 // frames can no longer be trusted.
 func (s *Spot) Moved() bool { return s.moved.Load() }
+
+// MovedAt says where the move was seen, for the message that reports it.
+func (s *Spot) MovedAt() string {
+	at, _ := s.movedAt.Load().(string)
+	return at
+}
 
 func (s *Spot) send(cmd byte) error {
 	s.fdMu.Lock()
