@@ -13,11 +13,14 @@ import (
 // stackHeadroom is how much free stack every request starts with. A panic's
 // frames are dead to the runtime (their pointers are not adjusted when the
 // stack is copied), so the recover path must never make the stack grow: it
-// runs on top of whatever the handler left, and needs well under 4 KiB
-// because the work happens on another goroutine (see recoverPanic). 32 KiB
-// covers handlers whose panic point is up to ~28 KiB deep; deeper ones are
-// caught by park.Spot.Moved and reported instead of trusted.
-const stackHeadroom = 32 << 10
+// runs on top of whatever the handler left, and needs park.Reserve for the
+// wait (which keeps the collector from shrinking the stack later) plus well
+// under 4 KiB, because the work happens on another goroutine (see
+// recoverPanic). The rest covers handlers whose panic point is up to
+// ~28 KiB deeper than their entry; deeper ones are caught by
+// park.Spot.Moved and reported instead of trusted. At the usual depth of a
+// handler's entry the stack is 64 KiB either way.
+const stackHeadroom = park.Reserve + 32<<10
 
 // growStack makes sure the calling goroutine has stackHeadroom bytes of
 // stack free. The function's frame is that large, so its prologue grows the

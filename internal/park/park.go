@@ -77,6 +77,9 @@ func New() (*Spot, error) {
 // Wait parks the calling goroutine until Release. Functions passed to Do run
 // on this goroutine, on top of its current stack, while it waits.
 //
+// Wait uses Reserve bytes of stack below its caller; the caller should
+// have that much free, or Wait's own prologue grows (moves) the stack.
+//
 // Wait must be called at most once.
 func (s *Spot) Wait() {
 	if !s.waiting.CompareAndSwap(false, true) {
@@ -84,6 +87,30 @@ func (s *Spot) Wait() {
 	}
 	defer close(s.left)
 	defer s.closeFDs()
+	s.wait(false)
+}
+
+// Reserve is the stack Wait keeps in use beneath its caller while it
+// waits. A collection that scans the goroutine in read(2) may not shrink
+// its stack there, so it asks the goroutine to shrink it at its next
+// synchronous preemption (runtime.scanstack, preemptShrink); that comes in
+// the next Do that runs more than a few milliseconds, whether or not the
+// collector is held off by then. The runtime shrinks only a stack less
+// than a quarter used, and doubles it when it grows: a stack grown to give
+// its goroutine Reserve+32 KiB of headroom (the middleware's) is at most
+// 64 KiB, or less than twice the depth at that point plus Reserve+32 KiB,
+// so with Reserve in use beneath every wait and every Do, it never is.
+const Reserve = 16 << 10
+
+// wait is Wait's loop, under a frame of Reserve bytes. The array is only
+// touched on the branch never taken, so the frame costs nothing to set up.
+//
+//go:noinline
+func (s *Spot) wait(never bool) {
+	if never {
+		var pad [Reserve]byte
+		keep(&pad)
+	}
 
 	// The address of a local is the cheapest witness of where the stack is:
 	// the uintptr copy is not adjusted by a stack copy, the pointer is.
@@ -118,6 +145,9 @@ func (s *Spot) Wait() {
 		}
 	}
 }
+
+//go:noinline
+func keep(p *[Reserve]byte) { p[0]++ }
 
 func (s *Spot) run() {
 	s.mu.Lock()

@@ -132,3 +132,41 @@ func TestDoReturnsAtTheRead(t *testing.T) {
 		}
 	}
 }
+
+// TestNoShrinkAfterParkedCollections: a collection that finds the parked
+// goroutine in read(2) cannot shrink its stack, so it leaves the shrink for
+// the goroutine's next synchronous preemption (runtime.scanstack sets
+// preemptShrink). That comes during the next Do that runs long enough for
+// sysmon to preempt it, however long the collector has been held off
+// since. Wait must run deep enough that such a shrink finds too much of the
+// stack in use to shrink it.
+func TestNoShrinkAfterParkedCollections(t *testing.T) {
+	s, err := New()
+	if err != nil {
+		t.Fatal(err)
+	}
+	ready := make(chan uintptr)
+	go func() {
+		useStack(40) // a 64 KiB stack, then shallow again: a shrink's target
+		deep(0, s, ready)
+	}()
+	<-ready
+	time.Sleep(10 * time.Millisecond) // into read(2)
+	for i := 0; i < 3; i++ {
+		runtime.GC()
+	}
+	if err := s.Do(func() {
+		// Calls with prologues for 50 ms: sysmon asks for a preemption,
+		// and a prologue takes it synchronously.
+		for end := time.Now().Add(50 * time.Millisecond); time.Now().Before(end); {
+			useStack(1)
+		}
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if s.Moved() {
+		t.Fatalf("the parked stack moved during Do after collections: %s", s.MovedAt())
+	}
+	s.Release()
+	<-s.Left()
+}
