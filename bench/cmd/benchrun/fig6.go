@@ -99,7 +99,7 @@ func startup(r *report, bin string) {
 		fmt.Sprintf("%s / %s", kib(prRSS), kib(prGo)), fmt.Sprintf("chi, not parked: %s / %s", kib(chRSS), kib(chGo)),
 		"—", "≤ 32 KiB", verdict(max(prRSS, prGo), 32*1024, bytesUnit)})
 	if max(prRSS, prGo) > 32*1024 {
-		r.missed("Figure 6: memory per parked panic", fmt.Sprintf("Each parked panic costs %s of RSS and %s of Go runtime memory (after a collection), against 32 KiB: the parked goroutine keeps its stack, which every request grows to at least stackHeadroom (32 KiB, so a 64 KiB stack) before the handler runs, and waits in read(2), which holds an OS thread (its stack and the runtime's per-M memory) for as long as it is parked.", kib(prRSS), kib(prGo)), "")
+		r.missed("Figure 6: memory per parked panic", fmt.Sprintf("Each parked panic costs %s of RSS and %s of Go runtime memory (after a collection), against 32 KiB: the parked goroutine keeps its stack, which every request grows to at least stackHeadroom (48 KiB, so a 64 KiB stack) before the handler runs, and waits in read(2), which holds an OS thread (its stack and the runtime's per-M memory) for as long as it is parked.", kib(prRSS), kib(prGo)), "")
 	}
 }
 
