@@ -171,21 +171,17 @@ func (r *rewriter) expr(e ast.Expr, shadow map[string]bool) ast.Expr {
 		n.Max = r.expr(n.Max, shadow)
 	case *ast.TypeAssertExpr:
 		n.X = r.expr(n.X, shadow)
-		n.Type = r.expr(n.Type, shadow)
+		n.Type = r.typ(n.Type)
 	case *ast.KeyValueExpr:
 		n.Value = r.expr(n.Value, shadow)
 	case *ast.CompositeLit:
-		n.Type = r.expr(n.Type, shadow)
+		n.Type = r.typ(n.Type)
 		for i := range n.Elts {
 			n.Elts[i] = r.expr(n.Elts[i], shadow)
 		}
-	case *ast.ArrayType:
-		n.Elt = r.expr(n.Elt, shadow)
-	case *ast.MapType:
-		n.Key = r.expr(n.Key, shadow)
-		n.Value = r.expr(n.Value, shadow)
-	case *ast.ChanType:
-		n.Value = r.expr(n.Value, shadow)
+	case *ast.ArrayType, *ast.MapType, *ast.ChanType:
+		// A type as an operand, as in a conversion []byte(s).
+		return r.typ(n)
 	case *ast.FuncLit:
 		inner := map[string]bool{}
 		for k := range shadow {
@@ -205,5 +201,39 @@ func (r *rewriter) expr(e ast.Expr, shadow map[string]bool) ast.Expr {
 		// its own error message reaches the user.
 		return n
 	}
+	return e
+}
+
+// typ rewrites a type: the names in it are types of frame N's package (or
+// predeclared), never its locals, even when a local has the same name.
+func (r *rewriter) typ(e ast.Expr) ast.Expr {
+	switch n := e.(type) {
+	case *ast.Ident:
+		if n.Name == "_" || predeclared[n.Name] || r.pkg == "" {
+			return n
+		}
+		return &ast.SelectorExpr{X: r.qualifier(), Sel: ast.NewIdent(n.Name)}
+	case *ast.ParenExpr:
+		n.X = r.typ(n.X)
+	case *ast.StarExpr:
+		n.X = r.typ(n.X)
+	case *ast.ArrayType:
+		n.Elt = r.typ(n.Elt)
+	case *ast.MapType:
+		n.Key = r.typ(n.Key)
+		n.Value = r.typ(n.Value)
+	case *ast.ChanType:
+		n.Value = r.typ(n.Value)
+	case *ast.IndexExpr:
+		n.X = r.typ(n.X)
+		n.Index = r.typ(n.Index)
+	case *ast.IndexListExpr:
+		n.X = r.typ(n.X)
+		for i := range n.Indices {
+			n.Indices[i] = r.typ(n.Indices[i])
+		}
+	}
+	// A selector is pkg.T, which Delve resolves; the rest (struct, func
+	// and interface literals) it cannot evaluate, and says so itself.
 	return e
 }

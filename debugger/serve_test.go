@@ -61,3 +61,21 @@ func TestFramesSentOnce(t *testing.T) {
 		t.Error("a request about no panic was refused")
 	}
 }
+
+// TestRewriteTypes: in a type position a name is a type of the frame's
+// package, even when a local has the same name (the fuzzer's A.(m)).
+func TestRewriteTypes(t *testing.T) {
+	locals := map[string]bool{"u": true, "m": true, "items": true}
+	for expr, want := range map[string]string{
+		"u.(m)":            "runtime.frame(3).u.(app.m)",
+		"A.(*m)":           "app.A.(*app.m)",
+		"[]m{u}":           "[]app.m{runtime.frame(3).u}",
+		"map[m]int(nil)":   "map[app.m]int(nil)",
+		"u.(fmt.Stringer)": "runtime.frame(3).u.(fmt.Stringer)",
+	} {
+		got, err := rewrite(expr, 3, locals, "app")
+		if err != nil || got != want {
+			t.Errorf("rewrite(%q) = %q, %v; want %q", expr, got, err, want)
+		}
+	}
+}
