@@ -30,8 +30,10 @@ import (
 	"unsafe"
 )
 
-// testHookAfterRun runs between a Do's function and the next read(2).
-var testHookAfterRun = func() {}
+// testHookAfterRun, when set, runs between a Do's function and the next
+// read(2). Atomic: goroutines of other Spots may be running when a test
+// sets it.
+var testHookAfterRun atomic.Pointer[func()]
 
 // ErrReleased is returned by Do when the goroutine has left its Spot.
 var ErrReleased = errors.New("park: goroutine released")
@@ -135,7 +137,9 @@ func (s *Spot) wait(never bool) {
 		switch buf[0] {
 		case cmdRun:
 			s.run()
-			testHookAfterRun()
+			if h := testHookAfterRun.Load(); h != nil {
+				(*h)()
+			}
 			if uintptr(unsafe.Pointer(&marker)) != anchor && !s.moved.Load() {
 				s.movedAt.Store("seen after a function run through Do")
 				s.moved.Store(true)

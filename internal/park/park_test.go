@@ -87,7 +87,7 @@ func TestMovedDetectsGrowth(t *testing.T) {
 	ready := make(chan uintptr)
 	go deep(0, s, ready)
 	<-ready
-	if err := s.Do(func() { useStack(64) }); err != nil {
+	if err := s.Do(func() { useStack(512) }); err != nil { // far past any stack Wait could have grown to
 		t.Fatal(err)
 	}
 	if !s.Moved() {
@@ -115,8 +115,9 @@ func TestDoReturnsAtTheRead(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	testHookAfterRun = func() { time.Sleep(time.Millisecond) }
-	defer func() { testHookAfterRun = func() {} }()
+	slow := func() { time.Sleep(time.Millisecond) }
+	testHookAfterRun.Store(&slow)
+	defer testHookAfterRun.Store(nil)
 	go s.Wait()
 	defer s.Release()
 	for s.reads.Load() == 0 {
