@@ -424,12 +424,16 @@ func (a *Agent) Close() error {
 // gave up keeps the slot until its answer arrives, so the next one is not
 // answered with the old answer's timing.
 func (a *Agent) request(ctx context.Context, req wireRequest) (wireAnswer, error) {
-	return a.send(ctx, req, false)
+	return a.send(ctx, req, false, nil)
 }
 
 // send is request; resent is set when it sends req again because the agent
-// asked for its frames.
-func (a *Agent) send(ctx context.Context, req wireRequest, resent bool) (wireAnswer, error) {
+// asked for its frames. When live is not nil, the request is dropped if it
+// says no once the request's turn has come: a snapshot queued behind others
+// during a burst is often for a panic released meanwhile, and looking for
+// a goroutine that is gone costs the agent a scan of every goroutine with
+// the app stopped.
+func (a *Agent) send(ctx context.Context, req wireRequest, resent bool, live func() bool) (wireAnswer, error) {
 	st := a.Status()
 	if st.State != StateAttached {
 		if st.State == StateAttaching && st.AgentPID == 0 {
@@ -454,6 +458,10 @@ func (a *Agent) send(ctx context.Context, req wireRequest, resent bool) (wireAns
 	case a.sem <- struct{}{}:
 	case <-ctx.Done():
 		return wireAnswer{}, errorf(CodeTimeout, "waiting for an earlier request: %v", ctx.Err())
+	}
+	if live != nil && !live() {
+		<-a.sem
+		return wireAnswer{}, errorf(CodeReleased, "the panic was released before its turn with the debugger")
 	}
 	a.mu.Lock()
 	c := a.conn
@@ -493,7 +501,7 @@ func (a *Agent) send(ctx context.Context, req wireRequest, resent bool) (wireAns
 		}
 		if ans.Err != nil && ans.Err.Code == codeNeedFrames && !resent {
 			c.forgetFrames(req.Panic)
-			return a.send(ctx, req, true)
+			return a.send(ctx, req, true, live)
 		}
 		if ans.Err != nil {
 			return ans, ans.Err
@@ -537,7 +545,12 @@ func (a *Agent) Register(p Panic) {
 func (a *Agent) takeSnapshot(r *record) {
 	ctx, cancel := context.WithTimeout(context.Background(), a.opts.Timeout)
 	defer cancel()
-	ans, err := a.request(ctx, wireRequest{Op: opSnapshot, Panic: r.p.ID, Goroutine: r.p.GoroutineID, Frames: r.p.Frames, KeepAlive: r.p.KeepAlive != nil && !r.kept.Load()})
+	live := func() bool {
+		a.mu.Lock()
+		defer a.mu.Unlock()
+		return !r.released
+	}
+	ans, err := a.send(ctx, wireRequest{Op: opSnapshot, Panic: r.p.ID, Goroutine: r.p.GoroutineID, Frames: r.p.Frames, KeepAlive: r.p.KeepAlive != nil && !r.kept.Load()}, false, live)
 	// First, before the lock and anything else: the collector is off
 	// until the app has stored the pointers.
 	r.keepAlive(ans, err)
