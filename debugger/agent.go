@@ -732,14 +732,17 @@ func (a *Agent) evalWithCall(ctx context.Context, r *record, wr wireRequest) (*V
 const holdAfterCall = 20 * time.Millisecond
 
 // rendezvous is where a parked goroutine waits, running on a thread, for a
-// call to be injected on it. The agent recognizes it by name, and injects
-// only when the thread is stopped in this function's own code; so the loop
-// calls nothing (atomic.LoadUint32 is an intrinsic even under -N -l, where
-// atomic.Bool's methods are calls the thread would mostly be stopped in).
+// call to be injected on it. It spends its time in spin, where the agent
+// injects (it recognizes spin by name, and waits for the thread to be
+// stopped there); between spins it yields, so that the scheduler and the
+// collector can preempt it as any goroutine, which spin's assembly loop
+// cannot offer.
 //
 //go:noinline
 func rendezvous(stop *uint32) {
 	for atomic.LoadUint32(stop) == 0 {
+		spin(stop)
+		runtime.Gosched()
 	}
 }
 

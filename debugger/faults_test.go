@@ -284,3 +284,31 @@ func TestPtraceRefused(t *testing.T) {
 		t.Errorf("after a refusal the agent was restarted: %+v", st)
 	}
 }
+
+// TestAgentKilledDuringCallSetup: SIGKILL the agent while it stops the app,
+// finds the goroutine and sets up the injection, at a different moment each
+// time. A debugger killed halfway through pushing the injection's return
+// address leaves the spinning thread with SP lowered by a word; spin
+// returns by the SP it saved, so the app must survive every such kill.
+func TestAgentKilledDuringCallSetup(t *testing.T) {
+	f := startFixture(t)
+	f.panic("p")
+	iterations := 12
+	if testing.Short() {
+		iterations = 4
+	}
+	for i := 0; i < iterations; i++ {
+		pid := f.status().AgentPID
+		delay := time.Duration(i*500) * time.Microsecond
+		go func() {
+			time.Sleep(delay)
+			syscall.Kill(pid, syscall.SIGKILL)
+		}()
+		f.eval("p", 3, "add(total, 2)")
+		waitRestart(t, f, pid)
+		alive(t, f)
+		if v := f.mustEval("p", 3, "add(total, 1)"); v.Value != "8" {
+			t.Fatalf("#%d (kill after %v): after restart add(total, 1) = %s", i, delay, v.Value)
+		}
+	}
+}

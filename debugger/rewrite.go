@@ -13,13 +13,13 @@ import (
 )
 
 // Delve injects calls from the topmost frame of the goroutine only, and
-// there the topmost frame is rendezvous in this package. So an expression
+// there the topmost frame is spin in this package. So an expression
 // meant for frame N is rewritten before injection:
 //
 //   - identifiers that are args or locals of frame N become
 //     runtime.frame(N).name, Delve's own syntax for another frame's locals;
 //   - other unqualified identifiers that are not predeclared are qualified
-//     with frame N's package, because rendezvous's package would be
+//     with frame N's package, because spin's package would be
 //     searched otherwise;
 //   - selectors (x.f), struct literal keys, and package names (pkg.F) are
 //     left alone; function literals' own parameters shadow frame N's names.

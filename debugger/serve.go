@@ -14,9 +14,9 @@ import (
 	"github.com/go-delve/delve/pkg/proc"
 )
 
-// rendezvousName is the function a goroutine spins in while the agent
-// injects a call from it.
-const rendezvousName = "github.com/panicroom/panicroom/debugger.rendezvous"
+// spinName is the function a goroutine spins in while the agent injects a
+// call from it (rendezvous in agent.go).
+const spinName = "github.com/panicroom/panicroom/debugger.spin"
 
 func (tr *tracer) serve(req wireRequest) (ans wireAnswer) {
 	if req.Timeout <= 0 {
@@ -425,7 +425,7 @@ func (tr *tracer) call(req wireRequest, deadline time.Time) (*Value, error) {
 			return nil, err
 		}
 		g := l.g
-		if g.Thread != nil && len(l.stack) > 0 && l.stack[0].Call.Fn != nil && l.stack[0].Call.Fn.Name == rendezvousName {
+		if g.Thread != nil && len(l.stack) > 0 && l.stack[0].Call.Fn != nil && l.stack[0].Call.Fn.Name == spinName {
 			break
 		}
 		if attempt > 200 || time.Now().After(deadline) {

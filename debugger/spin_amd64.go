@@ -1,0 +1,4 @@
+package debugger
+
+// spin is in spin_amd64.s.
+func spin(stop *uint32)

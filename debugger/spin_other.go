@@ -1,0 +1,14 @@
+//go:build !amd64
+
+package debugger
+
+import "sync/atomic"
+
+// spin waits a little for *stop. Only the amd64 version is proof against
+// a debugger killed in the middle of setting up an injection.
+//
+//go:noinline
+func spin(stop *uint32) {
+	for i := 0; i < 1<<14 && atomic.LoadUint32(stop) == 0; i++ {
+	}
+}
