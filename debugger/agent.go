@@ -734,17 +734,26 @@ const holdAfterCall = 20 * time.Millisecond
 // rendezvous is where a parked goroutine waits, running on a thread, for a
 // call to be injected on it. It spends its time in spin, where the agent
 // injects (it recognizes spin by name, and waits for the thread to be
-// stopped there); between spins it yields, so that the scheduler and the
-// collector can preempt it as any goroutine, which spin's assembly loop
-// cannot offer.
+// stopped there). Between spins it passes a function prologue, where a
+// preemption the scheduler or the collector asked for is taken: spin's
+// assembly loop cannot be preempted.
 //
 //go:noinline
 func rendezvous(stop *uint32) {
 	for atomic.LoadUint32(stop) == 0 {
 		spin(stop)
-		runtime.Gosched()
+		preemptPoint()
 	}
 }
+
+// preemptPoint calls a function, so that it has a stack check in its
+// prologue, which is where a requested preemption happens.
+//
+//go:noinline
+func preemptPoint() { preemptNop() }
+
+//go:noinline
+func preemptNop() {}
 
 // Locals implements Evaluator.
 func (a *Agent) Locals(ctx context.Context, panicID string, frame int) (*FrameVars, error) {

@@ -5,6 +5,7 @@
 #define SI_CODE 8
 #define UC_R12 72	// uc_mcontext.gregs[REG_R12]
 #define UC_RBP 120	// uc_mcontext.gregs[REG_RBP]
+#define UC_RDX 136	// uc_mcontext.gregs[REG_RDX]
 #define UC_RSP 160	// uc_mcontext.gregs[REG_RSP]
 #define UC_RIP 168	// uc_mcontext.gregs[REG_RIP]
 #define UC_EFL 176	// uc_mcontext.gregs[REG_EFL]
@@ -57,7 +58,17 @@ int3:
 	JEQ	returned
 	CMPQ	R11, $16
 	JEQ	restore
+	CMPQ	R11, $32
+	JEQ	spsave
 	RET	// 0: args wanted; 2: the call panicked; 8: refused
+
+spsave:
+	// 32 is spin's, not the runtime's: it found SP lowered by a debugger
+	// that died pushing an injection's return address, and kept the right
+	// SP in DX.
+	MOVQ	UC_RDX(DX), R10
+	MOVQ	R10, UC_RSP(DX)
+	RET
 
 returned:
 	// 1: back in debugCallN from the function, or never left it. The
