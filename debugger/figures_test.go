@@ -2,11 +2,11 @@ package debugger_test
 
 import (
 	"fmt"
-	"os"
 	"sort"
-	"strings"
 	"testing"
 	"time"
+
+	"github.com/panicroom/panicroom/internal/procfs"
 )
 
 // BenchmarkFigures prints the figures DESIGN.md asks for; it asserts
@@ -42,11 +42,6 @@ func BenchmarkFigures(b *testing.B) {
 	}
 	fmt.Sscan(f.do(command{Op: "heartbeat"}).Other, &beats, &gap)
 	b.Logf("longest freeze of the app during evals and calls: %v", time.Duration(gap).Round(time.Microsecond))
-	if status, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", f.status().AgentPID)); err == nil {
-		for _, l := range strings.Split(string(status), "\n") {
-			if strings.HasPrefix(l, "VmRSS") || strings.HasPrefix(l, "VmHWM") {
-				b.Logf("agent %s", strings.Join(strings.Fields(l), " "))
-			}
-		}
-	}
+	agent := f.status().AgentPID
+	b.Logf("agent VmRSS %s, VmHWM %s", procfs.Status(agent, "VmRSS"), procfs.Status(agent, "VmHWM"))
 }

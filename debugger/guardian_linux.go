@@ -6,9 +6,10 @@ import (
 	"os"
 	"os/exec"
 	"strconv"
-	"strings"
 	"syscall"
 	"time"
+
+	"github.com/panicroom/panicroom/internal/procfs"
 )
 
 // When the agent dies while the app is stopped, the kernel detaches the
@@ -46,21 +47,9 @@ func guardianMain() int {
 			return 0 // the app is gone
 		}
 		time.Sleep(time.Duration(i+1) * 5 * time.Millisecond)
-		if i >= 3 && processState(app) != 'T' {
+		if i >= 3 && procfs.State(app) != 'T' {
 			return 0
 		}
-	}
-	return 0
-}
-
-func processState(pid int) byte {
-	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
-	if err != nil {
-		return 0
-	}
-	s := string(b)
-	if i := strings.LastIndexByte(s, ')'); i >= 0 && i+2 < len(s) {
-		return s[i+2]
 	}
 	return 0
 }

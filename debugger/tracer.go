@@ -17,6 +17,8 @@ import (
 	"github.com/go-delve/delve/pkg/logflags"
 	"github.com/go-delve/delve/pkg/proc"
 	"github.com/go-delve/delve/pkg/proc/native"
+
+	"github.com/panicroom/panicroom/internal/procfs"
 )
 
 // This file is the agent: the app's binary re-executed with envRole set.
@@ -164,31 +166,16 @@ func explainAttach(err error, app int) (reason, fix string) {
 // tracerOf returns the pid and name of the process tracing pid, if any.
 func tracerOf(pid int) (int, string) {
 	// TracerPid is the tracing thread; its Tgid is the process.
-	tid := procStatus(pid, "TracerPid")
+	tid := procfs.StatusInt(pid, "TracerPid")
 	if tid == 0 {
 		return 0, ""
 	}
-	tracer := procStatus(tid, "Tgid")
+	tracer := procfs.StatusInt(tid, "Tgid")
 	if tracer == 0 {
 		tracer = tid
 	}
 	name, _ := os.ReadFile("/proc/" + strconv.Itoa(tracer) + "/comm")
 	return tracer, strings.TrimSpace(string(name))
-}
-
-// procStatus reads a numeric field of /proc/pid/status, 0 if absent.
-func procStatus(pid int, field string) int {
-	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/status")
-	if err != nil {
-		return 0
-	}
-	for _, line := range strings.Split(string(b), "\n") {
-		if v, ok := strings.CutPrefix(line, field+":"); ok {
-			n, _ := strconv.Atoi(strings.TrimSpace(v))
-			return n
-		}
-	}
-	return 0
 }
 
 type tracer struct {

@@ -13,6 +13,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/panicroom/panicroom/internal/procfs"
 )
 
 // lossCodes are the answers that report a dead agent to the console.
@@ -169,7 +171,7 @@ func TestAgentKills(t *testing.T) {
 func waitGone(pid int, timeout time.Duration) byte {
 	deadline := time.Now().Add(timeout)
 	for {
-		st := procState(pid)
+		st := procfs.State(pid)
 		if st == 0 {
 			return 0
 		}
@@ -276,7 +278,7 @@ func TestKillDuringAttach(t *testing.T) {
 		})
 		reattach = append(reattach, time.Since(killed))
 		if !a.alive() {
-			t.Fatalf("the app is not running after a kill during attach (state %c)", procState(a.pid()))
+			t.Fatalf("the app is not running after a kill during attach (state %c)", procfs.State(a.pid()))
 		}
 		if code, _, err := a.get("/ok"); err != nil || code != 200 {
 			t.Fatalf("healthy request after a kill during attach: %d %v", code, err)

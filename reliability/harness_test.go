@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/gorilla/websocket"
+	"github.com/panicroom/panicroom/internal/procfs"
 	"github.com/panicroom/panicroom/internal/testapp"
 )
 
@@ -124,7 +125,7 @@ func (a *app) stop(sig syscall.Signal) (took time.Duration, killed bool) { retur
 func (a *app) alive() bool {
 	deadline := time.Now().Add(2 * time.Second)
 	for {
-		switch procState(a.pid()) {
+		switch procfs.State(a.pid()) {
 		case 0, 'Z', 'X':
 			return false
 		case 'T', 't':
@@ -138,21 +139,7 @@ func (a *app) alive() bool {
 	}
 }
 
-// procState is the state letter of pid from /proc, or 0 when there is no
-// such process.
-func procState(pid int) byte {
-	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
-	if err != nil {
-		return 0
-	}
-	s := string(b)
-	if i := strings.LastIndexByte(s, ')'); i >= 0 && i+2 < len(s) {
-		return s[i+2]
-	}
-	return 0
-}
-
-// procStat returns the ppid and comm of pid.
+// procParent returns the ppid and comm of pid.
 func procParent(pid int) (ppid int, comm string) {
 	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
 	if err != nil {

@@ -11,6 +11,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/panicroom/panicroom/internal/procfs"
 )
 
 // resources are the figures a leak would grow.
@@ -53,16 +55,7 @@ func (a *app) resources(t *testing.T) resources {
 	return r
 }
 
-func (a *app) rssKiB() int {
-	b, _ := os.ReadFile(fmt.Sprintf("/proc/%d/status", a.pid()))
-	for _, l := range strings.Split(string(b), "\n") {
-		if f := strings.Fields(l); len(f) >= 2 && f[0] == "VmRSS:" {
-			n, _ := strconv.Atoi(f[1])
-			return n
-		}
-	}
-	return 0
-}
+func (a *app) rssKiB() int { return procfs.StatusInt(a.pid(), "VmRSS") }
 
 // liveParked counts the panics the index lists as live.
 func (a *app) liveParked() (int, error) {
