@@ -171,24 +171,36 @@ func (d *Debugger) capture(j *job) *traceback.Panic {
 // Content-Length, Connection: close and a flush, so the client has all of it
 // even though the handler will not return.
 func (d *Debugger) writePage(j *job, rec *record) error {
-	// Rendering is CPU work: more pages at once than there are CPUs only
-	// adds their buffers and compressors to the heap (a thousand at once
-	// in a burst of panics).
-	d.renders <- struct{}{}
-	released := false
-	release := func() {
-		if !released {
-			released = true
-			<-d.renders
-		}
+	body, err := d.pageBody(j, rec)
+	if err != nil {
+		return err
 	}
-	defer release()
+	h := j.w.rw.Header()
+	h.Set("Content-Length", strconv.Itoa(len(body)))
+	if j.r.ProtoMajor == 1 {
+		h.Set("Connection", "close")
+	}
+	j.w.rw.WriteHeader(http.StatusInternalServerError)
+	if _, err := j.w.rw.Write(body); err != nil {
+		return err
+	}
+	return j.w.flush()
+}
+
+// pageBody renders and encodes j's page and sets the response's headers
+// for it. Rendering is CPU work: more pages at once than there are CPUs
+// only adds their buffers and compressors to the heap (a thousand at once
+// in a burst of panics), so it waits its turn; writePage's network write
+// does not.
+func (d *Debugger) pageBody(j *job, rec *record) ([]byte, error) {
+	d.renders <- struct{}{}
+	defer func() { <-d.renders }()
 	var buf bytes.Buffer
 	ctype := "text/plain; charset=utf-8"
 	if d.trustedHost(j.r.Host) {
 		var err error
 		if ctype, err = d.renderPanic(&buf, j.r, rec); err != nil {
-			return err
+			return nil, err
 		}
 	} else {
 		// The page shows source, the request's headers and the console's
@@ -203,17 +215,7 @@ func (d *Debugger) writePage(j *job, rec *record) error {
 		delete(h, k)
 	}
 	setPageHeaders(h, ctype)
-	body := encode(j.r, h, buf.Bytes())
-	release() // not held for the network
-	h.Set("Content-Length", strconv.Itoa(len(body)))
-	if j.r.ProtoMajor == 1 {
-		h.Set("Connection", "close")
-	}
-	j.w.rw.WriteHeader(http.StatusInternalServerError)
-	if _, err := j.w.rw.Write(body); err != nil {
-		return err
-	}
-	return j.w.flush()
+	return encode(j.r, h, buf.Bytes()), nil
 }
 
 func (d *Debugger) log(p *traceback.Panic, r *http.Request, pageURL, note string) {
