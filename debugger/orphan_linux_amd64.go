@@ -36,6 +36,13 @@ type trapSlot struct {
 	steps uint64
 }
 
+// The agent writes a trapSlot word by word, in the app's memory.
+const (
+	slotTid   = int(unsafe.Offsetof(trapSlot{}.tid))
+	slotPC    = int(unsafe.Offsetof(trapSlot{}.pc))
+	slotFlags = int(unsafe.Offsetof(trapSlot{}.flags))
+)
+
 // trapSlots is written by the agent with ptrace while the app is stopped
 // and read by trapHandler; the agent finds it by name.
 var trapSlots [trapSlotCount]trapSlot
@@ -111,7 +118,7 @@ func (tr *tracer) armTrap(sc *proc.EvalScope, th proc.Thread) (uint64, error) {
 	}
 	free := -1
 	for i := 0; i < trapSlotCount; i++ {
-		tid := int64(binary.LittleEndian.Uint64(table[i*size:]))
+		tid := int64(binary.LittleEndian.Uint64(table[i*size+slotTid:]))
 		if tid == int64(th.ThreadID()) {
 			free = i
 			break
@@ -124,9 +131,9 @@ func (tr *tracer) armTrap(sc *proc.EvalScope, th proc.Thread) (uint64, error) {
 		return 0, nil
 	}
 	var slot [size]byte
-	binary.LittleEndian.PutUint64(slot[0:], uint64(th.ThreadID()))
-	binary.LittleEndian.PutUint64(slot[8:], regs.PC())
-	binary.LittleEndian.PutUint64(slot[16:], flags)
+	binary.LittleEndian.PutUint64(slot[slotTid:], uint64(th.ThreadID()))
+	binary.LittleEndian.PutUint64(slot[slotPC:], regs.PC())
+	binary.LittleEndian.PutUint64(slot[slotFlags:], flags)
 	addr := tr.trapSlots + uint64(free*size)
 	if _, err := tr.t.Memory().WriteMemory(addr, slot[:]); err != nil {
 		return 0, err
@@ -137,6 +144,6 @@ func (tr *tracer) armTrap(sc *proc.EvalScope, th proc.Thread) (uint64, error) {
 // disarmTrap frees the slot of a call that is over.
 func (tr *tracer) disarmTrap(slot uint64) {
 	if slot != 0 {
-		tr.t.Memory().WriteMemory(slot, make([]byte, 8))
+		tr.t.Memory().WriteMemory(slot+uint64(slotTid), make([]byte, 8))
 	}
 }
