@@ -49,11 +49,9 @@ var results reliability.Results
 func TestMain(m *testing.M) {
 	code := m.Run()
 	testapp.Cleanup()
-	if out := os.Getenv("PANICROOM_RELIABILITY_RESULTS"); out != "" {
-		if err := results.WriteFile(out); err != nil {
-			fmt.Fprintln(os.Stderr, "e2e: writing results:", err)
-			code = 1
-		}
+	if err := results.WriteRequested(); err != nil {
+		fmt.Fprintln(os.Stderr, "e2e: writing results:", err)
+		code = 1
 	}
 	os.Exit(code)
 }

@@ -48,11 +48,9 @@ var results Results
 func TestMain(m *testing.M) {
 	code := m.Run()
 	testapp.Cleanup()
-	if out := os.Getenv("PANICROOM_RELIABILITY_RESULTS"); out != "" {
-		if err := results.WriteFile(out); err != nil {
-			fmt.Fprintln(os.Stderr, "reliability: writing results:", err)
-			code = 1
-		}
+	if err := results.WriteRequested(); err != nil {
+		fmt.Fprintln(os.Stderr, "reliability: writing results:", err)
+		code = 1
 	}
 	os.Exit(code)
 }

@@ -57,6 +57,18 @@ func (rs *Results) WriteFile(name string) error {
 	return os.WriteFile(name, append(b, '\n'), 0o644)
 }
 
+// ResultsEnv names the file a test binary writes its results to.
+const ResultsEnv = "PANICROOM_RELIABILITY_RESULTS"
+
+// WriteRequested writes the results to the file ResultsEnv names, if it
+// is set; test binaries call it from TestMain.
+func (rs *Results) WriteRequested() error {
+	if out := os.Getenv(ResultsEnv); out != "" {
+		return rs.WriteFile(out)
+	}
+	return nil
+}
+
 // ReadResults reads what WriteFile wrote.
 func ReadResults(name string) ([]Result, error) {
 	b, err := os.ReadFile(name)
