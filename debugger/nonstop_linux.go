@@ -39,7 +39,7 @@ func (tr *tracer) freeze(req wireRequest, l *located) {
 	if len(l.stack) == 0 {
 		return
 	}
-	fz := tr.frozen[req.Goroutine]
+	fz := tr.frozen.get(req.Goroutine)
 	if fz == nil || fz.goid != l.g.ID {
 		sc := tr.scope(l, 0)
 		fz = &frozen{goid: l.g.ID}
@@ -60,24 +60,18 @@ func (tr *tracer) freeze(req wireRequest, l *located) {
 	}
 	fz.stackLo = binary.LittleEndian.Uint64(b[:])
 	fz.l = l
-	if _, ok := tr.frozen[req.Goroutine]; !ok {
-		tr.frozenOrder = append(tr.frozenOrder, req.Goroutine)
-	}
-	tr.frozen[req.Goroutine] = fz
-	// The app parks at most a few dozen panics; a goroutine unwound long
-	// ago is released by now, and its frames cost the agent memory.
-	for len(tr.frozenOrder) > maxFrozen {
-		delete(tr.frozen, tr.frozenOrder[0])
-		tr.frozenOrder = tr.frozenOrder[1:]
-	}
+	tr.frozen.put(req.Goroutine, fz)
 }
 
+// maxFrozen bounds the goroutines whose frames the agent keeps: the app
+// parks at most a few dozen panics, and a goroutine unwound long ago is
+// released by now, its frames only costing the agent memory.
 const maxFrozen = 64
 
 // thaw returns the frozen goroutine of req if it is still parked where it
 // was, with its reads going to the running app.
 func (tr *tracer) thaw(req wireRequest) *located {
-	fz := tr.frozen[req.Goroutine]
+	fz := tr.frozen.get(req.Goroutine)
 	if fz == nil {
 		return nil
 	}

@@ -86,20 +86,13 @@ func (tr *tracer) do(req wireRequest, deadline time.Time) (ans wireAnswer) {
 // are no longer kept.
 func (tr *tracer) framesFor(req *wireRequest) bool {
 	if len(req.Frames) > 0 {
-		if _, ok := tr.frames[req.Panic]; !ok {
-			tr.framesOrder = append(tr.framesOrder, req.Panic)
-			for len(tr.framesOrder) > maxFrames {
-				delete(tr.frames, tr.framesOrder[0])
-				tr.framesOrder = tr.framesOrder[1:]
-			}
-		}
-		tr.frames[req.Panic] = req.Frames
+		tr.frames.put(req.Panic, req.Frames)
 		return true
 	}
 	if !req.FramesSent {
 		return true
 	}
-	req.Frames = tr.frames[req.Panic]
+	req.Frames = tr.frames.get(req.Panic)
 	return req.Frames != nil
 }
 

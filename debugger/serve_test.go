@@ -41,7 +41,7 @@ func TestCallErrorsSayWhatToDo(t *testing.T) {
 // request, fills them into later ones, forgets the oldest beyond its bound,
 // and then says so rather than working on no frames.
 func TestFramesSentOnce(t *testing.T) {
-	tr := &tracer{frames: map[string][]Frame{}}
+	tr := &tracer{frames: newRecent[string, []Frame](maxFrames)}
 	first := wireRequest{Panic: "p0", Frames: []Frame{{Function: "main.handle"}}}
 	if !tr.framesFor(&first) {
 		t.Fatal("a request with frames was refused")

@@ -197,14 +197,12 @@ type tracer struct {
 	// frozen holds the frames of parked goroutines from the last stop,
 	// and live reads the running app (nonstop_linux.go); thawed is the
 	// goroutine of the read being answered that way.
-	frozen      map[int64]*frozen
-	frozenOrder []int64 // goroutines in frozen, oldest first
-	live        liveMemory
-	thawed      *located
+	frozen *recent[int64, *frozen]
+	live   liveMemory
+	thawed *located
 	// frames holds the page's frames of each panic, sent once
-	// (framesFor); framesOrder is their panics, oldest first.
-	frames      map[string][]Frame
-	framesOrder []string
+	// (framesFor).
+	frames *recent[string, []Frame]
 	// trapSlots is the address of the app's trapSlots, found at the
 	// first call (orphan_linux_amd64.go).
 	trapSlots uint64
@@ -215,7 +213,7 @@ func attach(pid int) (*tracer, error) {
 	if err != nil {
 		return nil, err
 	}
-	tr := &tracer{grp: grp, t: grp.Selected, stuck: map[int64]bool{}, frozen: map[int64]*frozen{}, live: liveMemory{pid: pid}, frames: map[string][]Frame{}}
+	tr := &tracer{grp: grp, t: grp.Selected, stuck: map[int64]bool{}, frozen: newRecent[int64, *frozen](maxFrozen), live: liveMemory{pid: pid}, frames: newRecent[string, []Frame](maxFrames)}
 	// Delve sets breakpoints on runtime.fatalpanic and runtime.throw. If
 	// this agent were killed, the next fatal error in the app would hit a
 	// bare int3 (trap 3 of DESIGN.md); and we have no use for them.
