@@ -144,16 +144,14 @@ func TestPayloadsStayText(t *testing.T) {
 		t.Errorf("frame 0's source does not show the payload comment as text:\n%s", source)
 	}
 
-	fields := eval[map[string]string](s, `Object.fromEntries(Array.from(
-		document.querySelectorAll(".request .fields tr"),
-		tr => [tr.cells[0]?.textContent || "", tr.cells[1]?.textContent || ""]))`)
-	if fields["q"] != queryPayload {
-		t.Errorf("query field q shows %q, want %q", fields["q"], queryPayload)
+	if q := requestFields(s, "Query")["q"]; q != queryPayload {
+		t.Errorf("query field q shows %q, want %q", q, queryPayload)
 	}
-	if fields["X-Payload"] != headerPayload {
-		t.Errorf("header X-Payload shows %q, want %q", fields["X-Payload"], headerPayload)
+	headers := requestFields(s, "Headers")
+	if headers["X-Payload"] != headerPayload {
+		t.Errorf("header X-Payload shows %q, want %q", headers["X-Payload"], headerPayload)
 	}
-	if v, ok := fields["X-Api-Token"]; !ok || strings.Contains(v, "tok-") {
+	if v, ok := headers["X-Api-Token"]; !ok || strings.Contains(v, "tok-") {
 		t.Errorf("header X-Api-Token shows %q (present %v), want it masked", v, ok)
 	}
 	s.screenshot("panic")
