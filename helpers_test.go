@@ -1,7 +1,6 @@
 package panicroom
 
 import (
-	"bytes"
 	"io"
 	"log/slog"
 	"net/http"
@@ -9,28 +8,14 @@ import (
 	"os"
 	"runtime"
 	"strings"
-	"sync"
 	"testing"
 	"time"
+
+	"github.com/panicroom/panicroom/internal/testapp"
 )
 
 // logBuffer collects what panicroom logs, safely across goroutines.
-type logBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *logBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *logBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
+type logBuffer struct{ testapp.Buffer }
 
 // waitLog waits until the log contains s: the page is written before the
 // log line, so a client can finish before the line is there.

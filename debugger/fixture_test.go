@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/panicroom/panicroom/debugger"
+	"github.com/panicroom/panicroom/internal/testapp"
 )
 
 // The fixture is built once per test binary run: a -N -l build of the
@@ -59,7 +60,7 @@ type fixture struct {
 	cmd    *exec.Cmd
 	in     io.WriteCloser
 	out    *bufio.Scanner
-	stderr *lockedBuilder
+	stderr *testapp.Buffer
 	mu     sync.Mutex
 }
 
@@ -81,23 +82,6 @@ type reply struct {
 	Err      *debugger.Error
 	Other    string
 	Took     time.Duration
-}
-
-type lockedBuilder struct {
-	mu sync.Mutex
-	b  strings.Builder
-}
-
-func (l *lockedBuilder) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuilder) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
 }
 
 func startFixture(t testing.TB, env ...string) *fixture {
@@ -127,7 +111,7 @@ func launchFixture(t testing.TB, cmd *exec.Cmd, start func() error) *fixture {
 	if err != nil {
 		t.Fatal(err)
 	}
-	stderr := &lockedBuilder{}
+	stderr := &testapp.Buffer{}
 	cmd.Stderr = stderr
 	if err := start(); err != nil {
 		t.Fatal(err)

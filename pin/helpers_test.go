@@ -1,7 +1,6 @@
 package pin
 
 import (
-	"bytes"
 	"context"
 	"net/http"
 	"net/http/httptest"
@@ -9,6 +8,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/panicroom/panicroom/internal/testapp"
 )
 
 // testNow is an arbitrary fixed instant, so that cookie times are exact.
@@ -61,22 +62,7 @@ func (s *sleeper) Slept() []time.Duration {
 
 // syncBuffer is the terminal: Guard serializes its own writes, but tests
 // read while other goroutines may write.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
+type syncBuffer = testapp.Buffer
 
 type fixture struct {
 	g     *Guard

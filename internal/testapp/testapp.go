@@ -84,8 +84,9 @@ type Process struct {
 
 	done chan struct{} // standard error reached EOF
 
+	stderr Buffer
+
 	mu      sync.Mutex
-	stderr  strings.Builder
 	stopped bool
 }
 
@@ -111,9 +112,7 @@ func Start(exe string, args, env []string, timeout time.Duration) (*Process, err
 		sc.Buffer(nil, 1<<20)
 		for sc.Scan() {
 			line := sc.Text()
-			p.mu.Lock()
-			p.stderr.WriteString(line + "\n")
-			p.mu.Unlock()
+			io.WriteString(&p.stderr, line+"\n")
 			if _, u, ok := strings.Cut(line, "listening on "); ok {
 				select {
 				case listening <- strings.TrimSuffix(strings.TrimSpace(u), "/"):
@@ -137,8 +136,6 @@ func Start(exe string, args, env []string, timeout time.Duration) (*Process, err
 
 // Log returns everything the app wrote to standard error so far.
 func (p *Process) Log() string {
-	p.mu.Lock()
-	defer p.mu.Unlock()
 	return p.stderr.String()
 }
 
