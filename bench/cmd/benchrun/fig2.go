@@ -15,16 +15,8 @@ var depths = []int{10, 20, 50}
 // same depth, over HTTP; and panicroom's capture and render in process.
 func panicToPage(r *report, bin string) {
 	step("figure 2: panic to page")
-	a, err := startApp(bin, "panicroom")
-	must(err, "starting benchapp")
-	defer a.stop()
-	must(a.waitAttached(), "panicroom's agent")
-	var wz *proc
-	if haveWerkzeug() {
-		wz, err = startWerkzeug()
-		must(err, "starting Werkzeug")
-		defer wz.stop()
-	}
+	a, wz, stop := startWithWerkzeug(bin)
+	defer stop()
 
 	// Panicking requests are sent one at a time with a pause between, as a
 	// developer reloads a page: each panic parks its goroutine and has the

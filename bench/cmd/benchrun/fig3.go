@@ -54,16 +54,8 @@ func chromiumPath() string {
 // contentful paint in headless Chromium, against Werkzeug's.
 func pageWeight(r *report, bin string) {
 	step("figure 3: page weight and first paint")
-	a, err := startApp(bin, "panicroom")
-	must(err, "starting benchapp")
-	defer a.stop()
-	must(a.waitAttached(), "panicroom's agent")
-	var wz *proc
-	if haveWerkzeug() {
-		wz, err = startWerkzeug()
-		must(err, "starting Werkzeug")
-		defer wz.stop()
-	}
+	a, wz, stop := startWithWerkzeug(bin)
+	defer stop()
 
 	ph, pa, err := weigh(a.URL())
 	must(err, "weighing panicroom's page")

@@ -110,6 +110,32 @@ func startWerkzeug() (*proc, error) {
 	}
 }
 
+// startWithWerkzeug starts the benchapp with panicroom, waits for its agent,
+// and starts Werkzeug beside it when it is installed (wz is nil when not);
+// stop ends both. The figures that compare a page with Werkzeug's use it.
+func startWithWerkzeug(bin string) (a *app, wz *proc, stop func()) {
+	a, err := startApp(bin, "panicroom")
+	must(err, "starting benchapp")
+	started := false
+	defer func() {
+		if !started {
+			a.stop()
+		}
+	}()
+	must(a.waitAttached(), "panicroom's agent")
+	if haveWerkzeug() {
+		wz, err = startWerkzeug()
+		must(err, "starting Werkzeug")
+	}
+	started = true
+	return a, wz, func() {
+		if wz != nil {
+			wz.stop()
+		}
+		a.stop()
+	}
+}
+
 func cutLast(s, sep string) (string, string, bool) {
 	for i := len(s) - len(sep); i >= 0; i-- {
 		if s[i:i+len(sep)] == sep {
