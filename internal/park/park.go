@@ -51,7 +51,7 @@ type Spot struct {
 
 	mu       sync.Mutex // serializes Do and guards fn
 	fn       func()
-	ran      chan struct{}
+	ran      chan uint64   // a Do's function returned, during this read
 	left     chan struct{} // closed when Wait returns
 	released atomic.Bool
 	moved    atomic.Bool
@@ -73,7 +73,7 @@ func New() (*Spot, error) {
 	if err := syscall.Pipe2(p[:], syscall.O_CLOEXEC); err != nil {
 		return nil, err
 	}
-	return &Spot{rfd: p[0], wfd: p[1], ran: make(chan struct{}, 1), left: make(chan struct{})}, nil
+	return &Spot{rfd: p[0], wfd: p[1], ran: make(chan uint64, 1), left: make(chan struct{})}, nil
 }
 
 // Wait parks the calling goroutine until Release. Functions passed to Do run
@@ -157,7 +157,10 @@ func (s *Spot) run() {
 	s.mu.Lock()
 	fn := s.fn
 	s.mu.Unlock()
-	defer func() { s.ran <- struct{}{} }()
+	// The count says which read brought the command: Do waits for the
+	// next one, which the goroutine may not even have started when Do
+	// sent it the command.
+	defer func() { s.ran <- s.reads.Load() }()
 	if fn != nil {
 		fn()
 	}
@@ -179,14 +182,13 @@ func (s *Spot) Do(fn func()) error {
 		return ErrReleased
 	}
 	s.fn = fn
-	reads := s.reads.Load()
 	if err := s.send(cmdRun); err != nil {
 		s.fn = nil
 		return err
 	}
 	s.mu.Unlock()
 	select {
-	case <-s.ran:
+	case reads := <-s.ran:
 		s.waitRead(reads)
 	case <-s.left:
 	}

@@ -171,3 +171,27 @@ func TestNoShrinkAfterParkedCollections(t *testing.T) {
 	s.Release()
 	<-s.Left()
 }
+
+// TestDoBeforeWait: a Do sent before the goroutine has reached Wait (the
+// command waits in the pipe) still returns only once the goroutine is
+// about to read again after running it, not at its first read.
+func TestDoBeforeWait(t *testing.T) {
+	s, err := New()
+	if err != nil {
+		t.Fatal(err)
+	}
+	slow := func() { time.Sleep(time.Millisecond) }
+	testHookAfterRun.Store(&slow)
+	defer testHookAfterRun.Store(nil)
+	done := make(chan error, 1)
+	go func() { done <- s.Do(func() {}) }()
+	time.Sleep(10 * time.Millisecond) // the command is in the pipe
+	go s.Wait()
+	defer s.Release()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if got := s.reads.Load(); got != 2 {
+		t.Fatalf("Do returned with %d reads started, want 2 (the one that ran it and the next)", got)
+	}
+}
