@@ -8,9 +8,10 @@
 //	http.ListenAndServe("localhost:8080", panicroom.Wrap(mux))
 //
 // Build and run the app with optimizations off and its debug information
-// kept (go run strips it unless told not to), as a debugger needs:
+// kept (go run drops the main package's and strips the rest unless told
+// not to), as a debugger needs:
 //
-//	go run -gcflags=all="-N -l" -ldflags="-s=false -w=false" ./cmd/myapp
+//	go run -gcflags=all="-N -l -dwarf=true" -ldflags="-s=false -w=false" ./cmd/myapp
 //
 // # What it serves
 //

@@ -119,7 +119,7 @@ func Start(opts Options) *Agent {
 	case !hasDebugInfo():
 		a.status = Status{State: StateUnavailable,
 			Reason: "the binary has no debug information, so the debugger cannot find variables (go run strips it by default, as does -ldflags=-w)",
-			Fix:    `run it with go run -gcflags=all="-N -l" -ldflags="-s=false -w=false", or build it with go build -gcflags=all="-N -l"`}
+			Fix:    `run it with go run -gcflags=all="-N -l -dwarf=true" -ldflags="-s=false -w=false", or build it with go build -gcflags=all="-N -l"`}
 	default:
 		off = false
 	}

@@ -50,7 +50,7 @@ func main() {
 		if !strings.HasPrefix(strings.TrimSpace(string(out)), tc.want) {
 			t.Errorf("-ldflags=%s: status %q, want it to start with %q", tc.ldflags, out, tc.want)
 		}
-		if tc.ldflags == "-w" && !strings.Contains(string(out), `-ldflags="-s=false -w=false"`) {
+		if tc.ldflags == "-w" && !strings.Contains(string(out), `-gcflags=all="-N -l -dwarf=true" -ldflags="-s=false -w=false"`) {
 			t.Errorf("the fix does not give the flags: %q", out)
 		}
 	}

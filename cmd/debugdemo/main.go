@@ -2,7 +2,7 @@
 // what panicroom does with each. Build it with optimizations off, as a
 // debugger needs, and open the printed URL:
 //
-//	go run -gcflags=all="-N -l" -ldflags="-s=false -w=false" ./cmd/debugdemo
+//	go run -gcflags=all="-N -l -dwarf=true" -ldflags="-s=false -w=false" ./cmd/debugdemo
 //
 // Every link on its index page panics differently: nil pointers and maps,
 // index errors, wrapped and joined errors, a struct value, deep recursion,
