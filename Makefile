@@ -9,7 +9,7 @@ DEBUG_FLAGS := -gcflags=all=-N -l
 # time (it freezes the app while it reads it), for a binary 20% larger.
 DEBUG_LDFLAGS := -ldflags=-compressdwarf=false
 
-.PHONY: demo test browser bench bench-unit fmt
+.PHONY: demo test browser bench bench-unit fmt crosscheck noconsole
 
 demo:
 	$(GO) build "$(DEBUG_FLAGS)" $(DEBUG_LDFLAGS) -o bin/debugdemo ./cmd/debugdemo
@@ -21,6 +21,20 @@ test: browser
 	@test -z "$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go'))" || { echo "gofmt needed:"; gofmt -l .; exit 1; }
 	$(GO) vet ./...
 	$(GO) test -race -count=1 ./...
+	@sh scripts/crosscheck
+	@$(MAKE) --no-print-directory noconsole
+
+# go vet and a compile of every test package for each GOOS/GOARCH the module
+# promises to build on (scripts/crosscheck lists them).
+crosscheck:
+	@sh scripts/crosscheck
+
+# The build every platform without the console gets (no Delve linked in),
+# run for real: linux/386 executables run on this amd64 kernel, and 386 is
+# outside the console's platforms, so the pages, history, views and
+# recovery are tested here exactly as macOS and Windows compile them.
+noconsole:
+	GOARCH=386 $(GO) test -count=1 . ./traceback ./internal/park ./pin ./console ./debugger ./reliability
 
 # The browser tests drive Debian's Chromium; install it when it is missing.
 browser:

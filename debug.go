@@ -55,7 +55,12 @@ func (d *Debugger) startDebugger() {
 	if d.guardErr != nil {
 		d.cfg.logger.Error("panicroom: the console is off: " + d.guardErr.Error())
 	}
-	if st := d.eval.Status(); st.State != debugger.StateOff && d.guard != nil {
+	st := d.eval.Status()
+	if st.State == debugger.StateUnavailable {
+		// Known before the agent starts (the platform, a stripped binary):
+		// one line saying why and what to do, and no PIN that opens nothing.
+		d.cfg.logger.Warn("panicroom: the console is unavailable: " + st.Reason + withFix(st.Fix))
+	} else if st.State != debugger.StateOff && d.guard != nil {
 		d.guard.Announce()
 		if traceback.BuildInfo().Optimized {
 			d.cfg.logger.Warn(`panicroom: this binary is optimized, so the console will find variables missing and refuse calls; build with -gcflags=all="-N -l"`)

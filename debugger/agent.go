@@ -1,7 +1,6 @@
 package debugger
 
 import (
-	"bufio"
 	"context"
 	"encoding/json"
 	"errors"
@@ -12,7 +11,6 @@ import (
 	"os/signal"
 	"runtime"
 	"runtime/metrics"
-	"strconv"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -114,8 +112,8 @@ func Start(opts Options) *Agent {
 		a.status = Status{State: StateOff, Reason: "the console is disabled by PANICROOM_AGENT=off", Fix: "unset PANICROOM_AGENT to enable it"}
 	case testing.Testing():
 		a.status = Status{State: StateOff, Reason: "the console is off inside go test binaries"}
-	case runtime.GOOS != "linux":
-		a.status = Status{State: StateUnavailable, Reason: "the console needs Linux (ptrace); this is " + runtime.GOOS}
+	case consoleUnsupported != "":
+		a.status = Status{State: StateUnavailable, Reason: consoleUnsupported, Fix: consoleUnsupportedFix}
 	case !hasDebugInfo():
 		a.status = Status{State: StateUnavailable,
 			Reason: "the binary has no debug information, so the debugger cannot find variables (go run strips it by default, as does -ldflags=-w)",
@@ -258,68 +256,6 @@ func (a *Agent) setConnStatus(c *conn, f func(*Status)) {
 	close(a.connReady)
 	a.connReady = make(chan struct{})
 	a.mu.Unlock()
-}
-
-// launch re-executes this binary as the agent and waits for it to attach.
-func (a *Agent) launch() (*conn, wireReady, error) {
-	exe, err := os.Executable()
-	if err != nil {
-		return nil, wireReady{}, fmt.Errorf("finding the executable to re-run as the agent: %w", err)
-	}
-	reqR, reqW, err := os.Pipe()
-	if err != nil {
-		return nil, wireReady{}, err
-	}
-	ansR, ansW, err := os.Pipe()
-	if err != nil {
-		reqR.Close()
-		reqW.Close()
-		return nil, wireReady{}, err
-	}
-	cmd := exec.Command(exe)
-	cmd.Env = append(os.Environ(), envRole+"="+roleAgent, envParent+"="+strconv.Itoa(os.Getpid()))
-	cmd.Stderr = os.Stderr
-	cmd.ExtraFiles = []*os.File{reqR, ansW} // fds 3 and 4
-	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL, Setpgid: true}
-	if err := cmd.Start(); err != nil {
-		reqR.Close()
-		reqW.Close()
-		ansR.Close()
-		ansW.Close()
-		return nil, wireReady{}, fmt.Errorf("starting the agent: %w", err)
-	}
-	reqR.Close()
-	ansW.Close()
-	c := &conn{cmd: cmd, w: reqW, r: ansR, pending: map[uint64]chan wireAnswer{}, framesSent: map[string]bool{}, dead: make(chan struct{})}
-	// Yama scope 1 lets only ancestors trace; the agent is our child, so
-	// name it explicitly. The agent waits for "go" before attaching.
-	if err := setPtracer(cmd.Process.Pid); err != nil {
-		a.opts.Logf("PR_SET_PTRACER: %v", err)
-	}
-	if _, err := reqW.Write([]byte("go\n")); err != nil {
-		c.kill()
-		c.wait()
-		return nil, wireReady{}, fmt.Errorf("handshake with the agent: %w", err)
-	}
-	br := bufio.NewReader(ansR)
-	dec := json.NewDecoder(br)
-	var ready wireReady
-	readyErr := make(chan error, 1)
-	go func() { readyErr <- dec.Decode(&ready) }()
-	select {
-	case err := <-readyErr:
-		if err != nil {
-			c.kill()
-			c.wait()
-			return nil, wireReady{}, fmt.Errorf("the agent died while attaching: %w", err)
-		}
-	case <-time.After(60 * time.Second):
-		c.kill()
-		c.wait()
-		return nil, wireReady{}, errors.New("the agent did not attach within 60s")
-	}
-	go c.read(dec)
-	return c, ready, nil
 }
 
 // conn is one live agent process.

@@ -189,3 +189,18 @@ func (f *fixture) mustEval(id string, frame int, expr string) *debugger.Value {
 	}
 	return r.Value
 }
+
+// alive proves the app still runs code of its own: its heartbeat ticks.
+func alive(t *testing.T, f *fixture) {
+	t.Helper()
+	var b1, b2, gap int64
+	fmt.Sscan(f.do(command{Op: "heartbeat"}).Other, &b1, &gap)
+	for deadline := time.Now().Add(3 * time.Second); time.Now().Before(deadline); {
+		time.Sleep(20 * time.Millisecond)
+		fmt.Sscan(f.do(command{Op: "heartbeat"}).Other, &b2, &gap)
+		if b2 > b1 {
+			return
+		}
+	}
+	t.Fatalf("the app's heartbeat stopped (%d -> %d)", b1, b2)
+}

@@ -1,3 +1,5 @@
+//go:build linux && (amd64 || arm64)
+
 package debugger
 
 import (
@@ -114,7 +116,8 @@ func (m liveMemory) ReadMemory(buf []byte, addr uint64) (int, error) {
 	if len(buf) == 0 {
 		return 0, nil
 	}
-	local := []unix.Iovec{{Base: &buf[0], Len: uint64(len(buf))}}
+	local := []unix.Iovec{{Base: &buf[0]}}
+	local[0].SetLen(len(buf))
 	remote := []unix.RemoteIovec{{Base: uintptr(addr), Len: len(buf)}}
 	n, err := unix.ProcessVMReadv(m.pid, local, remote, 0)
 	if err != nil {

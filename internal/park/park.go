@@ -8,11 +8,15 @@
 //   - a stack shrink by the garbage collector, which copies the stack;
 //   - stack growth caused by code run on top of the dead frames.
 //
-// A Spot parks the goroutine in a blocking read(2) on a pipe. The runtime
-// never shrinks the stack of a goroutine that is in a system call
-// (runtime.isShrinkStackSafe), so the stack stays where it is for as long as
-// the goroutine waits; the cost is one OS thread per parked goroutine, which
-// is why the number of parked goroutines is bounded by the caller.
+// A Spot parks the goroutine in a blocking read on a pipe: read(2) on unix,
+// ReadFile on an anonymous pipe on Windows. Both are system calls the
+// runtime makes with entersyscall (on Windows through cgocall and
+// asmstdcall), never through the netpoller, and the runtime never shrinks
+// the stack of a goroutine that is in a system call
+// (runtime.isShrinkStackSafe: gp.syscallsp != 0), so the stack stays where
+// it is for as long as the goroutine waits; the cost is one OS thread per
+// parked goroutine, which is why the number of parked goroutines is bounded
+// by the caller. On other systems New returns an error.
 //
 // The goroutine can be asked to run a function on its own stack (Do), which
 // is how a debugger gets the goroutine running on a thread for call
@@ -47,7 +51,7 @@ const (
 // A Spot is where one goroutine waits. Create it with New, have the goroutine
 // call Wait, and end the wait with Release.
 type Spot struct {
-	rfd, wfd int
+	rfd, wfd handle
 
 	mu       sync.Mutex // serializes Do and guards fn
 	fn       func()
@@ -69,11 +73,11 @@ type Spot struct {
 // New returns a Spot with its pipe open. The pipe is closed when Wait
 // returns, so every Spot must be waited on.
 func New() (*Spot, error) {
-	var p [2]int
-	if err := syscall.Pipe2(p[:], syscall.O_CLOEXEC); err != nil {
+	r, w, err := pipe()
+	if err != nil {
 		return nil, err
 	}
-	return &Spot{rfd: p[0], wfd: p[1], ran: make(chan uint64, 1), left: make(chan struct{})}, nil
+	return &Spot{rfd: r, wfd: w, ran: make(chan uint64, 1), left: make(chan struct{})}, nil
 }
 
 // Wait parks the calling goroutine until Release. Functions passed to Do run

@@ -1,0 +1,90 @@
+//go:build linux && (amd64 || arm64)
+
+package debugger
+
+import (
+	"bufio"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"strconv"
+	"syscall"
+	"time"
+)
+
+// prSetPtracer is PR_SET_PTRACER ("Yama" in ASCII), not in package syscall.
+const prSetPtracer = 0x59616d61
+
+// setPtracer lets pid trace this process under Yama ptrace_scope 1. EINVAL
+// means Yama is not in the kernel, and then nothing needs granting.
+func setPtracer(pid int) error {
+	_, _, errno := syscall.RawSyscall6(syscall.SYS_PRCTL, prSetPtracer, uintptr(pid), 0, 0, 0, 0)
+	if errno != 0 && !errors.Is(errno, syscall.EINVAL) {
+		return errno
+	}
+	return nil
+}
+
+// launch re-executes this binary as the agent and waits for it to attach.
+func (a *Agent) launch() (*conn, wireReady, error) {
+	exe, err := os.Executable()
+	if err != nil {
+		return nil, wireReady{}, fmt.Errorf("finding the executable to re-run as the agent: %w", err)
+	}
+	reqR, reqW, err := os.Pipe()
+	if err != nil {
+		return nil, wireReady{}, err
+	}
+	ansR, ansW, err := os.Pipe()
+	if err != nil {
+		reqR.Close()
+		reqW.Close()
+		return nil, wireReady{}, err
+	}
+	cmd := exec.Command(exe)
+	cmd.Env = append(os.Environ(), envRole+"="+roleAgent, envParent+"="+strconv.Itoa(os.Getpid()))
+	cmd.Stderr = os.Stderr
+	cmd.ExtraFiles = []*os.File{reqR, ansW} // fds 3 and 4
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL, Setpgid: true}
+	if err := cmd.Start(); err != nil {
+		reqR.Close()
+		reqW.Close()
+		ansR.Close()
+		ansW.Close()
+		return nil, wireReady{}, fmt.Errorf("starting the agent: %w", err)
+	}
+	reqR.Close()
+	ansW.Close()
+	c := &conn{cmd: cmd, w: reqW, r: ansR, pending: map[uint64]chan wireAnswer{}, framesSent: map[string]bool{}, dead: make(chan struct{})}
+	// Yama scope 1 lets only ancestors trace; the agent is our child, so
+	// name it explicitly. The agent waits for "go" before attaching.
+	if err := setPtracer(cmd.Process.Pid); err != nil {
+		a.opts.Logf("PR_SET_PTRACER: %v", err)
+	}
+	if _, err := reqW.Write([]byte("go\n")); err != nil {
+		c.kill()
+		c.wait()
+		return nil, wireReady{}, fmt.Errorf("handshake with the agent: %w", err)
+	}
+	br := bufio.NewReader(ansR)
+	dec := json.NewDecoder(br)
+	var ready wireReady
+	readyErr := make(chan error, 1)
+	go func() { readyErr <- dec.Decode(&ready) }()
+	select {
+	case err := <-readyErr:
+		if err != nil {
+			c.kill()
+			c.wait()
+			return nil, wireReady{}, fmt.Errorf("the agent died while attaching: %w", err)
+		}
+	case <-time.After(60 * time.Second):
+		c.kill()
+		c.wait()
+		return nil, wireReady{}, errors.New("the agent did not attach within 60s")
+	}
+	go c.read(dec)
+	return c, ready, nil
+}

@@ -1,0 +1,9 @@
+//go:build linux && (amd64 || arm64)
+
+package debugger
+
+// consoleUnsupported is empty where the helper process can attach: Delve's
+// native ptrace backend on the two architectures the suites run on.
+const consoleUnsupported = ""
+
+const consoleUnsupportedFix = ""

@@ -1,0 +1,24 @@
+//go:build !(linux && (amd64 || arm64))
+
+package debugger
+
+import (
+	"errors"
+	"runtime"
+)
+
+// consoleUnsupported is the one sentence the page and the log give where the
+// console cannot run: the helper process is not built here at all, so
+// neither Delve nor its ptrace code is linked into the app.
+const consoleUnsupported = "the console needs Linux on amd64 or arm64 (Delve's ptrace backend); this is " +
+	runtime.GOOS + "/" + runtime.GOARCH + ", so the pages show the traceback without a console"
+
+// consoleUnsupportedFix says what to do instead.
+const consoleUnsupportedFix = "run the app in a Linux container or VM (amd64 or arm64) to use the console"
+
+func installTrapGuard() error { return nil }
+
+// launch is never reached here (Start reports consoleUnsupported first).
+func (a *Agent) launch() (*conn, wireReady, error) {
+	return nil, wireReady{}, errors.New(consoleUnsupported)
+}
