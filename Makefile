@@ -21,8 +21,7 @@ test: browser
 	@test -z "$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go'))" || { echo "gofmt needed:"; gofmt -l .; exit 1; }
 	$(GO) vet ./...
 	$(GO) test -race -count=1 ./...
-	@sh scripts/crosscheck
-	@$(MAKE) --no-print-directory noconsole
+	@$(MAKE) --no-print-directory crosscheck noconsole
 
 # go vet and a compile of every test package for each GOOS/GOARCH the module
 # promises to build on (scripts/crosscheck lists them).

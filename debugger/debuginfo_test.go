@@ -4,18 +4,18 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"strings"
 	"testing"
+
+	"github.com/panicroom/panicroom/internal/testapp"
 )
 
 // TestStrippedBinaryIsExplained builds a tiny program the way go run does
 // (-ldflags=-w) and checks that the agent is not started and the status says
 // why and what to do.
 func TestStrippedBinaryIsExplained(t *testing.T) {
-	if runtime.GOOS != "linux" || (runtime.GOARCH != "amd64" && runtime.GOARCH != "arm64") {
-		t.Skipf("the console runs on linux/amd64 and linux/arm64 only: here the platform is the reason given, not the debug information")
-	}
+	// Elsewhere the platform is the reason given, not the debug information.
+	testapp.SkipWithoutConsole(t)
 	dir := t.TempDir()
 	src := `package main
 

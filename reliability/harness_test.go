@@ -8,7 +8,6 @@ import (
 	"net/url"
 	"os"
 	"regexp"
-	"runtime"
 	"strconv"
 	"strings"
 	"sync"
@@ -256,9 +255,7 @@ func (a *app) waitStatus(what string, timeout time.Duration, ok func(status) boo
 
 func (a *app) waitAttached() status {
 	a.t.Helper()
-	if runtime.GOOS != "linux" || (runtime.GOARCH != "amd64" && runtime.GOARCH != "arm64") {
-		a.t.Skipf("the console runs on linux/amd64 and linux/arm64 only, not %s/%s", runtime.GOOS, runtime.GOARCH)
-	}
+	testapp.SkipWithoutConsole(a.t)
 	return a.waitStatus("the agent to attach", attachTimeout, func(s status) bool { return s.State == "attached" && s.AgentPID != 0 })
 }
 
