@@ -42,13 +42,14 @@ func BenchmarkHappyPath(b *testing.B) {
 	})
 }
 
-func TestHappyPathDoesNotAllocate(t *testing.T) {
+// A request that does not panic costs one allocation, its writer's wrapper,
+// which is not pooled (see writer).
+func TestHappyPathAllocatesOnlyItsWrapper(t *testing.T) {
 	req := httptest.NewRequest("GET", "/", nil)
 	w := &discardWriter{h: http.Header{}}
 	h := New().Wrap(http.HandlerFunc(okHandler))
-	h.ServeHTTP(w, req) // fill the pool
-	if n := testing.AllocsPerRun(100, func() { h.ServeHTTP(w, req) }); n != 0 {
-		t.Errorf("a request that does not panic allocates %v times", n)
+	if n := testing.AllocsPerRun(100, func() { h.ServeHTTP(w, req) }); n > 1 {
+		t.Errorf("a request that does not panic allocates %v times, want 1", n)
 	}
 }
 

@@ -60,7 +60,7 @@ type job struct {
 func (d *Debugger) serve(next http.Handler, rw http.ResponseWriter, r *http.Request) {
 	growStack(false)
 	w, outer := wrap(rw)
-	defer d.recoverPanic(w, outer, r)
+	defer d.recoverPanic(w, r)
 	next.ServeHTTP(outer, r)
 	w.done = true
 }
@@ -70,9 +70,8 @@ func (d *Debugger) serve(next http.Handler, rw http.ResponseWriter, r *http.Requ
 // program counters, hands the rest to another goroutine, and waits in a
 // park.Spot, which keeps every frame below it alive and unmoved until the
 // panic is released.
-func (d *Debugger) recoverPanic(w *writer, outer http.ResponseWriter, r *http.Request) {
+func (d *Debugger) recoverPanic(w *writer, r *http.Request) {
 	if w.done {
-		unwrap(outer)
 		return
 	}
 	v := recover()

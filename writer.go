@@ -5,17 +5,23 @@ import (
 	"io"
 	"net"
 	"net/http"
-	"sync"
 )
 
 // writer records what the handler did with its ResponseWriter, so that a
 // panic can be answered correctly: a fresh response gets the page, a started
 // one must be aborted, a hijacked connection is no longer ours to write.
 //
-// Writers are pooled: wrapping every request must not allocate. One type
-// per set of optional interfaces keeps type assertions in handlers honest:
-// a writer claims http.Hijacker only when the connection underneath can be
-// hijacked.
+// The writer the handler sees has each of the optional interfaces Flusher,
+// Hijacker and Pusher exactly when the writer it wraps has it, one type per
+// combination, so that a handler's type assertions (gorilla/websocket's
+// Hijacker, an SSE handler's Flusher) answer as they would without
+// panicroom. It always has ReadFrom, which falls back to a plain copy.
+//
+// Writers are not pooled: a handler that gives its ResponseWriter to a
+// goroutine which writes after ServeHTTP returned has a bug, and with a
+// pooled wrapper the late write would land in another request's response.
+// One small allocation per request is the price of keeping such a bug
+// inside its own request.
 type writer struct {
 	rw       http.ResponseWriter
 	started  bool // a final status line or body bytes have gone out
@@ -44,6 +50,18 @@ func (w *writer) WriteString(s string) (int, error) {
 	return io.WriteString(w.rw, s)
 }
 
+func (w *writer) ReadFrom(r io.Reader) (int64, error) {
+	w.started = true
+	if rf, ok := w.rw.(io.ReaderFrom); ok {
+		return rf.ReadFrom(r)
+	}
+	return io.Copy(onlyWriter{w.rw}, r)
+}
+
+// onlyWriter hides everything but Write, so that io.Copy cannot come back
+// to ReadFrom.
+type onlyWriter struct{ io.Writer }
+
 // Unwrap lets http.ResponseController reach the connection's own writer.
 func (w *writer) Unwrap() http.ResponseWriter { return w.rw }
 
@@ -60,88 +78,97 @@ func (w *writer) hijack() (net.Conn, *bufio.ReadWriter, error) {
 	return c, brw, err
 }
 
-// h1Writer wraps an HTTP/1 connection's writer.
-type h1Writer struct{ writer }
-
-func (w *h1Writer) Flush()                                       { w.flush() }
-func (w *h1Writer) FlushError() error                            { return w.flush() }
-func (w *h1Writer) Hijack() (net.Conn, *bufio.ReadWriter, error) { return w.hijack() }
-func (w *h1Writer) ReadFrom(r io.Reader) (int64, error) {
-	w.started = true
-	return w.rw.(io.ReaderFrom).ReadFrom(r)
-}
-
-// h2Writer wraps an HTTP/2 stream's writer.
-type h2Writer struct{ writer }
-
-func (w *h2Writer) Flush()            { w.flush() }
-func (w *h2Writer) FlushError() error { return w.flush() }
-func (w *h2Writer) Push(target string, opts *http.PushOptions) error {
+func (w *writer) push(target string, opts *http.PushOptions) error {
 	return w.rw.(http.Pusher).Push(target, opts)
 }
 
-// flushWriter wraps writers that can flush and nothing else, such as
-// httptest.ResponseRecorder and most middleware wrappers.
-type flushWriter struct{ writer }
-
-func (w *flushWriter) Flush()            { w.flush() }
-func (w *flushWriter) FlushError() error { return w.flush() }
-
-var (
-	h1Pool    = sync.Pool{New: func() any { return new(h1Writer) }}
-	h2Pool    = sync.Pool{New: func() any { return new(h2Writer) }}
-	flushPool = sync.Pool{New: func() any { return new(flushWriter) }}
-	basicPool = sync.Pool{New: func() any { return new(writer) }}
+// The mixins give a wrapper one optional interface each; they point back at
+// the writer they are embedded next to, so a wrapper is one allocation.
+type (
+	flushes struct{ w *writer }
+	hijacks struct{ w *writer }
+	pushes  struct{ w *writer }
 )
 
-type h1Like interface {
-	http.Flusher
-	http.Hijacker
-	io.ReaderFrom
+func (m flushes) Flush()                                       { m.w.flush() }
+func (m flushes) FlushError() error                            { return m.w.flush() }
+func (m hijacks) Hijack() (net.Conn, *bufio.ReadWriter, error) { return m.w.hijack() }
+func (m pushes) Push(target string, opts *http.PushOptions) error {
+	return m.w.push(target, opts)
 }
 
-type h2Like interface {
-	http.Flusher
-	http.Pusher
-}
+type (
+	withF struct {
+		writer
+		flushes
+	}
+	withH struct {
+		writer
+		hijacks
+	}
+	withP struct {
+		writer
+		pushes
+	}
+	withFH struct {
+		writer
+		flushes
+		hijacks
+	}
+	withFP struct {
+		writer
+		flushes
+		pushes
+	}
+	withHP struct {
+		writer
+		hijacks
+		pushes
+	}
+	withFHP struct {
+		writer
+		flushes
+		hijacks
+		pushes
+	}
+)
 
-// wrap returns a pooled writer around rw and the ResponseWriter to hand to
-// the handler.
+// wrap returns the writer that watches rw and the ResponseWriter to hand to
+// the handler, which has rw's optional interfaces.
 func wrap(rw http.ResponseWriter) (*writer, http.ResponseWriter) {
-	switch rw.(type) {
-	case h1Like:
-		w := h1Pool.Get().(*h1Writer)
-		w.writer = writer{rw: rw}
-		return &w.writer, w
-	case h2Like:
-		w := h2Pool.Get().(*h2Writer)
-		w.writer = writer{rw: rw}
-		return &w.writer, w
-	case http.Flusher:
-		w := flushPool.Get().(*flushWriter)
-		w.writer = writer{rw: rw}
-		return &w.writer, w
+	_, f := rw.(http.Flusher)
+	_, h := rw.(http.Hijacker)
+	_, p := rw.(http.Pusher)
+	switch {
+	case f && h && p:
+		o := &withFHP{writer: writer{rw: rw}}
+		o.flushes.w, o.hijacks.w, o.pushes.w = &o.writer, &o.writer, &o.writer
+		return &o.writer, o
+	case f && h:
+		o := &withFH{writer: writer{rw: rw}}
+		o.flushes.w, o.hijacks.w = &o.writer, &o.writer
+		return &o.writer, o
+	case f && p:
+		o := &withFP{writer: writer{rw: rw}}
+		o.flushes.w, o.pushes.w = &o.writer, &o.writer
+		return &o.writer, o
+	case h && p:
+		o := &withHP{writer: writer{rw: rw}}
+		o.hijacks.w, o.pushes.w = &o.writer, &o.writer
+		return &o.writer, o
+	case f:
+		o := &withF{writer: writer{rw: rw}}
+		o.flushes.w = &o.writer
+		return &o.writer, o
+	case h:
+		o := &withH{writer: writer{rw: rw}}
+		o.hijacks.w = &o.writer
+		return &o.writer, o
+	case p:
+		o := &withP{writer: writer{rw: rw}}
+		o.pushes.w = &o.writer
+		return &o.writer, o
 	}
-	w := basicPool.Get().(*writer)
-	*w = writer{rw: rw}
+	w := &writer{rw: rw}
 	return w, w
-}
-
-// unwrap returns a writer to its pool. Only writers whose handler returned
-// normally go back: after a panic, something may still hold them.
-func unwrap(outer http.ResponseWriter) {
-	switch w := outer.(type) {
-	case *h1Writer:
-		w.writer = writer{}
-		h1Pool.Put(w)
-	case *h2Writer:
-		w.writer = writer{}
-		h2Pool.Put(w)
-	case *flushWriter:
-		w.writer = writer{}
-		flushPool.Put(w)
-	case *writer:
-		*w = writer{}
-		basicPool.Put(w)
-	}
 }
