@@ -209,3 +209,20 @@ func TestBurstDoesNotTakeAThreadPerPanic(t *testing.T) {
 		t.Errorf("no panic of the burst was answered without waiting in its spot")
 	}
 }
+
+// A record is complete before it is published: a page request that comes
+// while finish is still at work (here: right after the client has the page,
+// while finish logs and decides) reads nothing finish still writes. The race
+// detector is the assertion.
+func TestRecordIsCompleteWhenPublished(t *testing.T) {
+	d, _ := newTestDebugger(t, WithMaxParked(0))
+	srv := serve(t, d, http.HandlerFunc(panicky))
+	for range 20 {
+		get(t, srv.URL+"/", "text/plain")
+		_, list := get(t, srv.URL+Prefix, "application/json")
+		_, page := get(t, srv.URL+Prefix+"panic/"+pageID(t, list), "text/html")
+		if !strings.Contains(page, "not kept for inspection: parking is off") {
+			t.Fatalf("the page lacks why the goroutine was not kept:\n%.400s", page)
+		}
+	}
+}

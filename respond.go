@@ -56,6 +56,10 @@ func (d *Debugger) finish(j *job, noPark string) {
 		why = d.parkRefusal(j)
 	}
 
+	// A record is immutable once the registry has it (page requests read
+	// it without a lock), so each branch publishes it only when its
+	// parkNote is final.
+	published := false
 	switch {
 	case j.w.hijacked:
 		// A hijacked connection (a websocket, say) belongs to the handler:
@@ -85,8 +89,11 @@ func (d *Debugger) finish(j *job, noPark string) {
 		if why == "" && j.r.ProtoMajor != 1 {
 			why = "HTTP/2 ends a response only when its handler returns; serve the app over HTTP/1.1 (plain http://) to inspect frames"
 		}
+		// The page must resolve before it is sent, so the record is
+		// published here, complete: nothing below writes to it.
 		rec.parkNote = why
-		d.registry.add(rec) // the page must resolve before it is sent
+		d.registry.add(rec)
+		published = true
 		err := d.writePage(j, rec)
 		if err != nil && isClientGone(err) {
 			d.cfg.logger.Info("panicroom: the client went away before the traceback page was sent", "page", pageURL, "error", err)
@@ -104,8 +111,10 @@ func (d *Debugger) finish(j *job, noPark string) {
 		d.log(p, j.r, pageURL, "")
 	}
 
-	rec.parkNote = why
-	d.registry.add(rec)
+	if !published {
+		rec.parkNote = why
+		d.registry.add(rec)
+	}
 	// A reason not to park is always set when there is no spot (noPark, or
 	// parkRefusal's first check).
 	if why != "" {
