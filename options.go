@@ -67,8 +67,10 @@ func WithEditor(editor string) Option {
 
 // WithTrustedHosts adds Host header values that may reach panicroom's pages,
 // beyond the loopback names (localhost, *.localhost, 127.0.0.1, [::1]).
-// A leading "*." matches any subdomain; ports are ignored. Requests for other
-// hosts are refused, which defeats DNS rebinding.
+// A leading "*." matches any subdomain; an entry has no port, and every port
+// of a trusted host is trusted. Requests for other hosts are refused, which
+// defeats DNS rebinding. New panics on an entry that is not a host name,
+// *.domain wildcard or IP address ("*", "host:8080", "dev box").
 func WithTrustedHosts(hosts ...string) Option {
 	return func(c *config) { c.trustedHosts = append(c.trustedHosts, hosts...) }
 }

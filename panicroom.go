@@ -123,12 +123,20 @@ type Debugger struct {
 }
 
 // New returns a Debugger. It panics if an option is invalid (an editor link
-// template with a script scheme): that is a mistake in set-up code, and
+// template with a script scheme, a trusted host that is not a host name,
+// *.domain wildcard or IP address): that is a mistake in set-up code, and
 // should stop the program before it serves anything.
 func New(opts ...Option) *Debugger {
 	cfg := defaults()
 	for _, o := range opts {
 		o(&cfg)
+	}
+	for _, h := range cfg.trustedHosts {
+		// Ignored by the pages and fatal to the console's guard, a bad
+		// pattern would otherwise turn the console off in silence.
+		if err := pin.CheckTrustedHost(h); err != nil {
+			panic("panicroom: WithTrustedHosts: " + err.Error())
+		}
 	}
 	renderer, err := traceback.NewRenderer(Prefix, cfg.editor)
 	if err != nil {

@@ -1,6 +1,7 @@
 package panicroom
 
 import (
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -129,6 +130,23 @@ func TestNewRejectsScriptEditor(t *testing.T) {
 		}
 	}()
 	New(WithEditor("javascript:alert('{file}')"))
+}
+
+// A trusted-host pattern the guard cannot take would turn the console off
+// while the pages ignored it: New refuses it, naming the pattern and why.
+func TestNewRejectsInvalidTrustedHost(t *testing.T) {
+	for _, bad := range []string{"*", "devbox.test:8080", "dev box", "*.*.test"} {
+		func() {
+			defer func() {
+				r, _ := recover().(string)
+				if !strings.Contains(r, "WithTrustedHosts") || !strings.Contains(r, fmt.Sprintf("%q", bad)) {
+					t.Errorf("New(WithTrustedHosts(%q)) recovered %q, want a panic naming the option and the pattern", bad, r)
+				}
+			}()
+			New(WithTrustedHosts("devbox.test", bad))
+		}()
+	}
+	New(WithTrustedHosts("devbox.test", "*.devbox.test", "192.168.1.20", "[fe80::1]")).Close()
 }
 
 // TestPanicPageNeedsTrustedHost: the page of a panicking request shows

@@ -2,6 +2,7 @@ package pin
 
 import (
 	"errors"
+	"fmt"
 	"net/netip"
 	"strings"
 )
@@ -156,6 +157,17 @@ var (
 	errPatternAny  = errors.New("a wildcard must name a domain; to accept any Host, replace the authorization function instead")
 	errPatternBad  = errors.New("not a host name, *.domain wildcard, or IP address (write internationalized names in their xn-- form)")
 )
+
+// CheckTrustedHost reports whether pattern is a valid entry of
+// [Config].TrustedHosts, and if not, why. [New] fails on an invalid entry
+// and [TrustedHost] ignores it; an app that takes patterns from its own
+// configuration checks them here first.
+func CheckTrustedHost(pattern string) error {
+	if _, err := parsePattern(pattern); err != nil {
+		return fmt.Errorf("trusted host %q: %w", pattern, err)
+	}
+	return nil
+}
 
 func parsePattern(s string) (hostPattern, error) {
 	if rest, ok := strings.CutPrefix(s, "*."); ok {
