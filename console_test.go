@@ -1,10 +1,13 @@
 package panicroom
 
 import (
+	"encoding/json"
 	"io"
+	"maps"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"slices"
 	"strings"
 	"testing"
 
@@ -160,6 +163,31 @@ func TestPagesDoNotLeakThePIN(t *testing.T) {
 	for _, form := range []string{testPIN, strings.ReplaceAll(testPIN, "-", "")} {
 		if strings.Contains(page, form) {
 			t.Fatalf("a page or asset contains the PIN")
+		}
+	}
+}
+
+// A refused /session says why and nothing about the process: no agent
+// status (its pid, its stop count), no PIN state beyond what a page holder
+// needs to know whether to ask for the PIN.
+func TestSessionRefusalRevealsNothing(t *testing.T) {
+	srv, _, secret := consoleServer(t)
+	for _, tc := range []struct {
+		name string
+		hdr  http.Header
+		want []string
+	}{
+		{"no secret", nil, []string{"ok", "reason"}},
+		{"no PIN", http.Header{"X-Panicroom-Secret": {secret}}, []string{"locked", "ok", "reason"}},
+	} {
+		resp, body := do(t, "GET", srv.URL+Prefix+"session", tc.hdr, "")
+		var got map[string]any
+		if err := json.Unmarshal([]byte(body), &got); err != nil || resp.StatusCode == 200 {
+			t.Fatalf("%s: %d %q (%v)", tc.name, resp.StatusCode, body, err)
+		}
+		keys := slices.Sorted(maps.Keys(got))
+		if !slices.Equal(keys, tc.want) {
+			t.Errorf("%s: a refused session answered %v, want only %v:\n%s", tc.name, keys, tc.want, body)
 		}
 	}
 }

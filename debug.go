@@ -135,16 +135,22 @@ func (d *Debugger) register(rec *record, spot *park.Spot) {
 // tries a websocket whose refusal it could not read.
 func (d *Debugger) serveSession(w http.ResponseWriter, r *http.Request) {
 	status, reason := d.authorizeConsole(r)
-	st := d.eval.Status()
-	body := map[string]any{"ok": status == http.StatusOK, "reason": reason, "status": st}
-	if d.guard != nil {
-		body["locked"] = d.guard.Locked()
-		body["pinOff"] = d.guard.Off()
-	}
 	if status != http.StatusOK {
+		// A refused request learns why and nothing about the process. Only
+		// a 401, whose sender has passed every check but the PIN (it holds
+		// the page), is told whether the PIN can still be entered.
+		body := map[string]any{"ok": false, "reason": reason}
+		if status == http.StatusUnauthorized && d.guard != nil {
+			body["locked"] = d.guard.Locked()
+		}
 		w.Header().Set("Cache-Control", "no-store")
 		writeJSONStatus(w, status, body)
 		return
+	}
+	body := map[string]any{"ok": true, "reason": reason, "status": d.eval.Status()}
+	if d.guard != nil {
+		body["locked"] = d.guard.Locked()
+		body["pinOff"] = d.guard.Off()
 	}
 	writeJSON(w, body)
 }
