@@ -111,9 +111,10 @@ func WithConsole(on bool) Option {
 	return func(c *config) { c.console = on }
 }
 
-// WithAllowRemote lets console requests come from addresses other than
-// loopback ones (a VM or container host, say). The PIN still applies; only
-// use this on a network you trust.
+// WithAllowRemote lets pages and console requests come from addresses
+// other than loopback ones (a VM or container host, say, whose requests
+// arrive from the bridge's gateway). The PIN, Host, Origin and page-secret
+// checks still apply; only use this on a network you trust.
 func WithAllowRemote(allow bool) Option {
 	return func(c *config) { c.allowRemote = allow }
 }

@@ -73,6 +73,7 @@ package panicroom
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"runtime"
@@ -198,10 +199,21 @@ func Middleware(opts ...Option) func(http.Handler) http.Handler {
 	return New(opts...).Wrap
 }
 
-// trustedHost reports whether a Host header names this machine by a
-// loopback name or one the developer trusted.
-func (d *Debugger) trustedHost(host string) bool {
-	return pin.TrustedHost(host, d.cfg.trustedHosts...)
+// pageRefusal says why r may not see panicroom's pages, naming the fix, or
+// "" if it may. The pages show source, request headers and the console's
+// secret, so they follow the first two checks of the console's own rule
+// (pin.Guard.CheckPage): a loopback client, unless WithAllowRemote, and a
+// trusted Host, against DNS rebinding.
+func (d *Debugger) pageRefusal(r *http.Request) string {
+	err := pin.CheckPageRequest(r, d.cfg.allowRemote, d.cfg.trustedHosts...)
+	switch {
+	case err == nil:
+		return ""
+	case errors.Is(err, pin.ErrRemote):
+		return "panicroom shows its pages only to clients on this machine, and " + strings.TrimSuffix(strings.TrimSuffix(err.Error(), pin.ErrRemote.Error()), ": ") +
+			". Open the app from this machine, or, if the browser is elsewhere on purpose (a VM or container host), call panicroom.WithAllowRemote(true): the PIN still guards the console."
+	}
+	return fmt.Sprintf("the host %q is not trusted: panicroom shows its pages only for localhost, 127.0.0.1 and the hosts added with panicroom.WithTrustedHosts, against DNS rebinding. Open the app through localhost, or add the host.", r.Host)
 }
 
 func writeJSON(w http.ResponseWriter, v any) { writeJSONStatus(w, http.StatusOK, v) }

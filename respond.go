@@ -206,17 +206,17 @@ func (d *Debugger) pageBody(j *job, rec *record) ([]byte, error) {
 	defer func() { <-d.renders }()
 	var buf bytes.Buffer
 	ctype := "text/plain; charset=utf-8"
-	if d.trustedHost(j.r.Host) {
+	if why := d.pageRefusal(j.r); why == "" {
 		var err error
 		if ctype, err = d.renderPanic(&buf, j.r, rec); err != nil {
 			return nil, err
 		}
 	} else {
 		// The page shows source, the request's headers and the console's
-		// secret: like every page under Prefix, it is only for trusted
-		// hosts, or a site that reached the app by DNS rebinding could read
-		// it by making any handler panic.
-		fmt.Fprintf(&buf, "500 Internal Server Error\n\nThe handler panicked. panicroom shows its traceback page only for a trusted host, and %q is not one: open the app through localhost or 127.0.0.1, or add the host with panicroom.WithTrustedHosts.\n", j.r.Host)
+		// secret: like every page under Prefix, it follows the page rule,
+		// or another machine, or a site that reached the app by DNS
+		// rebinding, could read it by making any handler panic.
+		fmt.Fprintf(&buf, "500 Internal Server Error\n\nThe handler panicked. %s\n", why)
 	}
 	h := j.w.rw.Header()
 	for k := range h {

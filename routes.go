@@ -62,11 +62,12 @@ func (d *Debugger) routes() *http.ServeMux {
 	return mux
 }
 
-// serveOwn answers every request under Prefix, after the Host check that
-// keeps a DNS-rebinding page from reading source and request details.
+// serveOwn answers every request under Prefix, after the page rule
+// (pageRefusal) that keeps other machines and DNS-rebinding pages from
+// reading source and request details.
 func (d *Debugger) serveOwn(w http.ResponseWriter, r *http.Request) {
-	if !d.trustedHost(r.Host) {
-		plainError(w, http.StatusForbidden, fmt.Sprintf("403 forbidden: host %q is not trusted by panicroom; add it with panicroom.WithTrustedHosts", r.Host))
+	if why := d.pageRefusal(r); why != "" {
+		plainError(w, http.StatusForbidden, "403 forbidden: "+why)
 		return
 	}
 	d.mux.ServeHTTP(w, r)

@@ -49,6 +49,7 @@ func TestRoutes(t *testing.T) {
 	} {
 		t.Run(tc.path+" "+tc.host+" "+tc.accept, func(t *testing.T) {
 			req := httptest.NewRequest("GET", tc.path, nil)
+			req.RemoteAddr = "127.0.0.1:41000"
 			if tc.host != "" {
 				req.Host = tc.host
 			} else {
@@ -79,6 +80,7 @@ func TestRoutes(t *testing.T) {
 
 	// Conditional requests for assets are answered from the ETag.
 	req := httptest.NewRequest("GET", Prefix+"static/panicroom.css", nil)
+	req.RemoteAddr = "127.0.0.1:41000"
 	req.Host = "localhost"
 	rec := httptest.NewRecorder()
 	d.Wrap(nil).ServeHTTP(rec, req)
@@ -95,6 +97,7 @@ func TestRoutes(t *testing.T) {
 		t.Errorf("app path answered %q", body)
 	}
 	req = httptest.NewRequest("GET", "/__panicroom__", nil)
+	req.RemoteAddr = "127.0.0.1:41000"
 	rec = httptest.NewRecorder()
 	d.Wrap(nil).ServeHTTP(rec, req)
 	if rec.Code != http.StatusFound || rec.Header().Get("Location") != Prefix {

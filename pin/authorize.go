@@ -85,12 +85,35 @@ func forbidden(reason string) Decision {
 // source, the request's headers and the page secret, so a request failing
 // this, even the one that panicked, should get a plain error page instead.
 func (g *Guard) CheckPage(r *http.Request) error {
-	if !g.allowRemote {
-		if reason := checkRemote(r.RemoteAddr); reason != "" {
-			return errors.New(reason)
+	return checkPage(r, g.allowRemote, g.trustedHosts)
+}
+
+// CheckPageRequest is [Guard.CheckPage] for an app that has no Guard (its
+// console is off, or the Guard could not be made): the same rule, with the
+// Config fields it depends on. Invalid entries of trustedHosts match
+// nothing, as in [TrustedHost].
+func CheckPageRequest(r *http.Request, allowRemote bool, trustedHosts ...string) error {
+	patterns := make([]hostPattern, 0, len(trustedHosts))
+	for _, e := range trustedHosts {
+		if p, err := parsePattern(e); err == nil {
+			patterns = append(patterns, p)
 		}
 	}
-	if !trusted(r.Host, g.trustedHosts) {
+	return checkPage(r, allowRemote, patterns)
+}
+
+// ErrRemote is what [Guard.CheckPage] and [CheckPageRequest] wrap when the
+// remote address is refused, so that a caller can name its own way to
+// allow remote clients.
+var ErrRemote = errors.New("only clients on this machine may see the debugger unless remote ones are allowed")
+
+func checkPage(r *http.Request, allowRemote bool, patterns []hostPattern) error {
+	if !allowRemote {
+		if reason := checkRemote(r.RemoteAddr); reason != "" {
+			return fmt.Errorf("%s: %w", reason, ErrRemote)
+		}
+	}
+	if !trusted(r.Host, patterns) {
 		return fmt.Errorf("the Host header %q is not a trusted host: open the debugger through localhost or 127.0.0.1, or add the name to the trusted hosts", r.Host)
 	}
 	return nil
@@ -104,12 +127,12 @@ func checkRemote(addr string) string {
 	if err != nil {
 		ap, err := netip.ParseAddrPort(addr)
 		if err != nil {
-			return fmt.Sprintf("the remote address %q is not an IP address; only loopback clients may use the debugger", addr)
+			return fmt.Sprintf("the remote address %q is not an IP address", addr)
 		}
 		ip = ap.Addr()
 	}
 	if !ip.WithZone("").Unmap().IsLoopback() {
-		return fmt.Sprintf("the remote address %s is not a loopback address; only clients on this machine may use the debugger unless remote ones are allowed", ip)
+		return fmt.Sprintf("the remote address %s is not a loopback address", ip)
 	}
 	return ""
 }

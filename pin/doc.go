@@ -2,7 +2,11 @@
 // sends it inside the app: remote code execution, on purpose. Nothing that
 // reveals or changes program state may answer a request that has not
 // passed [Authorize], and the traceback pages themselves may only be shown
-// to requests that pass [Guard.CheckPage].
+// to requests that pass [Guard.CheckPage] (or [CheckPageRequest], without a
+// Guard): a loopback remote address unless Config.AllowRemote, and a
+// trusted Host. Both halves matter: the Host check alone lets any client on
+// the network that sends "Host: localhost" read the pages of an app bound
+// to 0.0.0.0.
 //
 // A [Guard], made once at start-up by [New], holds the PIN, the key that
 // signs the cookie a browser gets for entering it, the page secret, and the
