@@ -12,6 +12,7 @@ import (
 
 	"github.com/panicroom/panicroom/console"
 	"github.com/panicroom/panicroom/debugger"
+	"github.com/panicroom/panicroom/internal/gcpause"
 	"github.com/panicroom/panicroom/internal/park"
 	"github.com/panicroom/panicroom/pin"
 	"github.com/panicroom/panicroom/traceback"
@@ -112,6 +113,15 @@ func (d *Debugger) register(rec *record, spot *park.Spot) {
 	}
 	d.eval.Register(debugger.Panic{ID: rec.panic.ID, GoroutineID: rec.panic.Goroutine, Frames: frames, Spot: spot,
 		KeepAlive: func(ptrs []uintptr) {
+			if n := gcpause.Cycles(); n != rec.cycles && len(ptrs) > 0 {
+				// The hold gives way to a memory limit (the app's, or its
+				// own bound) and to a runtime.GC call: a collection ended
+				// since the panic, and may have freed objects only the dead
+				// frames held. Their addresses could now name other
+				// objects, so nothing may be read through them.
+				d.loseFrames(rec, fmt.Sprintf("%d garbage collection(s) ran between the panic and the debugger's snapshot (the app reached its memory limit, or called runtime.GC), so objects only its frames referenced may have been freed", n-rec.cycles))
+				return
+			}
 			keep := make([]unsafe.Pointer, len(ptrs))
 			for i := range ptrs {
 				// The agent vouches that each address was a live heap object
@@ -129,6 +139,22 @@ func (d *Debugger) register(rec *record, spot *park.Spot) {
 				release()
 			}
 		}})
+}
+
+// loseFrames releases rec's goroutine because its frames can no longer be
+// trusted, and says why on its page. It runs on the debugger's goroutine
+// that delivers the snapshot, which Forget must not wait for.
+func (d *Debugger) loseFrames(rec *record, why string) {
+	rec.mu.Lock()
+	rec.lost = why
+	release := rec.releaseGC
+	rec.mu.Unlock()
+	if release != nil {
+		release()
+	}
+	d.cfg.logger.Warn("panicroom: a parked goroutine was released: its frames cannot be trusted",
+		slog.String("page", Prefix+"panic/"+rec.panic.ID), slog.String("reason", why))
+	go d.registry.release(rec)
 }
 
 // serveSession tells the page whether its consoles may open, before it

@@ -3,6 +3,7 @@ package panicroom
 import (
 	"bufio"
 	"fmt"
+	"github.com/panicroom/panicroom/debugger"
 	"io"
 	"net"
 	"net/http"
@@ -12,6 +13,7 @@ import (
 	"sync"
 	"testing"
 	"time"
+	"unsafe"
 )
 
 // stacks returns every goroutine's stack.
@@ -224,5 +226,61 @@ func TestRecordIsCompleteWhenPublished(t *testing.T) {
 		if !strings.Contains(page, "not kept for inspection: parking is off") {
 			t.Fatalf("the page lacks why the goroutine was not kept:\n%.400s", page)
 		}
+	}
+}
+
+// collectingEval stands in for the agent: its snapshot arrives after a
+// collection when gc is set, as when an app reaches its memory limit
+// between a panic and the snapshot.
+type collectingEval struct {
+	debugger.Evaluator
+	gc     bool
+	called chan struct{}
+}
+
+func (e *collectingEval) Register(p debugger.Panic) {
+	go func() {
+		if e.gc {
+			runtime.GC()
+		}
+		var x int
+		p.KeepAlive([]uintptr{uintptr(unsafe.Pointer(&x))})
+		close(e.called)
+	}()
+}
+
+func (e *collectingEval) Forget(string) {}
+
+// A collection between the panic and the snapshot may have freed what only
+// the dead frames held: the goroutine is released, and its page says why,
+// instead of a console reading through addresses that name other objects.
+func TestCollectionBeforeSnapshotReleases(t *testing.T) {
+	for _, gc := range []bool{false, true} {
+		d, logs := newTestDebugger(t)
+		fake := &collectingEval{Evaluator: d.eval, gc: gc, called: make(chan struct{})}
+		d.eval = fake
+		srv := serve(t, d, http.HandlerFunc(panicky))
+		// A collection still running at the panic ends inside it too, and
+		// rightly loses the frames (its mark may have missed them): start
+		// from none.
+		runtime.GC()
+		get(t, srv.URL+"/", "text/plain")
+		<-fake.called
+		rec := d.registry.list()[0]
+		if !gc {
+			rec.mu.Lock()
+			kept := len(rec.keep)
+			rec.mu.Unlock()
+			if kept != 1 || !rec.parked() {
+				t.Fatalf("without a collection: kept %d objects, parked %v; want 1, true", kept, rec.parked())
+			}
+			continue
+		}
+		waitFor(t, "the release", func() bool { return !rec.parked() })
+		_, page := get(t, srv.URL+Prefix+"panic/"+rec.panic.ID, "text/html")
+		if !strings.Contains(page, "garbage collection(s) ran between the panic and the debugger") {
+			t.Errorf("the page does not say why the goroutine was released:\n%.2000s", page)
+		}
+		logs.waitLog(t, "its frames cannot be trusted")
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"runtime"
 	"sync/atomic"
 
+	"github.com/panicroom/panicroom/internal/gcpause"
 	"github.com/panicroom/panicroom/internal/park"
 	"github.com/panicroom/panicroom/traceback"
 )
@@ -54,6 +55,7 @@ type job struct {
 	r         *http.Request
 	spot      *park.Spot
 	after     atomic.Int32
+	cycles    uint64 // gcpause.Cycles at the recover
 }
 
 // serve runs next with panic recovery.
@@ -84,7 +86,11 @@ func (d *Debugger) recoverPanic(w *writer, r *http.Request) {
 		// The handler's deliberate abort: net/http knows what to do with it.
 		panic(v)
 	}
-	j := &job{value: v, pcs: traceback.Callers(0), goroutine: traceback.GoroutineID(), w: w, r: r}
+	// The count of ended collections, first: the dead frames' objects were
+	// reachable until the panic, and stay trustworthy only while no
+	// collection ends before the debugger's snapshot keeps them (register).
+	cycles := gcpause.Cycles()
+	j := &job{value: v, pcs: traceback.Callers(0), goroutine: traceback.GoroutineID(), w: w, r: r, cycles: cycles}
 	// A goroutine waiting in its Spot holds an OS thread. When it will not
 	// be parked anyway, or when enough are already waiting (a burst of
 	// panics), answer from here: a thousand concurrent panics must not

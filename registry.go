@@ -25,9 +25,13 @@ type record struct {
 
 	// keep holds the heap objects the parked frames reference, which the
 	// runtime no longer counts as live; releaseGC ends the collector hold
-	// taken at the panic (see package gcpause).
+	// taken at the panic (see package gcpause). cycles is gcpause.Cycles
+	// at the recover; lost, once set, says why the frames could not be
+	// kept after all.
 	keep      []unsafe.Pointer
 	releaseGC func()
+	cycles    uint64
+	lost      string
 }
 
 func (r *record) parked() bool {

@@ -163,9 +163,11 @@ func (d *Debugger) banners(rec *record) []traceback.Banner {
 		out = append(out, traceback.Banner{Level: "warn", Text: rec.note})
 	}
 	rec.mu.Lock()
-	released := rec.released
+	released, lost := rec.released, rec.lost
 	rec.mu.Unlock()
 	switch {
+	case lost != "":
+		out = append(out, traceback.Banner{Level: "warn", Text: "The goroutine was released: " + lost + ". Values shown from its snapshot may be wrong; reproduce the panic to inspect it."})
 	case rec.parkNote == consoleOff:
 	case rec.parkNote != "":
 		out = append(out, traceback.Banner{Level: "info", Text: "The goroutine was not kept for inspection: " + rec.parkNote + "."})

@@ -1,6 +1,8 @@
 package gcpause
 
 import (
+	"math"
+	"runtime"
 	"runtime/debug"
 	"testing"
 )
@@ -22,5 +24,74 @@ func TestHoldNestsAndRestores(t *testing.T) {
 	b()
 	if p := debug.SetGCPercent(150); p != 150 {
 		t.Fatalf("GC percent after the last release = %d, want 150 restored", p)
+	}
+}
+
+// A GOGC or memory limit the app sets while a hold is on is the app's:
+// the end of the hold does not put the old value back over it.
+func TestReleaseKeepsTheAppsOwnSettings(t *testing.T) {
+	defer debug.SetGCPercent(debug.SetGCPercent(100))
+	defer debug.SetMemoryLimit(debug.SetMemoryLimit(math.MaxInt64))
+
+	release := Hold()
+	debug.SetGCPercent(250)
+	debug.SetMemoryLimit(3 << 30)
+	release()
+	if p := debug.SetGCPercent(100); p != 250 {
+		t.Errorf("GOGC after the hold = %d, want the app's 250", p)
+	}
+	if l := debug.SetMemoryLimit(math.MaxInt64); l != 3<<30 {
+		t.Errorf("memory limit after the hold = %d, want the app's %d", l, int64(3<<30))
+	}
+
+	release = Hold()
+	release()
+	if l := debug.SetMemoryLimit(-1); l != math.MaxInt64 {
+		t.Errorf("memory limit after a hold = %d, want none again", l)
+	}
+}
+
+var sink [][]byte
+
+// An app that allocates without end during a hold gets its collection at a
+// bound, instead of taking the machine's memory; Cycles shows it ran.
+func TestHoldBoundsMemory(t *testing.T) {
+	defer debug.SetGCPercent(debug.SetGCPercent(100))
+	defer debug.SetMemoryLimit(debug.SetMemoryLimit(math.MaxInt64))
+	runtime.GC()
+	before := Cycles()
+	start := inUse()
+	release := Hold()
+	defer release()
+	limit := debug.SetMemoryLimit(-1)
+	if want := start + max(liveHeap(), MinHeadroom); limit == math.MaxInt64 || limit > want+8<<20 {
+		t.Fatalf("limit during a hold = %d, want about %d", limit, want)
+	}
+	if Cycles() != before {
+		t.Fatal("a collection ended at the start of the hold")
+	}
+	peak := int64(0)
+	for i := 0; i < 4*MinHeadroom>>20 && Cycles() == before; i++ {
+		sink = append(sink[:0], make([]byte, 1<<20)) // garbage, 1 MiB at a time
+		peak = max(peak, inUse())
+	}
+	sink = nil
+	if Cycles() == before {
+		t.Fatalf("%d MiB of garbage during a hold and no collection: memory is not bounded", 4*MinHeadroom>>20)
+	}
+	if peak > limit+16<<20 {
+		t.Errorf("memory in use reached %d during the hold, over the bound %d", peak, limit)
+	}
+}
+
+// Under the app's own memory limit, lower than the hold's bound, the hold
+// keeps it.
+func TestHoldKeepsALowerAppLimit(t *testing.T) {
+	defer debug.SetMemoryLimit(debug.SetMemoryLimit(inUse() + 16<<20))
+	want := debug.SetMemoryLimit(-1)
+	release := Hold()
+	defer release()
+	if got := debug.SetMemoryLimit(-1); got != want {
+		t.Errorf("limit during the hold = %d, want the app's %d", got, want)
 	}
 }
