@@ -10,8 +10,9 @@ import (
 // consoleUnsupported is the one sentence the page and the log give where the
 // console cannot run: the helper process is not built here at all, so
 // neither Delve nor its ptrace code is linked into the app.
-const consoleUnsupported = "the console needs Linux on amd64 or arm64 (Delve's ptrace backend); this is " +
-	runtime.GOOS + "/" + runtime.GOARCH + ", so the pages show the traceback without a console"
+// It follows "The console is unavailable: " on the page and in the log.
+const consoleUnsupported = "it needs Linux on amd64 or arm64 (Delve's ptrace backend), and this is " +
+	runtime.GOOS + "/" + runtime.GOARCH + "; the pages show the traceback without it"
 
 // consoleUnsupportedFix says what to do instead.
 const consoleUnsupportedFix = "run the app in a Linux container or VM (amd64 or arm64) to use the console"
