@@ -393,7 +393,7 @@ func (a *Agent) send(ctx context.Context, req wireRequest, resent bool, live fun
 	select {
 	case a.sem <- struct{}{}:
 	case <-ctx.Done():
-		return wireAnswer{}, errorf(CodeTimeout, "waiting for an earlier request: %v", ctx.Err())
+		return wireAnswer{}, errorf(CodeTimeout, "waiting for an earlier request: %w", ctx.Err())
 	}
 	if live != nil && !live() {
 		<-a.sem
@@ -414,7 +414,7 @@ func (a *Agent) send(ctx context.Context, req wireRequest, resent bool, live fun
 	ch, err := c.send(req)
 	if err != nil {
 		<-a.sem
-		return wireAnswer{}, errorf(CodeAgentDied, "sending to the agent: %v", err)
+		return wireAnswer{}, errorf(CodeAgentDied, "sending to the agent: %w", err)
 	}
 	// The agent enforces the deadline itself; the grace covers a slow
 	// stop. Past it the agent is presumed hung and is killed.
@@ -458,7 +458,7 @@ func (a *Agent) send(ctx context.Context, req wireRequest, resent bool, live fun
 			}
 			<-a.sem
 		}()
-		return wireAnswer{}, errorf(CodeTimeout, "%v", ctx.Err())
+		return wireAnswer{}, errorf(CodeTimeout, "%w", ctx.Err())
 	}
 }
 
@@ -564,7 +564,7 @@ func (a *Agent) Snapshot(ctx context.Context, panicID string) (*Snapshot, error)
 	case <-r.snapDone:
 		return r.snap, r.snapErr
 	case <-ctx.Done():
-		return nil, errorf(CodeTimeout, "waiting for the snapshot: %v", ctx.Err())
+		return nil, errorf(CodeTimeout, "waiting for the snapshot: %w", ctx.Err())
 	}
 }
 
@@ -635,11 +635,11 @@ func (a *Agent) evalWithCall(ctx context.Context, r *record, wr wireRequest) (*V
 	select {
 	case <-spinning:
 	case err := <-did:
-		return nil, errorf(CodeReleased, "the panic's goroutine left: %v", err)
+		return nil, errorf(CodeReleased, "the panic's goroutine left: %w", err)
 	case <-ctx.Done():
 		// Do is already queued; let it spin out at once.
 		atomic.StoreUint32(&stop, 1)
-		return nil, errorf(CodeTimeout, "%v", ctx.Err())
+		return nil, errorf(CodeTimeout, "%w", ctx.Err())
 	case <-time.After(a.opts.Timeout):
 		atomic.StoreUint32(&stop, 1)
 		return nil, errorf(CodeTimeout, "the panic's goroutine did not wake up within %v", a.opts.Timeout)

@@ -2,6 +2,7 @@ package debugger
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -250,12 +251,22 @@ type Error struct {
 	Code  Code
 	Msg   string
 	Value *Value // for CodeCallPanicked: the panic value
+	// Err is the cause, when there is one in this process: the context's
+	// error for a timeout or cancellation, the connection's for a dead
+	// agent. Errors that crossed from the agent carry only their message.
+	Err error `json:"-"`
 }
 
 func (e *Error) Error() string { return string(e.Code) + ": " + e.Msg }
 
+// Unwrap makes errors.Is(err, context.DeadlineExceeded) and the like work
+// through the API.
+func (e *Error) Unwrap() error { return e.Err }
+
+// errorf formats as fmt.Errorf does: a %w verb makes its operand the cause.
 func errorf(code Code, format string, args ...any) *Error {
-	return &Error{Code: code, Msg: fmt.Sprintf(format, args...)}
+	err := fmt.Errorf(format, args...)
+	return &Error{Code: code, Msg: err.Error(), Err: errors.Unwrap(err)}
 }
 
 // Limits of one answer; more is loaded through Handles.
