@@ -16,7 +16,6 @@ type request struct {
 	Frame  int              `json:"frame"`
 	Expr   string           `json:"expr,omitempty"`
 	Handle *debugger.Handle `json:"handle,omitempty"`
-	Unsafe bool             `json:"unsafe,omitempty"`
 }
 
 // answer is one message to the browser.

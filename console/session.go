@@ -186,7 +186,7 @@ func (ss *session) handle(req request) (a answer) {
 		st := ev.Status()
 		a.Status = &st
 	case "eval":
-		a.Value, err = ev.Eval(ctx, debugger.Request{Panic: req.Panic, Frame: req.Frame, Expr: req.Expr, Unsafe: req.Unsafe})
+		a.Value, err = ev.Eval(ctx, debugger.Request{Panic: req.Panic, Frame: req.Frame, Expr: req.Expr})
 	case "expand":
 		a.Value, err = ev.Expand(ctx, *req.Handle)
 	case "locals":

@@ -590,7 +590,7 @@ func (a *Agent) Eval(ctx context.Context, req Request) (*Value, error) {
 	if err != nil {
 		return nil, err
 	}
-	wr := wireRequest{Op: opEval, Panic: req.Panic, Goroutine: r.p.GoroutineID, Frames: r.p.Frames, Frame: req.Frame, Expr: req.Expr, Unsafe: req.Unsafe}
+	wr := wireRequest{Op: opEval, Panic: req.Panic, Goroutine: r.p.GoroutineID, Frames: r.p.Frames, Frame: req.Frame, Expr: req.Expr}
 	ans, err := a.request(ctx, wr)
 	if err != nil {
 		return nil, err

@@ -59,6 +59,9 @@ func TestEvalAcrossFrames(t *testing.T) {
 	}
 	for _, tt := range errs {
 		r := f.eval("p", tt.frame, tt.expr)
+		if r.Err != nil && strings.Contains(r.Err.Msg, "unsafe mode") {
+			t.Errorf("%s: the message advises an unsafe mode the browser does not have: %s", tt.expr, r.Err.Msg)
+		}
 		if r.Err == nil || r.Err.Code != tt.code || !strings.Contains(r.Err.Msg, tt.msg) {
 			t.Errorf("frame %d: %s: got %+v, want %s containing %q", tt.frame, tt.expr, r.Err, tt.code, tt.msg)
 		}
@@ -205,6 +208,7 @@ func TestCalls(t *testing.T) {
 		{1, "add(n, limit)", "117"},
 		{0, "add(n, limit) * 2", "234"},
 		{2, "main.add(total, main.counter)", "49"},
+		{3, "stackUser.Age()", "40"}, // a value receiver gets a copy: allowed
 	}
 	for _, tt := range tests {
 		v := f.mustEval("p", tt.frame, tt.expr)
@@ -223,9 +227,15 @@ func TestCalls(t *testing.T) {
 		{3, "sum(1, 2)", debugger.CodeCall, "variadic"},
 		{3, "describe(total)", debugger.CodeCall, "interface"},
 		{3, "strings.ToTitle(req.Path)", debugger.CodeCall, "linker dropped"},
+		// A pointer receiver on a value in the parked frames: refused, with
+		// advice the browser can follow (there is no unsafe mode).
+		{3, `stackUser.Greeting("hi")`, debugger.CodeCall, "lives in the parked frames (it never escaped to the heap)"},
 	}
 	for _, tt := range errs {
 		r := f.eval("p", tt.frame, tt.expr)
+		if r.Err != nil && strings.Contains(r.Err.Msg, "unsafe mode") {
+			t.Errorf("%s: the message advises an unsafe mode the browser does not have: %s", tt.expr, r.Err.Msg)
+		}
 		if r.Err == nil || r.Err.Code != tt.code || !strings.Contains(r.Err.Msg, tt.msg) {
 			t.Errorf("frame %d: %s: got %+v, want %s containing %q", tt.frame, tt.expr, r.Err, tt.code, tt.msg)
 		}

@@ -115,9 +115,6 @@ type Request struct {
 	Panic string
 	Frame int    // page frame index
 	Expr  string // a Go expression or an assignment "lhs = rhs"
-	// Unsafe turns off Delve's escape check for calls: pointers into the
-	// dead panic frames may then be passed to functions that keep them.
-	Unsafe bool
 }
 
 // Handle names a value whose children have not been loaded yet. It is

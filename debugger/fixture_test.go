@@ -69,7 +69,6 @@ type command struct {
 	Panic  string           `json:",omitempty"`
 	Frame  int              `json:",omitempty"`
 	Expr   string           `json:",omitempty"`
-	Unsafe bool             `json:",omitempty"`
 	Handle *debugger.Handle `json:",omitempty"`
 	N      int              `json:",omitempty"`
 }

@@ -478,7 +478,7 @@ func (tr *tracer) call(req wireRequest, deadline time.Time) (*Value, error) {
 			tr.grp.RequestManualStop()
 		}
 	})
-	err = proc.EvalExpressionWithCalls(tr.grp, l.g, expr, loadConfig, !req.Unsafe)
+	err = proc.EvalExpressionWithCalls(tr.grp, l.g, expr, loadConfig, true)
 	mu.Lock()
 	finished = true
 	mu.Unlock()
@@ -575,7 +575,10 @@ func callError(err error, expr string) error {
 	msg := err.Error()
 	switch {
 	case strings.Contains(msg, "stack object passed to escaping pointer"):
-		return errorf(CodeCall, "%s. The value lives in the dead panic frames and the function may keep a pointer to it; evaluate in unsafe mode to call anyway (the pointer dangles once the panic is released)", msg)
+		// Delve's escape check refuses every pointer into the parked stack:
+		// a callee that kept one would hold it past the release, when that
+		// memory is reused. Nothing the browser sends can lift the check.
+		return errorf(CodeCall, "%s. The value lives in the parked frames (it never escaped to the heap), and the console does not pass pointers into them to functions, which could keep them past the release. Read its fields instead, or call a function that takes the value rather than a pointer to it", msg)
 	case strings.Contains(msg, "can not call optimized function"):
 		return errorf(CodeCall, "%s: the function was compiled with optimizations; build with -gcflags=all=\"-N -l\" (some standard library functions stay uncallable under the register ABI)", msg)
 	case strings.Contains(msg, "could not find DIE for function"), strings.Contains(msg, "could not find symbol value for"), strings.Contains(msg, "not a function"):

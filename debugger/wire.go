@@ -32,7 +32,6 @@ type wireRequest struct {
 	Frame      int
 	Expr       string
 	Start      int
-	Unsafe     bool
 	// KeepAlive asks a snapshot to list the heap pointers held in the
 	// frames (wireAnswer.KeepAlive).
 	KeepAlive bool

@@ -118,6 +118,10 @@ func handle(req *request) {
 		items[i] = i * i
 	}
 	total := 7
+	// stackUser never escapes: it lives in the parked frames, where a call
+	// must not be handed a pointer to it.
+	stackUser := User{Name: "Grace", age: 40}
+	total += stackUser.Age() - 40
 	process(user, items, total)
 }
 
@@ -316,7 +320,6 @@ type command struct {
 	Panic  string
 	Frame  int
 	Expr   string
-	Unsafe bool
 	Handle *debugger.Handle
 	N      int
 }
@@ -428,7 +431,7 @@ func main() {
 		case "snapshot":
 			rep.Snapshot, err = ev.Snapshot(ctx, c.Panic)
 		case "eval":
-			rep.Value, err = ev.Eval(ctx, debugger.Request{Panic: c.Panic, Frame: c.Frame, Expr: c.Expr, Unsafe: c.Unsafe})
+			rep.Value, err = ev.Eval(ctx, debugger.Request{Panic: c.Panic, Frame: c.Frame, Expr: c.Expr})
 		case "locals":
 			rep.Vars, err = ev.Locals(ctx, c.Panic, c.Frame)
 		case "expand":
