@@ -586,6 +586,9 @@ func (a *Agent) live(id string) (*record, error) {
 
 // Eval implements Evaluator.
 func (a *Agent) Eval(ctx context.Context, req Request) (*Value, error) {
+	if err := checkSyntax(req.Expr); err != nil {
+		return nil, err
+	}
 	r, err := a.live(req.Panic)
 	if err != nil {
 		return nil, err

@@ -54,7 +54,7 @@ func TestEvalAcrossFrames(t *testing.T) {
 		msg   string
 	}{
 		{0, "nosuchvar", debugger.CodeEval, "could not find symbol value for nosuchvar"},
-		{0, "n +", debugger.CodeEval, "expected operand"},
+		{0, "n +", debugger.CodeSyntax, "column 4: expected operand"}, // the code the console's syntax hint needs
 		{99, "n", debugger.CodeNoFrame, "frame 99 does not exist"},
 	}
 	for _, tt := range errs {

@@ -2,6 +2,7 @@ package debugger
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"go/ast"
 	"go/format"
@@ -26,6 +27,38 @@ import (
 //
 // Assignments "lhs = rhs" are split at the first top-level "=" and each side
 // is rewritten on its own.
+
+// checkSyntax refuses, as CodeSyntax, an expression or assignment that is
+// not Go, naming the column: Delve's own parse errors would come back as
+// evaluation failures, without the hint the console gives for syntax.
+func checkSyntax(expr string) error {
+	sides := []string{expr}
+	if lhs, rhs, ok := splitAssign(expr); ok {
+		sides = []string{lhs, rhs}
+	}
+	for i, side := range sides {
+		_, err := parser.ParseExpr(side)
+		if err == nil {
+			continue
+		}
+		msg := err.Error()
+		var list scanner.ErrorList
+		if errors.As(err, &list) && len(list) > 0 {
+			// Both sides are trimmed: the left one starts the expression's
+			// text, the right one ends it.
+			off := strings.Index(expr, side)
+			if i == 1 {
+				off = strings.LastIndex(expr, side)
+			}
+			msg = fmt.Sprintf("column %d: %s", off+list[0].Pos.Column, list[0].Msg)
+		}
+		if len(sides) == 2 {
+			return errorf(CodeSyntax, "the %s side of the assignment is not a Go expression: %s", [2]string{"left", "right"}[i], msg)
+		}
+		return errorf(CodeSyntax, "not a Go expression: %s", msg)
+	}
+	return nil
+}
 
 // rewrite returns expr in the topmost frame's terms. locals are the names
 // visible in frame N; pkg is the import path of frame N's function.
