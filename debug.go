@@ -34,7 +34,7 @@ func sharedAgent(disabled bool, logger *slog.Logger) *debugger.Agent {
 	agentOnce.Do(func() {
 		agent = debugger.Start(debugger.Options{
 			Disabled: disabled,
-			Logf:     func(format string, args ...any) { logger.Info("panicroom: " + fmt.Sprintf(format, args...)) },
+			Logger:   logger,
 		})
 	})
 	return agent

@@ -5,7 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"log"
+	"log/slog"
 	"os"
 	"os/exec"
 	"os/signal"
@@ -93,8 +93,8 @@ func Start(opts Options) *Agent {
 	if opts.MaxRestarts == 0 {
 		opts.MaxRestarts = 5
 	}
-	if opts.Logf == nil {
-		opts.Logf = func(format string, args ...any) { log.Printf("panicroom: "+format, args...) }
+	if opts.Logger == nil {
+		opts.Logger = slog.Default()
 	}
 	a := &Agent{
 		opts:      opts,
@@ -129,7 +129,7 @@ func Start(opts Options) *Agent {
 		// notified signal is harmless (trap 3 of DESIGN.md).
 		signal.Notify(make(chan os.Signal, 1), syscall.SIGTRAP)
 		if err := installTrapGuard(); err != nil {
-			opts.Logf("killing the debugger during a call will kill the app: %v", err)
+			opts.Logger.Warn("panicroom: no SIGTRAP guard: killing the debugger during a call will kill the app", slog.Any("error", err))
 		}
 		go a.supervise()
 	} else {
@@ -174,7 +174,7 @@ func (a *Agent) supervise() {
 				s.Reason, s.Fix = ready.Err, ready.Fix
 				s.AgentPID = 0
 			})
-			a.opts.Logf("console unavailable: %s; fix: %s", ready.Err, ready.Fix)
+			a.opts.Logger.Warn("panicroom: the console is unavailable", slog.String("reason", ready.Err), slog.String("fix", ready.Fix))
 			c.wait()
 			return
 		}
@@ -193,7 +193,10 @@ func (a *Agent) supervise() {
 				s.AttachTook = time.Since(start)
 				s.AgentPID = ready.PID
 			})
-			a.opts.Logf("debugger attached in %v (agent pid %d)", time.Since(start).Round(time.Millisecond), ready.PID)
+			took := time.Since(start).Round(time.Millisecond)
+			// The message keeps its figures too: tools (make bench) read them.
+			a.opts.Logger.Info(fmt.Sprintf("panicroom: debugger attached in %v (agent pid %d)", took, ready.PID),
+				slog.Duration("took", took), slog.Int("agent_pid", ready.PID))
 			a.resnapshot()
 			c.wait()
 			a.setConnStatus(nil, func(s *Status) {
@@ -227,7 +230,9 @@ func (a *Agent) supervise() {
 				s.Fix = "see the agent's messages above; restart the app to try again"
 				s.AgentPID = 0
 			})
-			a.opts.Logf("console unavailable: %s", a.Status().Reason)
+			st := a.Status()
+			a.opts.Logger.Error("panicroom: the console is unavailable: the debugger's agent keeps dying",
+				slog.String("reason", why), slog.Int("deaths", len(deaths)), slog.Duration("window", restartWindow), slog.String("fix", st.Fix))
 			return
 		}
 		a.setStatus(func(s *Status) {
@@ -236,7 +241,7 @@ func (a *Agent) supervise() {
 			s.Restarts++
 			s.AgentPID = 0
 		})
-		a.opts.Logf("%s; restarting it", why)
+		a.opts.Logger.Warn("panicroom: the debugger's agent died; restarting it", slog.String("reason", why), slog.Int("restarts", a.Status().Restarts))
 		select {
 		case <-a.stop:
 			return
@@ -426,7 +431,8 @@ func (a *Agent) send(ctx context.Context, req wireRequest, resent bool, live fun
 		// seconds is a pause every request of the app felt, and the log is
 		// where its cause can be found.
 		if took := time.Since(sent); took > slowRequest {
-			a.opts.Logf("debugger request %s (panic %s, frame %d) took %v", req.Op, req.Panic, req.Frame, took.Round(time.Millisecond))
+			a.opts.Logger.Warn("panicroom: a debugger request stopped the app for long", slog.String("op", req.Op), slog.String("panic", req.Panic),
+				slog.Int("frame", req.Frame), slog.Duration("took", took.Round(time.Millisecond)))
 		}
 	}()
 	select {
@@ -491,7 +497,7 @@ func (a *Agent) takeSnapshot(r *record) {
 	// until the app has stored the pointers.
 	r.keepAlive(ans, err)
 	if ans.KeepAliveErr != "" {
-		a.opts.Logf("panic %s: no keep-alive for its frames' objects: %s", r.p.ID, ans.KeepAliveErr)
+		a.opts.Logger.Warn("panicroom: the objects a parked panic's frames reference are not kept alive", slog.String("panic", r.p.ID), slog.String("reason", ans.KeepAliveErr))
 	}
 	a.mu.Lock()
 	defer a.mu.Unlock()

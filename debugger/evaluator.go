@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"time"
 
 	"github.com/panicroom/panicroom/internal/park"
@@ -58,9 +59,10 @@ type Options struct {
 	// ten minutes; past it the console is unavailable until the app
 	// restarts. Default 5.
 	MaxRestarts int
-	// Logf receives one line per agent event (attach, death, restart).
-	// Default: log.Printf with a "panicroom: " prefix.
-	Logf func(format string, args ...any)
+	// Logger receives the agent's events (attach, death, restart, slow
+	// requests): an attach at Info, what costs the console at Warn, giving
+	// up at Error, each with its attributes. Default: slog.Default().
+	Logger *slog.Logger
 }
 
 // Panic is what the root package knows about a parked panic.

@@ -299,3 +299,28 @@ func TestAgentKilledDuringCallSetup(t *testing.T) {
 		}
 	}
 }
+
+// The agent's events reach the app's slog.Logger at their level, with
+// attributes a log pipeline can filter on: the attach at Info, a death
+// and its restart at Warn.
+func TestAgentEventsAreStructured(t *testing.T) {
+	f := startFixture(t)
+	pid := f.status().AgentPID
+	if err := syscall.Kill(pid, syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	waitRestart(t, f, pid)
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		out := f.stderr.String()
+		attached := strings.Contains(out, `level=INFO msg="panicroom: debugger attached in `) && strings.Contains(out, fmt.Sprintf("agent_pid=%d", pid))
+		restarted := strings.Contains(out, `level=WARN msg="panicroom: the debugger's agent died; restarting it" reason=`)
+		if attached && restarted {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("attach at INFO with agent_pid=%d: %v; death at WARN with reason: %v\n%s", pid, attached, restarted, out)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}

@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"os"
 	"os/exec"
 	"strconv"
@@ -61,7 +62,7 @@ func (a *Agent) launch() (*conn, wireReady, error) {
 	// Yama scope 1 lets only ancestors trace; the agent is our child, so
 	// name it explicitly. The agent waits for "go" before attaching.
 	if err := setPtracer(cmd.Process.Pid); err != nil {
-		a.opts.Logf("PR_SET_PTRACER: %v", err)
+		a.opts.Logger.Warn("panicroom: PR_SET_PTRACER failed; the agent may not be allowed to attach", slog.Any("error", err))
 	}
 	if _, err := reqW.Write([]byte("go\n")); err != nil {
 		c.kill()

@@ -9,6 +9,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"log/slog"
 	"os"
 	"runtime"
 	"runtime/debug"
@@ -338,7 +339,7 @@ func main() {
 	if never {
 		fmt.Println(counter, add(1, 2), concat("a", "b"), sum(1, 2), describe(1), blockForever(), loopForever(), panicky(), slow(1), (&User{}).Greeting("x"), User{}.Age())
 	}
-	ev = debugger.Start(debugger.Options{Timeout: 3 * time.Second, MaxRestarts: 50, Logf: func(f string, a ...any) { fmt.Fprintf(os.Stderr, "fixture: "+f+"\n", a...) }})
+	ev = debugger.Start(debugger.Options{Timeout: 3 * time.Second, MaxRestarts: 50, Logger: slog.New(slog.NewTextHandler(os.Stderr, nil))})
 	defer ev.Close()
 
 	// A heartbeat measures how long the app is frozen (attach, stops).
