@@ -330,7 +330,7 @@ func needsCall(err error, expr string) bool {
 	if err == nil {
 		return false
 	}
-	return strings.Contains(err.Error(), "without using 'call'") || hasCall(expr)
+	return strings.Contains(err.Error(), msgNeedsCall) || hasCall(expr)
 }
 
 // builtinCalls are evaluated by Delve without injecting anything.
@@ -551,7 +551,7 @@ func evalError(err error) error {
 // find although the program names it was dropped by the linker.
 func evalErrorFor(err error, expr string) error {
 	msg := err.Error()
-	const prefix = "could not find symbol "
+	const prefix = msgNoSymbol
 	if strings.HasPrefix(msg, prefix) && !strings.HasPrefix(msg, prefix+"value for") {
 		name := strings.TrimPrefix(msg, prefix)
 		if strings.Contains(expr, name+"(") {
@@ -569,29 +569,63 @@ func lastWord(s string) string {
 	return f[len(f)-1]
 }
 
+// The messages of Delve (and, for msgUnsafePoint, of the runtime's
+// debug-call protocol, which Delve relays) that the errors here are
+// classified by. Delve has no sentinel errors for them; TestDelveMessages
+// pins each against the source of the Delve in go.mod, so that an upgrade
+// that rewords one fails there instead of silently losing its advice.
+const (
+	msgNeedsCall     = "without using 'call'"
+	msgEscape        = "stack object passed to escaping pointer"
+	msgOptimized     = "can not call optimized function"
+	msgNoDIE         = "could not find DIE for function"
+	msgNoSymbolValue = "could not find symbol value for"
+	msgNotFunction   = "not a function"
+	msgTooMany       = "too many arguments"
+	msgNotEnough     = "not enough arguments"
+	msgUnsafePoint   = "call not at safe point"
+	msgNoMember      = " has no member "
+	msgNoSymbol      = "could not find symbol "
+)
+
+// delveMessages lists them for that test.
+var delveMessages = map[string]string{
+	msgNeedsCall:     "delve",
+	msgEscape:        "delve",
+	msgOptimized:     "delve",
+	msgNoDIE:         "delve",
+	msgNoSymbolValue: "delve",
+	msgNotFunction:   "delve",
+	msgTooMany:       "delve",
+	msgNotEnough:     "delve",
+	msgUnsafePoint:   "runtime",
+	msgNoMember:      "delve",
+	msgNoSymbol:      "delve",
+}
+
 // callError turns Delve's call refusals into messages that say what would
 // work instead.
 func callError(err error, expr string) error {
 	msg := err.Error()
 	switch {
-	case strings.Contains(msg, "stack object passed to escaping pointer"):
+	case strings.Contains(msg, msgEscape):
 		// Delve's escape check refuses every pointer into the parked stack:
 		// a callee that kept one would hold it past the release, when that
 		// memory is reused. Nothing the browser sends can lift the check.
 		return errorf(CodeCall, "%s. The value lives in the parked frames (it never escaped to the heap), and the console does not pass pointers into them to functions, which could keep them past the release. Read its fields instead, or call a function that takes the value rather than a pointer to it", msg)
-	case strings.Contains(msg, "can not call optimized function"):
+	case strings.Contains(msg, msgOptimized):
 		return errorf(CodeCall, "%s: the function was compiled with optimizations; build with -gcflags=all=\"-N -l\" (some standard library functions stay uncallable under the register ABI)", msg)
-	case strings.Contains(msg, "could not find DIE for function"), strings.Contains(msg, "could not find symbol value for"), strings.Contains(msg, "not a function"):
+	case strings.Contains(msg, msgNoDIE), strings.Contains(msg, msgNoSymbolValue), strings.Contains(msg, msgNotFunction):
 		return errorf(CodeCall, "%s: the linker dropped this function from the binary because the program never calls it; call a function the program uses", msg)
-	case strings.Contains(msg, "too many arguments") || strings.Contains(msg, "not enough arguments"):
+	case strings.Contains(msg, msgTooMany) || strings.Contains(msg, msgNotEnough):
 		return errorf(CodeCall, "%s: variadic functions take their variadic part as one slice argument in Delve, and interface parameters are not supported; call a wrapper with concrete parameters", msg)
 	case strings.Contains(msg, "interface"):
 		return errorf(CodeCall, "%s: Delve cannot pass arguments to interface parameters; call a function with a concrete parameter type", msg)
-	case strings.Contains(msg, "call not at safe point"):
+	case strings.Contains(msg, msgUnsafePoint):
 		return errorf(CodeCall, "%s: the goroutine was stopped where the runtime forbids calls; try again", msg)
-	case strings.Contains(msg, " has no member ") && strings.Contains(expr, "."+lastWord(msg)+"("):
+	case strings.Contains(msg, msgNoMember) && strings.Contains(expr, "."+lastWord(msg)+"("):
 		return errorf(CodeCall, "%s: there is no method %s in the binary; the linker drops methods the program never calls, so call it somewhere in the app (or keep it with var _ = (*T).%s)", msg, lastWord(msg), lastWord(msg))
-	case strings.HasPrefix(msg, "could not find symbol "):
+	case strings.HasPrefix(msg, msgNoSymbol):
 		return errorf(CodeCall, "%s: no such function in the binary; it does not exist, or the linker dropped it because the program never calls it", msg)
 	}
 	return errorf(CodeCall, "%s", msg)
