@@ -113,7 +113,7 @@ func (d *Debugger) register(rec *record, spot *park.Spot) {
 	}
 	d.eval.Register(debugger.Panic{ID: rec.panic.ID, GoroutineID: rec.panic.Goroutine, Frames: frames, Spot: spot,
 		KeepAlive: func(ptrs []uintptr) {
-			if n := gcpause.Cycles(); n != rec.cycles && len(ptrs) > 0 {
+			if n := gcpause.Cycles(); !rec.liveFrames && n != rec.cycles && len(ptrs) > 0 {
 				// The hold gives way to a memory limit (the app's, or its
 				// own bound) and to a runtime.GC call: a collection ended
 				// since the panic, and may have freed objects only the dead

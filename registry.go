@@ -32,6 +32,9 @@ type record struct {
 	releaseGC func()
 	cycles    uint64
 	lost      string
+	// liveFrames marks the top-level console's record, whose goroutine did
+	// not panic.
+	liveFrames bool
 }
 
 func (r *record) parked() bool {

@@ -41,7 +41,9 @@ func (d *Debugger) ensureStand() error {
 	frames := traceback.FramesOf(at.pcs)
 	d.classifier.Classify(frames)
 	d.stand.spot = spot
-	d.register(&record{panic: &traceback.Panic{ID: standID, Time: time.Now(), Goroutine: at.goroutine, Frames: frames}}, spot)
+	// Its frames are live ones, roots for the collector: no collection can
+	// free what they reference, so no count of them applies.
+	d.register(&record{panic: &traceback.Panic{ID: standID, Time: time.Now(), Goroutine: at.goroutine, Frames: frames}, liveFrames: true}, spot)
 	return nil
 }
 

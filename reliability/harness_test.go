@@ -71,6 +71,13 @@ func fixture() (string, error) { return testapp.BuildAs(appPkg, appName) }
 type app struct {
 	*testapp.Process
 	t *testing.T
+
+	// The session endpoint answers its status only to a signed-in page,
+	// as to any browser: status signs in once, through the top-level
+	// console page's secret and the PIN.
+	sessMu     sync.Mutex
+	sessSecret string
+	sessCookie *http.Cookie
 }
 
 func (a *app) pid() int { return a.Pid() }
@@ -222,15 +229,49 @@ type status struct {
 }
 
 func (a *app) status() (status, error) {
-	_, body, err := a.get("/__panicroom__/session")
+	secret, cookie, err := a.session()
 	if err != nil {
 		return status{}, err
+	}
+	code, body, err := a.get("/__panicroom__/session", "X-Panicroom-Secret", secret, "Cookie", cookie.String())
+	if err != nil {
+		return status{}, err
+	}
+	if code != http.StatusOK {
+		a.sessMu.Lock()
+		a.sessCookie = nil
+		a.sessMu.Unlock()
+		return status{}, fmt.Errorf("session answered %d: %s", code, body)
 	}
 	var s struct{ Status status }
 	if err := json.Unmarshal([]byte(body), &s); err != nil {
 		return status{}, fmt.Errorf("session answer %q: %w", body, err)
 	}
 	return s.Status, nil
+}
+
+// session returns the page secret and a PIN cookie, signing in the first
+// time.
+func (a *app) session() (string, *http.Cookie, error) {
+	a.sessMu.Lock()
+	defer a.sessMu.Unlock()
+	if a.sessCookie != nil {
+		return a.sessSecret, a.sessCookie, nil
+	}
+	_, body, err := a.get("/__panicroom__/console", "Accept", "text/html")
+	if err != nil {
+		return "", nil, err
+	}
+	m := secretMeta.FindStringSubmatch(body)
+	if m == nil {
+		return "", nil, fmt.Errorf("no secret in the console page: %.300s", body)
+	}
+	c, err := a.login(m[1])
+	if err != nil {
+		return "", nil, err
+	}
+	a.sessSecret, a.sessCookie = m[1], c
+	return a.sessSecret, a.sessCookie, nil
 }
 
 // waitStatus polls the session endpoint until ok accepts the status.
