@@ -10,7 +10,6 @@ import (
 	"os/exec"
 	"os/signal"
 	"runtime"
-	"runtime/metrics"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -68,16 +67,8 @@ func (r *record) keepAlive(ans wireAnswer, err error) {
 	r.p.KeepAlive(ptrs)
 }
 
-// numGC is runtime.memstats.numgc, the count of ended collections, read
-// without stopping the world.
-func numGC() uint32 {
-	s := [1]metrics.Sample{{Name: "/gc/cycles/total:gc-cycles"}}
-	metrics.Read(s[:])
-	if s[0].Value.Kind() != metrics.KindUint64 {
-		return ^uint32(0)
-	}
-	return uint32(s[0].Value.Uint64())
-}
+// numGC is the count of ended collections in the width the wire carries.
+func numGC() uint32 { return uint32(gcpause.Cycles()) }
 
 // keptSnapshots bounds the snapshots of released panics kept for their
 // pages.

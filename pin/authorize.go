@@ -93,13 +93,7 @@ func (g *Guard) CheckPage(r *http.Request) error {
 // Config fields it depends on. Invalid entries of trustedHosts match
 // nothing, as in [TrustedHost].
 func CheckPageRequest(r *http.Request, allowRemote bool, trustedHosts ...string) error {
-	patterns := make([]hostPattern, 0, len(trustedHosts))
-	for _, e := range trustedHosts {
-		if p, err := parsePattern(e); err == nil {
-			patterns = append(patterns, p)
-		}
-	}
-	return checkPage(r, allowRemote, patterns)
+	return checkPage(r, allowRemote, validPatterns(trustedHosts))
 }
 
 // ErrRemote is what [Guard.CheckPage] and [CheckPageRequest] wrap when the

@@ -22,13 +22,18 @@ import (
 //
 // An invalid pattern in extra matches nothing.
 func TrustedHost(host string, extra ...string) bool {
-	patterns := make([]hostPattern, 0, len(extra))
-	for _, e := range extra {
+	return trusted(host, validPatterns(extra))
+}
+
+// validPatterns parses the valid entries of list and drops the others.
+func validPatterns(list []string) []hostPattern {
+	patterns := make([]hostPattern, 0, len(list))
+	for _, e := range list {
 		if p, err := parsePattern(e); err == nil {
 			patterns = append(patterns, p)
 		}
 	}
-	return trusted(host, patterns)
+	return patterns
 }
 
 func trusted(host string, patterns []hostPattern) bool {
