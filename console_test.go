@@ -1,7 +1,10 @@
 package panicroom
 
 import (
+	"context"
 	"encoding/json"
+	"errors"
+	"fmt"
 	"io"
 	"maps"
 	"net/http"
@@ -9,9 +12,12 @@ import (
 	"net/url"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/gorilla/websocket"
+	"github.com/panicroom/panicroom/pin"
 )
 
 // consoleServer serves a Debugger on loopback and returns it with the page
@@ -63,7 +69,9 @@ func TestConsoleGate(t *testing.T) {
 		{"PIN without the secret", "POST", "pin", nil, "", "pin=" + testPIN, 403, "secret"},
 		{"wrong PIN", "POST", "pin", withSecret, "", "pin=000-000-000", 401, "Wrong PIN"},
 		{"print the PIN without the secret", "POST", "pin/print", nil, "", "", 403, "secret"},
-		{"websocket without the PIN", "GET", "console/ws?secret=" + secret, http.Header{"Origin": {srv.URL}, "Connection": {"Upgrade"}, "Upgrade": {"websocket"}, "Sec-Websocket-Version": {"13"}, "Sec-Websocket-Key": {"dGhlIHNhbXBsZSBub25jZQ=="}}, "", "", 401, "PIN"},
+		{"websocket without the PIN", "GET", "console/ws", handshake(srv.URL, secretProtocols(secret)), "", "", 401, "PIN"},
+		{"websocket with the secret in the URL", "GET", "console/ws?secret=" + secret, handshake(srv.URL, ""), "", "", 403, "sent in the URL"},
+		{"session with the secret in the URL", "GET", "session?secret=" + secret, nil, "", "", 403, "sent in the URL"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			req, _ := http.NewRequest(tc.method, srv.URL+Prefix+tc.path, strings.NewReader(tc.body))
@@ -113,28 +121,43 @@ func TestConsoleGate(t *testing.T) {
 		t.Errorf("forged cookie: %d, want 401", resp.StatusCode)
 	}
 
-	wsURL := "ws" + strings.TrimPrefix(srv.URL, "http") + Prefix + "console/ws?secret=" + url.QueryEscape(secret)
-	c, resp, err := websocket.DefaultDialer.Dial(wsURL, http.Header{"Origin": {srv.URL}, "Cookie": {cookie.String()}})
-	if err != nil {
-		t.Fatalf("websocket with cookie, secret and origin: %v (%v)", err, resp)
-	}
-	var hello map[string]any
-	if err := c.ReadJSON(&hello); err != nil || hello["op"] != "status" {
-		t.Errorf("first console message %v, %v", hello, err)
+	c := dialConsole(t, srv, secret, cookie)
+	if c.Subprotocol() != "panicroom" {
+		t.Errorf("the handshake selected subprotocol %q, want panicroom", c.Subprotocol())
 	}
 	c.Close()
+	wsURL := "ws" + strings.TrimPrefix(srv.URL, "http") + Prefix + "console/ws"
+	protocols := secretProtocols(secret)
 	for name, h := range map[string]http.Header{
-		"cross-site websocket": {"Origin": {"http://evil.example"}, "Cookie": {cookie.String()}},
-		"no origin":            {"Cookie": {cookie.String()}},
+		"cross-site websocket":       {"Origin": {"http://evil.example"}, "Cookie": {cookie.String()}, "Sec-Websocket-Protocol": {protocols}},
+		"no origin":                  {"Cookie": {cookie.String()}, "Sec-Websocket-Protocol": {protocols}},
+		"websocket without a secret": {"Origin": {srv.URL}, "Cookie": {cookie.String()}, "Sec-Websocket-Protocol": {"panicroom"}},
+		"wrong secret":               {"Origin": {srv.URL}, "Cookie": {cookie.String()}, "Sec-Websocket-Protocol": {secretProtocols("A" + secret[1:])}},
 	} {
 		_, resp, err := websocket.DefaultDialer.Dial(wsURL, h)
 		if err == nil || resp == nil || resp.StatusCode != 403 {
 			t.Errorf("%s: err %v, resp %v; want 403", name, err, resp)
 		}
 	}
-	if _, resp, err := websocket.DefaultDialer.Dial(strings.Split(wsURL, "?")[0], http.Header{"Origin": {srv.URL}, "Cookie": {cookie.String()}}); err == nil || resp.StatusCode != 403 {
-		t.Errorf("websocket without the secret: %v", resp)
+	_, resp, err := websocket.DefaultDialer.Dial(wsURL+"?secret="+url.QueryEscape(secret), http.Header{"Origin": {srv.URL}, "Cookie": {cookie.String()}})
+	if err == nil || resp == nil || resp.StatusCode != 403 {
+		t.Errorf("websocket with the secret in the URL: err %v, resp %v; want 403", err, resp)
 	}
+}
+
+// secretProtocols is the Sec-WebSocket-Protocol the page offers.
+func secretProtocols(secret string) string {
+	return "panicroom, " + pin.SecretProtocol + secret
+}
+
+// handshake is the header of a WebSocket handshake from origin, offering
+// protocols if they are not empty.
+func handshake(origin, protocols string) http.Header {
+	h := http.Header{"Origin": {origin}, "Connection": {"Upgrade"}, "Upgrade": {"websocket"}, "Sec-Websocket-Version": {"13"}, "Sec-Websocket-Key": {"dGhlIHNhbXBsZSBub25jZQ=="}}
+	if protocols != "" {
+		h.Set("Sec-Websocket-Protocol", protocols)
+	}
+	return h
 }
 
 // TestNonLoopbackRemoteRefused checks the remote-address rule through the
@@ -190,4 +213,118 @@ func TestSessionRefusalRevealsNothing(t *testing.T) {
 			t.Errorf("%s: a refused session answered %v, want only %v:\n%s", tc.name, keys, tc.want, body)
 		}
 	}
+}
+
+// testGuard is a PIN guard of the test's own, with a clock the test moves,
+// for a Debugger whose AuthorizeFunc consults it.
+type testGuard struct {
+	now     atomic.Int64 // Unix nanoseconds
+	current atomic.Pointer[pin.Guard]
+	dir     string
+}
+
+func newTestGuard(t *testing.T) *testGuard {
+	g := &testGuard{dir: t.TempDir()}
+	g.now.Store(time.Now().UnixNano())
+	g.current.Store(g.make(t))
+	return g
+}
+
+// make returns a guard on g's clock and key; the PIN is the environment's.
+func (g *testGuard) make(t *testing.T) *pin.Guard {
+	t.Helper()
+	pg, err := pin.New(pin.Config{Dir: g.dir, App: "live-console-test", Path: Prefix, Output: io.Discard,
+		Now:   func() time.Time { return time.Unix(0, g.now.Load()) },
+		Sleep: func(ctx context.Context, d time.Duration) error { return ctx.Err() }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return pg
+}
+
+func (g *testGuard) authorize(_ *pin.Guard, r *http.Request) pin.Decision {
+	return pin.Authorize(g.current.Load(), r)
+}
+
+// cookie signs a browser in with the current guard.
+func (g *testGuard) cookie() *http.Cookie {
+	rec := httptest.NewRecorder()
+	g.current.Load().SetCookie(rec, httptest.NewRequest("POST", Prefix+"pin", nil))
+	return rec.Result().Cookies()[0]
+}
+
+// TestLiveConsoleLosesItsAuthorization opens a console with a valid
+// sign-in, then changes what the decision sees: the next request on the
+// open socket is refused with the reason, and the socket closes with 1008.
+func TestLiveConsoleLosesItsAuthorization(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		change func(t *testing.T, g *testGuard)
+		reason string
+	}{
+		{"the cookie expires", func(t *testing.T, g *testGuard) {
+			g.now.Add(int64(pin.CookieLifetime + time.Minute))
+		}, "expired"},
+		{"the PIN locks", func(t *testing.T, g *testGuard) {
+			for i := 0; i < 10; i++ {
+				g.current.Load().Verify(context.Background(), "000-000-000")
+			}
+			if !g.current.Load().Locked() {
+				t.Fatal("10 wrong PINs did not lock the PIN")
+			}
+		}, "locked"},
+		// The PIN is read once, at start-up: a new PIN means a restarted
+		// process, with a new page secret. A guard with another PIN on the
+		// same key stands in for it.
+		{"the PIN changes", func(t *testing.T, g *testGuard) {
+			t.Setenv(pin.EnvVar, "271-828-182")
+			g.current.Store(g.make(t))
+		}, "page secret does not match"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			g := newTestGuard(t)
+			d, _ := newTestDebugger(t, WithAuthorize(g.authorize))
+			srv := serve(t, d, http.HandlerFunc(panicky))
+			c := dialConsole(t, srv, g.current.Load().Secret(), g.cookie())
+			ask := func(id int) (map[string]any, error) {
+				c.WriteJSON(map[string]any{"id": id, "op": "status"})
+				var a map[string]any
+				c.SetReadDeadline(time.Now().Add(10 * time.Second))
+				return a, c.ReadJSON(&a)
+			}
+			if a, err := ask(1); err != nil || a["error"] != nil {
+				t.Fatalf("before the change: %v %v", a, err)
+			}
+			tc.change(t, g)
+			a, err := ask(2)
+			if err != nil {
+				t.Fatalf("the request after the change: %v", err)
+			}
+			e, _ := a["error"].(map[string]any)
+			if e == nil || e["code"] != "unauthorized" || !strings.Contains(fmt.Sprint(e["message"]), tc.reason) || e["hint"] == "" {
+				t.Fatalf("the request after the change answered %v; want refused for %q, with a hint", a, tc.reason)
+			}
+			_, _, err = c.ReadMessage()
+			var ce *websocket.CloseError
+			if !errors.As(err, &ce) || ce.Code != websocket.ClosePolicyViolation {
+				t.Fatalf("the socket after the refusal: %v; want close 1008", err)
+			}
+		})
+	}
+}
+
+// dialConsole opens the console websocket as the page does.
+func dialConsole(t *testing.T, srv *httptest.Server, secret string, cookie *http.Cookie) *websocket.Conn {
+	t.Helper()
+	u := "ws" + strings.TrimPrefix(srv.URL, "http") + Prefix + "console/ws"
+	c, resp, err := websocket.DefaultDialer.Dial(u, http.Header{"Origin": {srv.URL}, "Cookie": {cookie.String()}, "Sec-Websocket-Protocol": {secretProtocols(secret)}})
+	if err != nil {
+		t.Fatalf("dial the console: %v (%v)", err, resp)
+	}
+	t.Cleanup(func() { c.Close() })
+	var hello map[string]any
+	if err := c.ReadJSON(&hello); err != nil || hello["op"] != "status" {
+		t.Fatalf("first console message %v, %v", hello, err)
+	}
+	return c
 }

@@ -84,6 +84,7 @@ func (d *Debugger) startDebugger() {
 		Evaluator: d.eval,
 		Methods:   methodsOf,
 		Authorize: d.authorizeConsole,
+		Logger:    d.cfg.logger,
 		Touch: func(id string) {
 			if rec := d.registry.get(id); rec != nil {
 				d.registry.touch(rec)

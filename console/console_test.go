@@ -4,15 +4,20 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/gorilla/websocket"
 	"github.com/panicroom/panicroom/debugger"
+	"github.com/panicroom/panicroom/internal/testapp"
 )
 
 // fakeEvaluator answers from a table; it stands in for the agent in this
@@ -73,7 +78,9 @@ func (f *fakeEvaluator) Expand(ctx context.Context, h debugger.Handle) (*debugge
 	return &debugger.Value{Name: h.Expr, Children: []debugger.Value{{Name: "[64]", Value: "1"}}}, nil
 }
 
-func newServer(t *testing.T, allow bool) (*httptest.Server, *fakeEvaluator) {
+// newServer serves a console over f; edits, if any, change the Server
+// before it starts.
+func newServer(t *testing.T, allow bool, edits ...func(*Server)) (*httptest.Server, *fakeEvaluator) {
 	f := &fakeEvaluator{vars: map[string]string{"count": "3"}, block: make(chan struct{})}
 	s := &Server{
 		Evaluator: f,
@@ -91,6 +98,9 @@ func newServer(t *testing.T, allow bool) (*httptest.Server, *fakeEvaluator) {
 			}
 			return nil
 		},
+	}
+	for _, edit := range edits {
+		edit(s)
 	}
 	srv := httptest.NewServer(s)
 	t.Cleanup(srv.Close)
@@ -242,5 +252,174 @@ func TestCrossOriginUpgradeRefused(t *testing.T) {
 	_, resp, err := websocket.DefaultDialer.Dial(url, http.Header{"Origin": {"http://evil.example"}})
 	if err == nil || resp == nil || resp.StatusCode != http.StatusForbidden {
 		t.Fatalf("cross-origin upgrade: err %v, resp %+v", err, resp)
+	}
+}
+
+// TestPanicIsLogged makes the evaluator panic: the client gets an error
+// answer and keeps its connection, and the log gets the panic with what
+// was asked, at Error level, so that the bug can be reported.
+func TestPanicIsLogged(t *testing.T) {
+	var logs testapp.Buffer
+	srv, _ := newServer(t, true, func(s *Server) { s.Logger = slog.New(slog.NewTextHandler(&logs, nil)) })
+	c := dial(t, srv)
+	a := roundTrip(t, c, `{"id":7,"op":"eval","panic":"p1","expr":"boom()"}`)
+	if a.Error == nil || a.Error.Code != "internal" || !strings.Contains(a.Error.Message, "evaluator bug") {
+		t.Fatalf("a panic in the handler answered %+v", a)
+	}
+	if a := roundTrip(t, c, `{"id":8,"op":"eval","panic":"p1","expr":"count"}`); a.Value == nil {
+		t.Errorf("the connection did not survive the panic: %+v", a)
+	}
+	out := logs.String()
+	for _, want := range []string{"level=ERROR", "evaluator bug", "op=eval", "id=7", "panic_id=p1", "stack="} {
+		if !strings.Contains(out, want) {
+			t.Errorf("the log lacks %q:\n%s", want, out)
+		}
+	}
+}
+
+// TestKeepsReadingDuringALongRequest blocks one eval for five pong
+// deadlines, with a second request queued behind it: meanwhile the server
+// must answer the client's pings and get the pongs to its own, so that the
+// connection and both answers survive.
+func TestKeepsReadingDuringALongRequest(t *testing.T) {
+	const wait = 500 * time.Millisecond
+	srv, f := newServer(t, true, func(s *Server) { s.pongWait = wait; s.Timeout = time.Minute })
+	c := dial(t, srv)
+	var pongs, pings atomic.Int32
+	c.SetPongHandler(func(string) error { pongs.Add(1); return nil })
+	c.SetPingHandler(func(data string) error {
+		pings.Add(1)
+		return c.WriteControl(websocket.PongMessage, []byte(data), time.Now().Add(time.Second))
+	})
+	answers := make(chan answer, 2)
+	readErr := make(chan error, 1)
+	go func() {
+		for {
+			var a answer
+			if err := c.ReadJSON(&a); err != nil {
+				readErr <- err
+				return
+			}
+			answers <- a
+		}
+	}()
+	c.WriteMessage(websocket.TextMessage, []byte(`{"id":1,"op":"eval","panic":"p","expr":"block"}`))
+	c.WriteMessage(websocket.TextMessage, []byte(`{"id":2,"op":"eval","panic":"p","expr":"count"}`))
+	for end := time.Now().Add(5 * wait); time.Now().Before(end); {
+		if err := c.WriteControl(websocket.PingMessage, nil, time.Now().Add(time.Second)); err != nil {
+			t.Fatalf("ping during the long request: %v", err)
+		}
+		time.Sleep(wait / 6)
+	}
+	if pongs.Load() == 0 {
+		t.Error("the server answered no ping while a request ran: it stopped reading")
+	}
+	if pings.Load() == 0 {
+		t.Error("the server sent no keepalive ping while a request ran")
+	}
+	close(f.block)
+	for _, want := range []int64{1, 2} {
+		select {
+		case a := <-answers:
+			if a.ID != want {
+				t.Errorf("answer %d, want %d", a.ID, want)
+			}
+		case err := <-readErr:
+			t.Fatalf("the connection died before answer %d: %v", want, err)
+		case <-time.After(5 * time.Second):
+			t.Fatalf("no answer %d", want)
+		}
+	}
+}
+
+// TestFullQueueAnswersBusy queues more requests behind a blocked one than
+// the session holds: the one too many is refused at once, in words, and the
+// others are all answered once the first returns.
+func TestFullQueueAnswersBusy(t *testing.T) {
+	srv, f := newServer(t, true, func(s *Server) { s.Timeout = time.Minute })
+	c := dial(t, srv)
+	c.WriteMessage(websocket.TextMessage, []byte(`{"id":1,"op":"eval","panic":"p","expr":"block"}`))
+	n := maxQueued + 1
+	for i := 0; i < n; i++ {
+		c.WriteMessage(websocket.TextMessage, []byte(fmt.Sprintf(`{"id":%d,"op":"eval","panic":"p","expr":"count"}`, i+2)))
+	}
+	c.SetReadDeadline(time.Now().Add(5 * time.Second))
+	var busy answer
+	if err := c.ReadJSON(&busy); err != nil {
+		t.Fatalf("no answer while the first request runs: %v", err)
+	}
+	if busy.Error == nil || busy.Error.Code != "busy" || !strings.Contains(busy.Error.Message, "waiting") || busy.Error.Hint == "" {
+		t.Fatalf("a request beyond the queue answered %+v, want a busy error", busy)
+	}
+	close(f.block)
+	seen := map[int64]bool{busy.ID: true}
+	for len(seen) < n+1 {
+		var a answer
+		if err := c.ReadJSON(&a); err != nil {
+			t.Fatalf("after %d answers: %v", len(seen), err)
+		}
+		if seen[a.ID] {
+			t.Fatalf("request %d answered twice", a.ID)
+		}
+		seen[a.ID] = true
+	}
+}
+
+// TestAuthorizationRecheckedPerRequest withdraws the authorization of an
+// open connection: the next request is refused with the reason and the fix,
+// and the connection closes with 1008 (policy violation).
+func TestAuthorizationRecheckedPerRequest(t *testing.T) {
+	var signedOut atomic.Bool
+	srv, _ := newServer(t, true, func(s *Server) {
+		s.Authorize = func(r *http.Request) (int, string) {
+			if r.Header.Get("Origin") == "" {
+				return http.StatusForbidden, "not the handshake's request"
+			}
+			if signedOut.Load() {
+				return http.StatusUnauthorized, "the PIN cookie has expired: enter the PIN again"
+			}
+			return http.StatusOK, ""
+		}
+	})
+	c := dial(t, srv)
+	if a := roundTrip(t, c, `{"id":1,"op":"eval","panic":"p1","expr":"count"}`); a.Value == nil {
+		t.Fatalf("before: %+v", a)
+	}
+	signedOut.Store(true)
+	a := roundTrip(t, c, `{"id":2,"op":"eval","panic":"p1","expr":"count"}`)
+	if a.ID != 2 || a.Value != nil || a.Error == nil || a.Error.Code != "unauthorized" ||
+		!strings.Contains(a.Error.Message, "expired") || !strings.Contains(a.Error.Hint, "enter the PIN") {
+		t.Fatalf("a request after the sign-in expired answered %+v", a)
+	}
+	c.SetReadDeadline(time.Now().Add(5 * time.Second))
+	_, _, err := c.ReadMessage()
+	var ce *websocket.CloseError
+	if !errors.As(err, &ce) || ce.Code != websocket.ClosePolicyViolation || !strings.Contains(ce.Text, "expired") {
+		t.Fatalf("after the refusal: %v, want close 1008 with the reason", err)
+	}
+}
+
+func TestCloseReasonFits(t *testing.T) {
+	for _, s := range []string{"short", strings.Repeat("é", 100), strings.Repeat("x", 200)} {
+		got := closeReason(s)
+		if len(got) > 123 || !utf8.ValidString(got) || (len(s) <= 123 && got != s) {
+			t.Errorf("closeReason(%d bytes) = %q (%d bytes)", len(s), got, len(got))
+		}
+	}
+}
+
+// TestSelectsItsSubprotocol offers what the page offers: the server must
+// select "panicroom", so that the browser accepts the connection and the
+// answer does not repeat the secret.
+func TestSelectsItsSubprotocol(t *testing.T) {
+	srv, _ := newServer(t, true)
+	d := websocket.Dialer{Subprotocols: []string{Subprotocol, "panicroom.secret.ABCDEFGHIJKLMNOPQRSTUVWXYZ"}}
+	c, resp, err := d.Dial("ws"+strings.TrimPrefix(srv.URL, "http"), http.Header{"Origin": {srv.URL}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if got := resp.Header.Values("Sec-WebSocket-Protocol"); c.Subprotocol() != Subprotocol || len(got) != 1 {
+		t.Errorf("selected %q (header %q), want only %q", c.Subprotocol(), got, Subprotocol)
 	}
 }

@@ -28,6 +28,11 @@ type answer struct {
 	Candidates []string            `json:"candidates,omitempty"`
 	Status     *debugger.Status    `json:"status,omitempty"`
 	Error      *answerError        `json:"error,omitempty"`
+
+	// closeCode, if set, makes the writer close the connection with it
+	// right after this answer, so that the answer arrives first.
+	closeCode   int
+	closeReason string
 }
 
 type answerError struct {

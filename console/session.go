@@ -5,8 +5,10 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"regexp"
+	"runtime/debug"
 	"slices"
 	"strings"
 	"time"
@@ -18,6 +20,11 @@ import (
 var upgrader = websocket.Upgrader{
 	ReadBufferSize:  4096,
 	WriteBufferSize: 16 << 10,
+	// Selecting our own name answers a browser that offers it with the
+	// secret's subprotocol beside it (see pin.SecretProtocol) without
+	// echoing the secret; a browser that offered protocols and got none
+	// back fails the connection.
+	Subprotocols: []string{Subprotocol},
 	// CheckOrigin left nil: gorilla's same-origin check stays on, behind the
 	// Origin check of Authorize.
 }
@@ -37,7 +44,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		return // Upgrade has answered with the reason
 	}
-	ss := &session{srv: s, conn: conn, work: make(chan item), send: make(chan answer, sendQueue)}
+	ss := &session{srv: s, conn: conn, handshake: r, work: make(chan item, maxQueued), send: make(chan answer, sendQueue)}
 	ss.ctx, ss.cancel = context.WithCancel(context.Background())
 	go ss.writePump()
 	go ss.worker()
@@ -53,14 +60,19 @@ func refuse(w http.ResponseWriter, status int, reason string) {
 }
 
 // session is one connection: a reader, a worker that answers requests one at
-// a time, and a writer.
+// a time, and a writer. The reader never waits for the worker, so that
+// pings, pongs and close frames are read while a call runs: requests queue
+// in work, and one that finds it full is refused at once.
 type session struct {
-	srv    *Server
-	conn   *websocket.Conn
-	ctx    context.Context
-	cancel context.CancelFunc
-	work   chan item
-	send   chan answer
+	srv  *Server
+	conn *websocket.Conn
+	// handshake is the request that opened the connection, which
+	// Authorize sees again before every request.
+	handshake *http.Request
+	ctx       context.Context
+	cancel    context.CancelFunc
+	work      chan item
+	send      chan answer
 }
 
 // item is one request on its way to the worker, or why it could not be
@@ -70,16 +82,54 @@ type item struct {
 	err *answerError
 }
 
+// logPanic reports a panic recovered in one of the session's goroutines:
+// it is panicroom's bug, not the app's, and the stack is what a report of it
+// needs.
+func (ss *session) logPanic(where string, v any, attrs ...any) {
+	attrs = append([]any{slog.String("in", where), slog.Any("panic", v)}, attrs...)
+	attrs = append(attrs, slog.String("stack", string(debug.Stack())))
+	ss.srv.logger().Error(fmt.Sprintf("panicroom: the console failed: %v", v), attrs...)
+}
+
+// closeOnPanic tells the client why its connection is going away. A close
+// frame is a control frame, which gorilla lets any goroutine write.
+func (ss *session) closeOnPanic() {
+	msg := websocket.FormatCloseMessage(websocket.CloseInternalServerErr, "panicroom's console failed; the server's log has the details")
+	ss.conn.WriteControl(websocket.CloseMessage, msg, time.Now().Add(writeWait))
+	ss.conn.Close()
+}
+
+// closeReason fits s into a close frame, whose reason has 123 bytes at
+// most; the answer before the frame carries the whole of it.
+func closeReason(s string) string {
+	const limit = 123
+	if len(s) <= limit {
+		return s
+	}
+	return strings.ToValidUTF8(s[:limit-len("…")], "") + "…"
+}
+
 func (ss *session) readPump() {
 	defer func() {
-		recover() // a bug here must close one connection, not the app
+		// A bug here must close one connection, not the app.
+		if v := recover(); v != nil {
+			ss.logPanic("read", v)
+			ss.closeOnPanic()
+		}
 		ss.cancel()
 		close(ss.work)
 	}()
+	pongWait, _ := ss.srv.keepalive()
 	ss.conn.SetReadLimit(MaxMessage)
-	ss.conn.SetReadDeadline(time.Now().Add(pongWait))
-	ss.conn.SetPongHandler(func(string) error {
-		return ss.conn.SetReadDeadline(time.Now().Add(pongWait))
+	alive := func() { ss.conn.SetReadDeadline(time.Now().Add(pongWait)) }
+	alive()
+	ss.conn.SetPongHandler(func(string) error { alive(); return nil })
+	ss.conn.SetPingHandler(func(data string) error {
+		alive()
+		// A pong that cannot be written is no reason to stop reading: the
+		// writer meets the same broken connection and closes it.
+		ss.conn.WriteControl(websocket.PongMessage, []byte(data), time.Now().Add(writeWait))
+		return nil
 	})
 	st := ss.srv.Evaluator.Status()
 	ss.answer(answer{Op: "status", Status: &st})
@@ -88,7 +138,7 @@ func (ss *session) readPump() {
 		if err != nil {
 			return
 		}
-		ss.conn.SetReadDeadline(time.Now().Add(pongWait))
+		alive()
 		it := item{}
 		if kind != websocket.TextMessage {
 			it.err = &answerError{Code: "bad-request", Message: "send JSON in text messages"}
@@ -99,21 +149,60 @@ func (ss *session) readPump() {
 		}
 		select {
 		case ss.work <- it:
-		case <-ss.ctx.Done():
-			return
+		default:
+			ss.answer(answer{ID: it.req.ID, Op: it.req.Op, Error: &answerError{Code: "busy",
+				Message: fmt.Sprintf("%d requests are already waiting for the one running; this one was not run", maxQueued),
+				Hint:    "Wait for the earlier answers, then send it again. A call that blocks is abandoned at its deadline."}})
 		}
 	}
 }
 
 func (ss *session) worker() {
 	defer close(ss.send)
+	defer func() {
+		if v := recover(); v != nil {
+			ss.logPanic("work", v)
+			ss.closeOnPanic()
+			ss.cancel()
+			// The reader may still queue or answer; send must stay open
+			// until it has stopped.
+			for range ss.work {
+			}
+		}
+	}()
 	for it := range ss.work {
+		if ss.ctx.Err() != nil {
+			continue // the client is gone: run nothing more on its behalf
+		}
+		if refusal, ok := ss.authorized(it.req); !ok {
+			ss.answer(refusal)
+			ss.cancel()
+			continue
+		}
 		if it.err != nil {
 			ss.answer(answer{ID: it.req.ID, Op: it.req.Op, Error: it.err})
 			continue
 		}
 		ss.answer(ss.handle(it.req))
 	}
+}
+
+// authorized decides again, as at the handshake and with its request,
+// whether the connection may still be used: a sign-in that expired or a PIN
+// that locked must stop a console that is already open, not only the next
+// one. A refusal answers the request and then closes the connection with
+// 1008 (policy violation), which the writer does after the answer.
+func (ss *session) authorized(req request) (answer, bool) {
+	status, reason := ss.srv.Authorize(ss.handshake)
+	if status == http.StatusOK {
+		return answer{}, true
+	}
+	hint := "This console is closed until that is fixed; then reload the page."
+	if status == http.StatusUnauthorized {
+		hint = "This console was opened with a sign-in that no longer holds, so it is closed: reload the page and enter the PIN."
+	}
+	return answer{ID: req.ID, Op: req.Op, Error: &answerError{Code: "unauthorized", Message: reason, Hint: hint},
+		closeCode: websocket.ClosePolicyViolation, closeReason: reason}, false
 }
 
 // answer queues a for the writer; a closed session drops it.
@@ -125,9 +214,14 @@ func (ss *session) answer(a answer) {
 }
 
 func (ss *session) writePump() {
+	_, pingPeriod := ss.srv.keepalive()
 	ping := time.NewTicker(pingPeriod)
 	defer func() {
-		recover()
+		if v := recover(); v != nil {
+			ss.logPanic("write", v)
+			ss.closeOnPanic()
+			ss.cancel()
+		}
 		ping.Stop()
 		ss.conn.Close()
 	}()
@@ -147,6 +241,11 @@ func (ss *session) writePump() {
 				ss.cancel()
 				return
 			}
+			if a.closeCode != 0 {
+				ss.conn.WriteMessage(websocket.CloseMessage, websocket.FormatCloseMessage(a.closeCode, closeReason(a.closeReason)))
+				ss.cancel()
+				return
+			}
 		case <-ping.C:
 			ss.conn.SetWriteDeadline(time.Now().Add(writeWait))
 			if err := ss.conn.WriteMessage(websocket.PingMessage, nil); err != nil {
@@ -157,13 +256,16 @@ func (ss *session) writePump() {
 	}
 }
 
-// handle answers one request. A panic inside is the console's bug: it
-// becomes an error answer.
+// handle answers one request. A panic inside is the console's bug (or the
+// debugger's): it is logged and becomes an error answer, and the connection
+// stays open.
 func (ss *session) handle(req request) (a answer) {
 	a = answer{ID: req.ID, Op: req.Op}
 	defer func() {
-		if r := recover(); r != nil {
-			a.Error = &answerError{Code: "internal", Message: fmt.Sprintf("panicroom's console failed: %v", r)}
+		if v := recover(); v != nil {
+			ss.logPanic("handle", v, slog.String("op", req.Op), slog.Int64("id", req.ID), slog.String("panic_id", panicOf(req)))
+			a = answer{ID: req.ID, Op: req.Op, Error: &answerError{Code: "internal", Message: fmt.Sprintf("panicroom's console failed: %v", v),
+				Hint: "This is a bug in panicroom, not in your app; the server's log has its stack. The console still works."}}
 		}
 	}()
 	timeout := ss.srv.Timeout
@@ -173,11 +275,7 @@ func (ss *session) handle(req request) (a answer) {
 	ctx, cancel := context.WithTimeout(ss.ctx, timeout)
 	defer cancel()
 	ev := ss.srv.Evaluator
-	panicID := req.Panic
-	if req.Handle != nil {
-		panicID = req.Handle.Panic
-	}
-	if panicID != "" && ss.srv.Touch != nil {
+	if panicID := panicOf(req); panicID != "" && ss.srv.Touch != nil {
 		ss.srv.Touch(panicID)
 	}
 	var err error
@@ -200,6 +298,14 @@ func (ss *session) handle(req request) (a answer) {
 		a.Error = explain(err)
 	}
 	return a
+}
+
+// panicOf is the panic whose frames req reads.
+func panicOf(req request) string {
+	if req.Handle != nil {
+		return req.Handle.Panic
+	}
+	return req.Panic
 }
 
 // operand is the selector chain being typed at the end of the input:

@@ -46,15 +46,25 @@ var _ AuthorizeFunc = Authorize
 //     scheme://host; other requests may omit Origin, but one they send
 //     must match, and a Sec-Fetch-Site header, if sent, must say
 //     "same-origin" (or "none", for an address typed by the user).
-//  4. It carries the page secret ([Guard.CheckSecret]).
-//  5. It carries a valid PIN cookie ([Guard.CheckCookie]), unless the PIN
-//     is off.
+//  4. It carries the page secret ([Guard.CheckSecret]): in the
+//     [SecretHeader] header, or a WebSocket handshake's subprotocol, never
+//     in the query string.
+//  5. The PIN is not locked ([Guard.Locked]).
+//  6. It carries a valid PIN cookie ([Guard.CheckCookie]).
 //
-// Failing any of 1 to 4 gives 403 Forbidden. Failing only 5 gives 401
-// Unauthorized, or 403 Forbidden once the PIN is locked: retrying cannot
-// help before a restart, which is also why it is not 429. A browser with a
-// valid cookie keeps working after the lock: the lock stops guessing, it
-// does not sign out the developer who knew the PIN.
+// Checks 5 and 6 are skipped when the PIN is off. Failing any of 1 to 5
+// gives 403 Forbidden; failing only 6 gives 401 Unauthorized.
+//
+// The lock refuses every browser, even one whose cookie is valid, until a
+// restart: ten wrong PINs mean someone who does not know the PIN is at the
+// console's door, and the safe answer for a tool that runs code on request
+// is to run none until the developer restarts the app (and so sees the lock
+// in the terminal). Retrying cannot help before then, which is why it is 403
+// and not 429.
+//
+// The decision depends on the time (a cookie expires) and on the lock, so
+// a WebSocket must be decided again, with its handshake's request, before
+// each message it carries.
 func Authorize(g *Guard, r *http.Request) Decision {
 	if err := g.CheckPage(r); err != nil {
 		return forbidden(err.Error())
@@ -65,15 +75,13 @@ func Authorize(g *Guard, r *http.Request) Decision {
 	if err := g.CheckSecret(r); err != nil {
 		return forbidden(err.Error())
 	}
-	err := g.CheckCookie(r)
-	switch {
-	case err == nil:
-		return Decision{Status: http.StatusOK}
-	case g.Locked():
+	if g.Locked() {
 		return forbidden(ErrLocked.Error())
-	default:
+	}
+	if err := g.CheckCookie(r); err != nil {
 		return Decision{Status: http.StatusUnauthorized, Reason: err.Error()}
 	}
+	return Decision{Status: http.StatusOK}
 }
 
 func forbidden(reason string) Decision {

@@ -63,7 +63,7 @@ func TestAuthorize(t *testing.T) {
 
 		remote, host, origin, fetchSite string
 		ws, tls                         bool
-		secret                          string // "query" sends the right one in the query
+		secret                          string // "query" sends the right one in the query, "protocol" as a subprotocol
 		cookie                          string
 
 		status int
@@ -82,7 +82,7 @@ func TestAuthorize(t *testing.T) {
 		{name: "remote without port", remote: "127.0.0.1", status: 200},
 		{name: "IPv6 remote without port", remote: "::1", status: 200},
 		{name: "remote with zone", remote: "[::1%lo]:41000", status: 200},
-		{name: "websocket, same origin, secret in query", ws: true, origin: "http://localhost:8080", secret: "query", status: 200},
+		{name: "websocket, same origin, secret as subprotocol", ws: true, origin: "http://localhost:8080", secret: "protocol", status: 200},
 		{name: "websocket over TLS", ws: true, tls: true, host: "localhost:8443", origin: "https://localhost:8443", status: 200},
 		{name: "origin with default port spelled out", host: "localhost", origin: "http://localhost:80", status: 200},
 		{name: "origin in other case", origin: "http://LocalHost:8080", status: 200},
@@ -137,6 +137,10 @@ func TestAuthorize(t *testing.T) {
 		{name: "wrong secret", secret: "AAAAAAAAAAAAAAAAAAAAAAAAAA", status: 403, reason: "page secret does not match"},
 		{name: "secret of another length", secret: "x", status: 403, reason: "page secret does not match"},
 		{name: "websocket without secret", ws: true, origin: "http://localhost:8080", secret: absent, status: 403, reason: "no page secret"},
+		{name: "secret in the query", secret: "query", status: 403, reason: "sent in the URL, where logs record it"},
+		{name: "websocket, secret in the query", ws: true, origin: "http://localhost:8080", secret: "query", status: 403, reason: "sent in the URL"},
+		{name: "websocket, wrong secret as subprotocol", ws: true, origin: "http://localhost:8080", secret: "wrong protocol", status: 403, reason: "page secret does not match"},
+		{name: "secret as subprotocol of a plain request", secret: "protocol", status: 403, reason: "no page secret"},
 
 		// Remote addresses.
 		{name: "LAN client", remote: "192.168.1.5:41000", status: 403, reason: "remote address 192.168.1.5 is not a loopback address"},
@@ -164,7 +168,7 @@ func TestAuthorize(t *testing.T) {
 
 		// Lockout.
 		{name: "locked, no cookie", g: locked, cookie: absent, status: 403, reason: "locked after 10 wrong attempts"},
-		{name: "locked, cookie from before", g: locked, cookie: lockedCookie, status: 200},
+		{name: "locked, cookie from before", g: locked, cookie: lockedCookie, status: 403, reason: "locked after 10 wrong attempts"},
 		{name: "locked, host still checked first", g: locked, host: "evil.example", status: 403, reason: "not a trusted host"},
 
 		// PIN off.
@@ -211,7 +215,11 @@ func TestAuthorize(t *testing.T) {
 			case "":
 				r.Header.Set(SecretHeader, guard.Secret())
 			case "query":
-				r.URL.RawQuery = url.Values{SecretParam: {guard.Secret()}}.Encode()
+				r.URL.RawQuery = url.Values{"secret": {guard.Secret()}}.Encode()
+			case "protocol":
+				r.Header.Add("Sec-WebSocket-Protocol", "panicroom, "+SecretProtocol+guard.Secret())
+			case "wrong protocol":
+				r.Header.Add("Sec-WebSocket-Protocol", "panicroom, "+SecretProtocol+"AAAAAAAAAAAAAAAAAAAAAAAAAA")
 			case absent:
 			default:
 				r.Header.Set(SecretHeader, tt.secret)

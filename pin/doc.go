@@ -59,7 +59,9 @@
 // them each attempt waits 1s, 2s, 4s, 8s, then 10s before it is checked,
 // and the tenth wrong PIN locks the PIN until the process restarts. The
 // right PIN before that resets the count. A guesser gets ten tries per run
-// of the app at a billion possible PINs.
+// of the app at a billion possible PINs. The lock also signs out every
+// browser, those with a valid cookie too: [Authorize] refuses them all, and
+// an open console closes at its next request.
 //
 // # The cookie
 //
@@ -87,10 +89,12 @@
 //     must then equal the request's own scheme://host, against other
 //     sites' pages opening the console's socket;
 //   - the page secret from [Guard.Secret], which the traceback page embeds
-//     and sends back in the X-Panicroom-Secret header, or in the "secret"
-//     query parameter for a WebSocket, whose handshake a page cannot add
-//     headers to;
-//   - the PIN cookie.
+//     and sends back in the X-Panicroom-Secret header, or, for a
+//     WebSocket, whose handshake a page cannot add headers to, as the
+//     subprotocol "panicroom.secret.<secret>" ([SecretProtocol]) beside
+//     "panicroom", the one the server selects. It is never accepted in the
+//     URL, which access logs, proxies and browser history record;
+//   - the PIN cookie, and whether the PIN is locked.
 //
 // An app that needs another rule supplies its own [AuthorizeFunc], usually
 // one that calls Authorize first.
@@ -141,4 +145,9 @@
 //		http.Error(w, d.Reason, d.Status)
 //		return
 //	}
+//
+// A WebSocket outlives its handshake: decide again, with the handshake's
+// request, before each message it carries, and close it (status 1008) with
+// the Reason when the answer has changed. Nothing in a Decision is cached,
+// so the same request can be refused later, when its cookie has expired.
 package pin

@@ -19,10 +19,14 @@ import (
 // turns it off ("off").
 const EnvVar = "PANICROOM_PIN"
 
-// SecretHeader and SecretParam carry the page secret; see [Guard.Secret].
+// SecretHeader and SecretProtocol carry the page secret; see
+// [Guard.Secret].
 const (
+	// SecretHeader is the request header that carries the secret.
 	SecretHeader = "X-Panicroom-Secret"
-	SecretParam  = "secret"
+	// SecretProtocol, followed by the secret, is the WebSocket subprotocol
+	// that carries it in a handshake, to which a page cannot add headers.
+	SecretProtocol = "panicroom.secret."
 )
 
 // reprintInterval bounds how often a browser can make the PIN reappear in
@@ -249,32 +253,57 @@ func (g *Guard) printLocked() {
 const lockedLine = "panicroom: debugger PIN locked after 10 wrong attempts; restart the app to unlock it"
 
 // Secret returns this process's page secret: a random string, new at every
-// start, for the page to send back with every console request in the
-// [SecretHeader] header, or the [SecretParam] query parameter where a header
-// cannot be set (a browser's WebSocket). Only a page served by this process
-// knows it, which is what keeps other sites' pages from driving the console
+// start, for the page to send back with every console request. A fetch
+// sends it in the [SecretHeader] header. A browser's WebSocket cannot send
+// headers, so its handshake offers two subprotocols, "panicroom" (the one the
+// server selects, so that the answer does not repeat the secret) and
+// [SecretProtocol] followed by the secret. The secret is base32, so it is a
+// valid subprotocol name as it is.
+//
+// It is never taken from the URL: a URL is what access logs, proxies and
+// browser history record, and a logged secret is one fewer check between a
+// local process and the console. Only a page served by this process knows
+// it, which is what keeps other sites' pages from driving the console
 // through the developer's browser.
 func (g *Guard) Secret() string { return g.secret }
 
 var (
-	errNoSecret  = errors.New("the request carries no page secret (" + SecretHeader + " header or " + SecretParam + " query parameter); reload the traceback page")
-	errBadSecret = errors.New("the page secret does not match this process; reload the traceback page")
+	errNoSecret    = errors.New("the request carries no page secret (" + SecretHeader + " header, or the WebSocket subprotocol " + SecretProtocol + "<secret>); reload the traceback page")
+	errSecretInURL = errors.New("the page secret was sent in the URL, where logs record it, and is not accepted there: send it in the " + SecretHeader + " header, or for a WebSocket as the subprotocol " + SecretProtocol + "<secret>; reload the traceback page")
+	errBadSecret   = errors.New("the page secret does not match this process; reload the traceback page")
 )
 
-// CheckSecret reports whether r carries the page secret, from the header if
-// present, else from the query.
+// CheckSecret reports whether r carries the page secret: in the
+// [SecretHeader] header, or, for a WebSocket handshake, in a subprotocol
+// named [SecretProtocol] followed by the secret. A secret in the query
+// string is refused with an error that says where to send it instead.
 func (g *Guard) CheckSecret(r *http.Request) error {
 	got := r.Header.Get(SecretHeader)
-	if got == "" && r.URL != nil {
-		got = r.URL.Query().Get(SecretParam)
+	if got == "" && isWebSocket(r) {
+		got = secretProtocol(r)
 	}
 	if got == "" {
+		if r.URL != nil && r.URL.Query().Has("secret") {
+			return errSecretInURL
+		}
 		return errNoSecret
 	}
 	if subtle.ConstantTimeCompare([]byte(got), []byte(g.secret)) != 1 {
 		return errBadSecret
 	}
 	return nil
+}
+
+// secretProtocol returns the secret offered as a subprotocol, or "".
+func secretProtocol(r *http.Request) string {
+	for _, v := range r.Header.Values("Sec-WebSocket-Protocol") {
+		for _, p := range strings.Split(v, ",") {
+			if s, ok := strings.CutPrefix(strings.TrimSpace(p), SecretProtocol); ok {
+				return s
+			}
+		}
+	}
+	return ""
 }
 
 // String hides the PIN from accidental logging of a Guard with %v.

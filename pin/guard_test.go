@@ -39,6 +39,11 @@ func TestPINSurvivesRestart(t *testing.T) {
 	if first.g.Secret() == second.g.Secret() {
 		t.Error("the page secret survived a restart")
 	}
+	// The secret travels as a WebSocket subprotocol name, which must be an
+	// HTTP token; base32 is one.
+	if s := first.g.Secret(); strings.Trim(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567") != "" || len(s) < 20 {
+		t.Errorf("the page secret %q is not a usable subprotocol name", s)
+	}
 
 	other := newFixture(t, Config{Dir: dir, App: "/home/dev/bin/otherapp"})
 	files, _ := filepath.Glob(filepath.Join(dir, "*"))

@@ -9,6 +9,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -31,8 +32,10 @@ func TestRefusals(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ws := a.wsURL(secret)
-	good := func() http.Header { return http.Header{"Origin": {a.URL}, "Cookie": {cookie.String()}} }
+	ws := a.wsURL()
+	good := func() http.Header {
+		return http.Header{"Origin": {a.URL}, "Cookie": {cookie.String()}, "Sec-Websocket-Protocol": {secretProtocols(secret)}}
+	}
 	with := func(k, v string) http.Header { h := good(); h.Set(k, v); return h }
 	without := func(k string) http.Header { h := good(); h.Del(k); return h }
 
@@ -120,7 +123,7 @@ func TestRefusals(t *testing.T) {
 		{"DNS rebinding", "index with Host evil.example", 403, httpTry("GET", "/__panicroom__/", http.Header{"Host": {"evil.example"}}, "")},
 		{"DNS rebinding", "panic page with Host evil.example", 403, httpTry("GET", "/__panicroom__/panic/"+id, http.Header{"Host": {"evil.example:80"}}, "")},
 		{"DNS rebinding", "websocket with Host evil.example", 403, func() (int, string, error) {
-			return httpTry("GET", "/__panicroom__/console/ws?secret="+secret, http.Header{"Host": {"evil.example"}, "Origin": {"http://evil.example"}, "Cookie": {cookie.String()},
+			return httpTry("GET", "/__panicroom__/console/ws", http.Header{"Host": {"evil.example"}, "Origin": {"http://evil.example"}, "Cookie": {cookie.String()}, "Sec-Websocket-Protocol": {secretProtocols(secret)},
 				"Connection": {"Upgrade"}, "Upgrade": {"websocket"}, "Sec-Websocket-Version": {"13"}, "Sec-Websocket-Key": {"dGhlIHNhbXBsZSBub25jZQ=="}}, "")()
 		}},
 		{"DNS rebinding", "panicking request with Host evil.example gets no page", 500, httpTry("GET", "/panic?n=2", http.Header{"Host": {"evil.example"}, "Accept": {"text/html"}}, "")},
@@ -135,8 +138,10 @@ func TestRefusals(t *testing.T) {
 		{"forged cookie", "issue time moved", 401, wsTry(ws, with("Cookie", cookie.Name+"=1."+strconv.FormatInt(time.Now().Unix()+1, 10)+cookie.Value[strings.LastIndexByte(cookie.Value, '.'):]))},
 		{"expired cookie", "signed 8 days ago", 401, wsTry(ws, with("Cookie", cookieFor(time.Now().Add(-8*24*time.Hour))))},
 		{"expired cookie", "dated in the future", 401, wsTry(ws, with("Cookie", cookieFor(time.Now().Add(24*time.Hour))))},
-		{"missing secret", "websocket without secret", 403, wsTry(strings.Split(ws, "?")[0], good())},
-		{"missing secret", "websocket with a wrong secret", 403, wsTry(a.wsURL("0"+secret[1:]), good())},
+		{"missing secret", "websocket without secret", 403, wsTry(ws, with("Sec-Websocket-Protocol", "panicroom"))},
+		{"missing secret", "websocket with a wrong secret", 403, wsTry(ws, with("Sec-Websocket-Protocol", secretProtocols("0"+secret[1:])))},
+		{"missing secret", "websocket with the secret in the URL only", 403, wsTry(ws+"?secret="+url.QueryEscape(secret), without("Sec-Websocket-Protocol"))},
+		{"missing secret", "session with the secret in the URL only", 403, httpTry("GET", "/__panicroom__/session?secret="+url.QueryEscape(secret), http.Header{"Cookie": {cookie.String()}}, "")},
 		{"missing secret", "session without secret", 403, httpTry("GET", "/__panicroom__/session", http.Header{"Cookie": {cookie.String()}}, "")},
 		{"console and locals without PIN", "websocket without cookie", 401, wsTry(ws, without("Cookie"))},
 		{"console and locals without PIN", "session without cookie", 401, httpTry("GET", "/__panicroom__/session", http.Header{"X-Panicroom-Secret": {secret}}, "")},
@@ -265,7 +270,7 @@ func unixRemote(t *testing.T) (int, string) {
 // TestPINLockout guesses the PIN: the first wrong guesses are refused with
 // 401, each after the fifth waits longer, the tenth locks the PIN (403),
 // and from then on even the right PIN is refused with 403 until a restart,
-// while a browser that logged in before keeps its console.
+// and so is a browser that logged in before: the lock signs everyone out.
 func TestPINLockout(t *testing.T) {
 	t.Parallel() // it mostly waits for the PIN's delays
 	a := startApp(t)
@@ -278,7 +283,7 @@ func TestPINLockout(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	r := Result{Area: "Attacks", Test: "brute-force PIN (lockout)", Iterations: 12, Outcome: "refused"}
+	r := Result{Area: "Attacks", Test: "brute-force PIN (lockout)", Iterations: 13, Outcome: "refused"}
 	defer finish(t, &r)
 	var waits []string
 	start := time.Now()
@@ -313,11 +318,14 @@ func TestPINLockout(t *testing.T) {
 	} else {
 		t.Errorf("the right PIN after the lock: %d, want 403", resp.StatusCode)
 	}
-	if con, _, err := a.dial(secret, before); err != nil {
-		t.Errorf("a browser logged in before the lock lost its console: %v", err)
-	} else {
+	if con, resp, err := a.dial(secret, before); err == nil {
 		con.close()
+		t.Errorf("a browser logged in before the lock still opens a console")
+	} else if resp == nil || resp.StatusCode != 403 {
+		t.Errorf("a browser logged in before the lock: %v (%v), want 403", err, resp)
+	} else {
+		r.Survived++
 	}
 	r.Figures = []string{fmt.Sprintf("12 attempts in %v; waits before answers: %s", time.Since(start).Round(100*time.Millisecond), strings.Join(waits, ", ")),
-		"the right PIN after the lock: 403"}
+		"the right PIN after the lock: 403", "a browser signed in before the lock: 403"}
 }

@@ -396,18 +396,23 @@ type answer struct {
 	}
 }
 
-func (a *app) wsURL(secret string) string {
-	return "ws" + strings.TrimPrefix(a.URL, "http") + "/__panicroom__/console/ws?secret=" + url.QueryEscape(secret)
+func (a *app) wsURL() string {
+	return "ws" + strings.TrimPrefix(a.URL, "http") + "/__panicroom__/console/ws"
 }
 
-// dial opens a console with the cookie; header, if not nil, replaces the
-// handshake's headers.
+// secretProtocols is the Sec-WebSocket-Protocol a page offers: the
+// console's own, and the one that carries its secret.
+func secretProtocols(secret string) string {
+	return "panicroom, panicroom.secret." + secret
+}
+
+// dial opens a console with the secret and the cookie, as the page does.
 func (a *app) dial(secret string, cookie *http.Cookie) (*console, *http.Response, error) {
-	h := http.Header{"Origin": {a.URL}}
+	h := http.Header{"Origin": {a.URL}, "Sec-Websocket-Protocol": {secretProtocols(secret)}}
 	if cookie != nil {
 		h.Set("Cookie", cookie.String())
 	}
-	return a.dialWith(a.wsURL(secret), h)
+	return a.dialWith(a.wsURL(), h)
 }
 
 func (a *app) dialWith(u string, h http.Header) (*console, *http.Response, error) {

@@ -124,8 +124,10 @@
     if (socketReady) { return socketReady; }
     socketReady = ensureSession().then(function () {
       return new Promise(function (resolve, reject) {
-        var url = (location.protocol === "https:" ? "wss://" : "ws://") + location.host + prefix + "console/ws?secret=" + encodeURIComponent(secret);
-        var ws = new WebSocket(url);
+        var url = (location.protocol === "https:" ? "wss://" : "ws://") + location.host + prefix + "console/ws";
+        // A WebSocket cannot send headers, and a URL ends up in logs: the
+        // secret rides as a subprotocol, and the server selects "panicroom".
+        var ws = new WebSocket(url, ["panicroom", "panicroom.secret." + secret]);
         var opened = false;
         ws.onopen = function () { opened = true; socket = ws; resolve(ws); };
         ws.onmessage = function (ev) {

@@ -89,7 +89,8 @@ func openConsole(a *app) (*console, error) {
 		cookies = append(cookies, ck.Name+"="+ck.Value)
 	}
 	h.Set("Cookie", strings.Join(cookies, "; "))
-	ws, resp, err := websocket.DefaultDialer.Dial("ws://"+a.addr+"/__panicroom__/console/ws?secret="+url.QueryEscape(secret), h)
+	h.Set("Sec-WebSocket-Protocol", "panicroom, panicroom.secret."+secret)
+	ws, resp, err := websocket.DefaultDialer.Dial("ws://"+a.addr+"/__panicroom__/console/ws", h)
 	if err != nil {
 		status := ""
 		if resp != nil {
