@@ -112,7 +112,11 @@ func (d *Debugger) register(rec *record, spot *park.Spot) {
 	for i, f := range rec.panic.Frames {
 		frames[i] = debugger.Frame{Function: f.Function, File: f.File, Line: f.Line, PC: f.PC, App: f.Kind == traceback.App}
 	}
-	d.eval.Register(debugger.Panic{ID: rec.panic.ID, GoroutineID: rec.panic.Goroutine, Frames: frames, Spot: spot,
+	var retain func(bool) bool
+	if !rec.liveFrames {
+		retain = func(peek bool) bool { return d.registry.retain(rec, peek) }
+	}
+	d.eval.Register(debugger.Panic{ID: rec.panic.ID, GoroutineID: rec.panic.Goroutine, Frames: frames, Spot: spot, Retain: retain,
 		KeepAlive: func(ptrs []uintptr) {
 			if n := gcpause.Cycles(); !rec.liveFrames && n != rec.cycles && len(ptrs) > 0 {
 				// The hold gives way to a memory limit (the app's, or its

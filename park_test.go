@@ -3,7 +3,6 @@ package panicroom
 import (
 	"bufio"
 	"fmt"
-	"github.com/panicroom/panicroom/debugger"
 	"io"
 	"net"
 	"net/http"
@@ -14,6 +13,10 @@ import (
 	"testing"
 	"time"
 	"unsafe"
+
+	"github.com/panicroom/panicroom/debugger"
+	"github.com/panicroom/panicroom/internal/park"
+	"github.com/panicroom/panicroom/traceback"
 )
 
 // stacks returns every goroutine's stack.
@@ -282,5 +285,79 @@ func TestCollectionBeforeSnapshotReleases(t *testing.T) {
 			t.Errorf("the page does not say why the goroutine was released:\n%.2000s", page)
 		}
 		logs.waitLog(t, "its frames cannot be trusted")
+	}
+}
+
+// TestRetainedPanicKeepsItsGoroutine: once a console call was handed
+// pointers into a panic's frames (debugger.Panic.Retain), releasing the
+// panic, by the bound or by Close, must leave its goroutine parked and its
+// kept objects held, since the callee may still point into those frames;
+// other panics are released as usual, and at debugger.RetainLimit the
+// registry agrees to keep no more.
+func TestRetainedPanicKeepsItsGoroutine(t *testing.T) {
+	g := newRegistry(debugger.RetainLimit+2, 100, time.Hour)
+	parkOne := func(id string) *record {
+		spot, err := park.New()
+		if err != nil {
+			t.Fatal(err)
+		}
+		go spot.Wait()
+		rec := &record{panic: &traceback.Panic{ID: id}, keep: []unsafe.Pointer{unsafe.Pointer(new(int))}}
+		g.add(rec)
+		g.park(rec, spot)
+		return rec
+	}
+	kept, plain := parkOne("kept"), parkOne("plain")
+	keptSpot, plainSpot := kept.liveSpot(), plain.liveSpot()
+	if !g.retain(kept, true) {
+		t.Fatal("the first panic may not be kept")
+	}
+	if kept.retained {
+		t.Fatal("a peek committed the registry")
+	}
+	g.retain(kept, false)
+	g.release(kept)
+	g.release(plain)
+	select {
+	case <-plainSpot.Left():
+	case <-time.After(5 * time.Second):
+		t.Fatal("an ordinary panic's goroutine did not leave at its release")
+	}
+	select {
+	case <-keptSpot.Left():
+		t.Fatal("a retained panic's goroutine left at its release: a pointer a call kept now points into a reused stack")
+	case <-time.After(200 * time.Millisecond):
+	}
+	if kept.parked() || kept.released.IsZero() {
+		t.Error("a retained panic is not shown as released")
+	}
+	if kept.keep == nil || plain.keep != nil {
+		t.Errorf("kept objects after release: retained %v, plain %v; want only the retained one's", kept.keep, plain.keep)
+	}
+	for i := 1; i < debugger.RetainLimit; i++ {
+		r := parkOne(fmt.Sprint("more", i))
+		if !g.retain(r, true) {
+			t.Fatalf("panic %d of %d may not be kept", i+1, debugger.RetainLimit)
+		}
+		g.retain(r, false)
+	}
+	last := parkOne("last")
+	if g.retain(last, true) {
+		t.Errorf("the registry agrees to keep more than %d panics", debugger.RetainLimit)
+	}
+	if !g.retain(kept, true) {
+		t.Error("a panic already kept is refused at the limit")
+	}
+	lastSpot := last.liveSpot()
+	g.close()
+	select {
+	case <-lastSpot.Left():
+	case <-time.After(5 * time.Second):
+		t.Fatal("close did not release an ordinary panic")
+	}
+	select {
+	case <-keptSpot.Left():
+		t.Fatal("close released a retained panic's goroutine")
+	case <-time.After(100 * time.Millisecond):
 	}
 }

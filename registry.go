@@ -7,6 +7,7 @@ import (
 	"time"
 	"unsafe"
 
+	"github.com/panicroom/panicroom/debugger"
 	"github.com/panicroom/panicroom/internal/park"
 	"github.com/panicroom/panicroom/traceback"
 )
@@ -35,6 +36,11 @@ type record struct {
 	// liveFrames marks the top-level console's record, whose goroutine did
 	// not panic.
 	liveFrames bool
+	// retained is set once a console call was handed pointers into the
+	// parked frames (debugger.Panic.Retain): the callee may have kept
+	// them, so the frames, and the heap objects keep holds for them, must
+	// outlive the release. The goroutine then never leaves its Spot.
+	retained bool
 }
 
 func (r *record) parked() bool {
@@ -68,6 +74,10 @@ type registry struct {
 	onRelease func(*record)
 
 	recent []time.Time // when the last parks happened, at most max
+
+	// kept are the retained records, whose goroutines stay parked until
+	// the process exits, at most debugger.RetainLimit of them.
+	kept []*record
 }
 
 // stormWindow: max parks within it is a storm. Every park costs a snapshot,
@@ -157,7 +167,10 @@ func (g *registry) release(rec *record) {
 	rec.mu.Lock()
 	spot := rec.spot
 	rec.spot = nil
-	rec.keep = nil // the frames are gone with the goroutine
+	retained := rec.retained
+	if !retained {
+		rec.keep = nil // the frames are gone with the goroutine
+	}
 	if spot != nil {
 		rec.released = time.Now()
 	}
@@ -181,7 +194,33 @@ func (g *registry) release(rec *record) {
 	if onRelease != nil {
 		onRelease(rec)
 	}
+	if retained {
+		// The page and the console treat it as released; the goroutine
+		// stays where it is, so that no pointer a call kept ever points
+		// into a stack that was reused.
+		return
+	}
 	spot.Release()
+}
+
+// retain answers debugger.Panic.Retain for rec: with peek, whether rec's
+// frames may be kept for good (they are already, or fewer than
+// debugger.RetainLimit are); without, it keeps them. The commitment is
+// never refused: it follows a call that has already been made.
+func (g *registry) retain(rec *record, peek bool) bool {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	rec.mu.Lock()
+	defer rec.mu.Unlock()
+	switch {
+	case rec.retained:
+		return true
+	case peek:
+		return len(g.kept) < debugger.RetainLimit
+	}
+	rec.retained = true
+	g.kept = append(g.kept, rec)
+	return true
 }
 
 // close releases every parked goroutine and parks no more.

@@ -645,7 +645,14 @@ func (a *Agent) evalWithCall(ctx context.Context, r *record, wr wireRequest) (*V
 		return nil, errorf(CodeTimeout, "the panic's goroutine did not wake up within %v", a.opts.Timeout)
 	}
 	wr.Call = true
+	wr.StackPointers = r.p.Retain != nil && r.p.Retain(true)
 	ans, err := a.request(ctx, wr)
+	// Committed while the goroutine still spins inside Do, where no
+	// release can reach it. An answer that never came (a timeout, a dead
+	// agent) may hide a call that was handed pointers: keep the frames.
+	if wr.StackPointers && (ans.Retained || (err != nil && ans.ID == 0)) {
+		r.p.Retain(false)
+	}
 	atomic.StoreUint32(&stop, 1)
 	select {
 	case <-did:

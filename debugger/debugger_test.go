@@ -227,9 +227,6 @@ func TestCalls(t *testing.T) {
 		{3, "sum(1, 2)", debugger.CodeCall, "variadic"},
 		{3, "describe(total)", debugger.CodeCall, "interface"},
 		{3, "strings.ToTitle(req.Path)", debugger.CodeCall, "linker dropped"},
-		// A pointer receiver on a value in the parked frames: refused, with
-		// advice the browser can follow (there is no unsafe mode).
-		{3, `stackUser.Greeting("hi")`, debugger.CodeCall, "lives in the parked frames (it never escaped to the heap)"},
 	}
 	for _, tt := range errs {
 		r := f.eval("p", tt.frame, tt.expr)
@@ -326,5 +323,63 @@ func TestReadsWhileRunning(t *testing.T) {
 	}
 	if got := f.status().Stops; got != stops {
 		t.Errorf("a read after a call stopped the app %d times, want none", got-stops)
+	}
+}
+
+// TestCallsOnParkedValues calls methods and functions on values that never
+// escaped, so live in the parked frames: Delve's escape check refuses them,
+// the app agrees to keep the frames for good (Panic.Retain), and the call
+// runs, its answer saying so in one line. A call that needs no such
+// pointer leaves the panic as it was.
+func TestCallsOnParkedValues(t *testing.T) {
+	f := startFixture(t)
+	f.panic("p")
+	if v := f.mustEval("p", 3, "add(1, 2)"); v.Note != "" {
+		t.Errorf("a call on values only got the note %q", v.Note)
+	}
+	if n := f.do(command{Op: "retained", Panic: "p"}).Other; n != "0" {
+		t.Fatalf("a call on values only retained the panic (%s)", n)
+	}
+	for _, tt := range []struct {
+		frame      int
+		expr, want string
+	}{
+		{3, `stackUser.Greeting("hi")`, `"hi, Grace"`},    // pointer receiver on a local
+		{3, "cart.Describe()", `"Grace's cart, 2 items"`}, // a local that is a pointer to the stack
+		{3, `cart.Owner.Greeting("yo")`, `"yo, Grace"`},   // a chain
+		{3, "nameOf(&stackUser)", `"Grace"`},              // a pointer argument
+		{3, "stackUser.Age()", "40"},                      // a value receiver gets a copy
+	} {
+		v := f.mustEval("p", tt.frame, tt.expr)
+		if v.Value != tt.want {
+			t.Errorf("frame %d: %s = %s, want %s", tt.frame, tt.expr, v.Value, tt.want)
+		}
+		if tt.expr != "stackUser.Age()" && !strings.Contains(v.Note, "kept until the app restarts") {
+			t.Errorf("%s: note %q, want the one line on keeping the frames", tt.expr, v.Note)
+		}
+	}
+	if n := f.do(command{Op: "retained", Panic: "p"}).Other; n == "0" {
+		t.Error("calls handed pointers into the parked frames, and the app was not asked to keep them")
+	}
+	// Writes through the receiver reach the parked frame.
+	if v := f.mustEval("p", 3, "cart.Items"); v.Value != "2" {
+		t.Errorf("cart.Items = %s after the calls", v.Value)
+	}
+}
+
+// TestCallsOnParkedValuesRefused is an app that will not keep the frames
+// (at its RetainLimit): the call is refused, with what to do instead.
+func TestCallsOnParkedValuesRefused(t *testing.T) {
+	f := startFixture(t, "PANICROOM_FIXTURE_RETAIN=refuse")
+	f.panic("p")
+	r := f.eval("p", 3, "cart.Describe()")
+	if r.Err == nil || r.Err.Code != debugger.CodeCall || !strings.Contains(r.Err.Msg, "Restart the app") || strings.Contains(r.Err.Msg, "unsafe mode") || strings.Contains(r.Err.Msg, "runtime.frame") {
+		t.Fatalf("cart.Describe() with the frames not kept: %+v", r.Err)
+	}
+	if n := f.do(command{Op: "retained", Panic: "p"}).Other; n != "0" {
+		t.Errorf("a refused call committed the app to keep the frames (%s)", n)
+	}
+	if v := f.mustEval("p", 3, "add(1, 1)"); v.Value != "2" {
+		t.Errorf("add(1, 1) after the refusal = %s", v.Value)
 	}
 }

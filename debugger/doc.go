@@ -23,6 +23,12 @@
 // app) and the agent injects from there, rewriting frame-N locals to
 // runtime.frame(N).name.
 //
+// Delve's escape check refuses a call handed a pointer into the parked
+// frames (a method on a local that never escaped). The agent makes it
+// anyway when the app agrees to keep those frames for good
+// ([Panic].Retain): a pointer the callee kept then never points into a
+// stack that was reused.
+//
 // # Keep-alive
 //
 // The parked frames are dead to the runtime, so heap objects that only

@@ -101,7 +101,26 @@ type Panic struct {
 	// turn the collector back on. It must not keep ptrs itself: a
 	// []uintptr keeps nothing alive.
 	KeepAlive func(ptrs []uintptr)
+
+	// Retain, if set, is asked before a call is handed pointers into the
+	// parked frames (a method on a local that never escaped: cart :=
+	// &Cart{}; cart.Describe()). Such a call is safe while the frames stay
+	// where they are, and stays safe afterwards only if they stay there
+	// for good, since the callee may have kept the pointer. With peek
+	// true, Retain only answers whether it would agree; with peek false
+	// it commits: from then on, releasing the panic must neither let its
+	// goroutine return nor drop what KeepAlive kept, until the process
+	// exits. It is called with peek false while the goroutine is still
+	// inside the call's park.Spot.Do, so that no release can come between
+	// the call and the commitment. A refusal (false) is explained by
+	// RetainLimit.
+	Retain func(peek bool) bool
 }
+
+// RetainLimit is how many panics an app keeps for good because calls were
+// handed pointers into their frames (Panic.Retain): each costs a parked
+// goroutine, its stack and an OS thread until the app restarts.
+const RetainLimit = 8
 
 // Frame is one frame of the page, as the runtime reported it.
 type Frame struct {
@@ -152,6 +171,10 @@ type Value struct {
 	More *Handle
 	// Cut is set when the value was already shown higher in the tree.
 	Cut bool
+	// Note, on the top value of an answer, is one line the developer
+	// should know about how it was obtained (a call handed pointers into
+	// the parked frames, which are now kept until the app restarts).
+	Note string `json:",omitempty"`
 }
 
 // Snapshot holds the frames' variables as they were right after a panic.

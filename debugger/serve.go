@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"go/ast"
 	"go/parser"
+	"regexp"
 	"strings"
 	"sync"
 	"time"
@@ -65,7 +66,7 @@ func (tr *tracer) do(req wireRequest, deadline time.Time) (ans wireAnswer) {
 	case opLocals:
 		ans.Vars, err = tr.locals(req)
 	case opEval:
-		ans.Value, ans.NeedCall, err = tr.eval(req, deadline)
+		ans.Value, ans.NeedCall, err = tr.eval(req, deadline, &ans.Retained)
 	case opExpand:
 		ans.Value, err = tr.expand(req)
 	default:
@@ -356,9 +357,9 @@ func hasCall(expr string) bool {
 	return found
 }
 
-func (tr *tracer) eval(req wireRequest, deadline time.Time) (*Value, bool, error) {
+func (tr *tracer) eval(req wireRequest, deadline time.Time, retained *bool) (*Value, bool, error) {
 	if req.Call {
-		v, err := tr.call(req, deadline)
+		v, err := tr.call(req, deadline, retained)
 		return v, false, err
 	}
 	sc, err := tr.frameScope(req)
@@ -402,42 +403,38 @@ func (tr *tracer) readBack(req wireRequest, lhs string) (*Value, bool, error) {
 	return &out, false, nil
 }
 
-// call injects req.Expr from the goroutine spinning in rendezvous. The
-// goroutine may have been preempted when the app was stopped (it is then
-// not on a thread, and Delve can only inject on a thread): let it run a
-// little and stop again.
-func (tr *tracer) call(req wireRequest, deadline time.Time) (*Value, error) {
-	if tr.stuck[req.Goroutine] {
-		return nil, errorf(CodeCall, "an earlier call from this panic's goroutine never returned; it cannot run another one")
-	}
+// callSite finds the panic's goroutine spinning in rendezvous on a thread,
+// the scope of the requested frame and the expression rewritten for a call
+// injected from the top of that goroutine, and selects the goroutine.
+func (tr *tracer) callSite(req wireRequest, deadline time.Time) (*located, *proc.EvalScope, string, error) {
 	var l *located
 	for attempt := 0; ; attempt++ {
 		var err error
 		l, err = tr.locate(req)
 		if err != nil {
-			return nil, err
+			return nil, nil, "", err
 		}
 		g := l.g
 		if g.Thread != nil && len(l.stack) > 0 && l.stack[0].Call.Fn != nil && l.stack[0].Call.Fn.Name == spinName {
 			break
 		}
 		if attempt > 200 || time.Now().After(deadline) {
-			return nil, errorf(CodeCall, "the panic's goroutine did not reach the rendezvous on a thread (it is in %s)", frameName(l.stack))
+			return nil, nil, "", errorf(CodeCall, "the panic's goroutine did not reach the rendezvous on a thread (it is in %s)", frameName(l.stack))
 		}
 		tr.resume()
 		time.Sleep(time.Millisecond)
 		if err := tr.halt(); err != nil {
-			return nil, errorf(CodeAgentDied, "stopping the app: %v", err)
+			return nil, nil, "", errorf(CodeAgentDied, "stopping the app: %v", err)
 		}
 	}
 	d, err := l.frame(req, req.Frame)
 	if err != nil {
-		return nil, err
+		return nil, nil, "", err
 	}
 	sc := tr.scope(l, d)
 	vars, err := sc.Locals(0, "")
 	if err != nil {
-		return nil, evalError(err)
+		return nil, nil, "", evalError(err)
 	}
 	names := map[string]bool{}
 	for _, v := range vars {
@@ -451,47 +448,44 @@ func (tr *tracer) call(req wireRequest, deadline time.Time) (*Value, error) {
 	}
 	expr, err := rewrite(req.Expr, d, names, pkg)
 	if err != nil {
-		return nil, err
+		return nil, nil, "", err
 	}
 	if err := tr.t.SwitchGoroutine(l.g); err != nil {
-		return nil, fmt.Errorf("selecting goroutine %d: %w", l.g.ID, err)
+		return nil, nil, "", fmt.Errorf("selecting goroutine %d: %w", l.g.ID, err)
 	}
+	return l, sc, expr, nil
+}
 
-	// If this agent dies before the call is over, the app's SIGTRAP
-	// handler finishes the protocol in its place.
-	slot, err := tr.armTrap(sc, l.g.Thread)
+// call injects req.Expr from the goroutine spinning in rendezvous. The
+// goroutine may have been preempted when the app was stopped (it is then
+// not on a thread, and Delve can only inject on a thread): let it run a
+// little and stop again.
+func (tr *tracer) call(req wireRequest, deadline time.Time, retained *bool) (*Value, error) {
+	if tr.stuck[req.Goroutine] {
+		return nil, errorf(CodeCall, "an earlier call from this panic's goroutine never returned; it cannot run another one")
+	}
+	l, sc, expr, err := tr.callSite(req, deadline)
 	if err != nil {
-		return nil, fmt.Errorf("preparing the call: %w", err)
+		return nil, err
 	}
-
-	// The injected call runs with the whole app running. If it blocks or
-	// loops past the deadline, stop the app; Delve keeps the unfinished
-	// injection and the goroutine stays in it.
-	var mu sync.Mutex
-	finished := false
-	timedOut := false
-	timer := time.AfterFunc(time.Until(deadline), func() {
-		mu.Lock()
-		defer mu.Unlock()
-		if !finished {
-			timedOut = true
-			tr.grp.RequestManualStop()
+	err = tr.inject(req, sc, l, expr, deadline, true)
+	if err != nil && strings.Contains(err.Error(), msgEscape) && req.StackPointers {
+		// Delve's escape check refused a pointer into the parked frames
+		// (a method on a local that never escaped). Nothing was run. The
+		// app has agreed to keep this panic's frames for good once such a
+		// call happens (Panic.Retain), so a pointer the callee keeps
+		// stays valid: call again without the check, from a fresh look at
+		// the goroutine (the refused injection left Delve's view stale).
+		*retained = true
+		if l, sc, expr, err = tr.callSite(req, deadline); err != nil {
+			return nil, err
 		}
-	})
-	err = proc.EvalExpressionWithCalls(tr.grp, l.g, expr, loadConfig, true)
-	mu.Lock()
-	finished = true
-	mu.Unlock()
-	timer.Stop()
-	if tr.exitedErr(err) {
-		return nil, errorf(CodeAgentDied, "the app exited during the call")
+		err = tr.inject(req, sc, l, expr, deadline, false)
 	}
-	if timedOut {
-		// The slot stays: the call may still end, long after this agent.
-		tr.stuck[req.Goroutine] = true
-		return nil, errorf(CodeTimeout, "the call did not return within %v; it keeps running in the app and this panic's goroutine waits for it, so no further calls can be made from it (reads still work)", req.Timeout)
+	var e *Error
+	if errors.As(err, &e) {
+		return nil, e
 	}
-	tr.disarmTrap(slot)
 	if err != nil {
 		return nil, callError(err, req.Expr)
 	}
@@ -504,8 +498,25 @@ func (tr *tracer) call(req wireRequest, deadline time.Time) (*Value, error) {
 	}
 	if lhs, _, ok := splitAssign(req.Expr); ok {
 		v, _, err := tr.readBack(req, lhs)
-		return v, err
+		return withNote(v, *retained), err
 	}
+	v, err := callResult(req, rets)
+	return withNote(v, *retained), err
+}
+
+// retainNote is the one line a call's answer carries when the call was
+// handed pointers into the parked frames.
+const retainNote = "This call was handed pointers into the parked frames, so they are now kept until the app restarts: a pointer the function kept stays valid."
+
+func withNote(v *Value, retained bool) *Value {
+	if v != nil && retained {
+		v.Note = retainNote
+	}
+	return v
+}
+
+// callResult turns the values a call returned into an answer.
+func callResult(req wireRequest, rets []*proc.Variable) (*Value, error) {
 	switch {
 	case len(rets) == 0:
 		return &Value{Name: req.Expr, Kind: "invalid", Value: "(no result)", Len: -1, Cap: -1}, nil
@@ -523,6 +534,48 @@ func (tr *tracer) call(req wireRequest, deadline time.Time) (*Value, error) {
 		out.Children = append(out.Children, tree(req.Panic, req.Frame, r, ""))
 	}
 	return &out, nil
+}
+
+// inject runs expr as a call from the goroutine of l, spinning in
+// rendezvous, with Delve's escape check on or off. Delve's own refusals
+// come back as they are, for callError; the agent's come back as *Error.
+func (tr *tracer) inject(req wireRequest, sc *proc.EvalScope, l *located, expr string, deadline time.Time, checkEscape bool) error {
+	// If this agent dies before the call is over, the app's SIGTRAP
+	// handler finishes the protocol in its place.
+	slot, err := tr.armTrap(sc, l.g.Thread)
+	if err != nil {
+		return errorf(CodeCall, "preparing the call: %v", err)
+	}
+
+	// The injected call runs with the whole app running. If it blocks or
+	// loops past the deadline, stop the app; Delve keeps the unfinished
+	// injection and the goroutine stays in it.
+	var mu sync.Mutex
+	finished := false
+	timedOut := false
+	timer := time.AfterFunc(time.Until(deadline), func() {
+		mu.Lock()
+		defer mu.Unlock()
+		if !finished {
+			timedOut = true
+			tr.grp.RequestManualStop()
+		}
+	})
+	err = proc.EvalExpressionWithCalls(tr.grp, l.g, expr, loadConfig, checkEscape)
+	mu.Lock()
+	finished = true
+	mu.Unlock()
+	timer.Stop()
+	if tr.exitedErr(err) {
+		return errorf(CodeAgentDied, "the app exited during the call")
+	}
+	if timedOut {
+		// The slot stays: the call may still end, long after this agent.
+		tr.stuck[req.Goroutine] = true
+		return errorf(CodeTimeout, "the call did not return within %v; it keeps running in the app and this panic's goroutine waits for it, so no further calls can be made from it (reads still work)", req.Timeout)
+	}
+	tr.disarmTrap(slot)
+	return err
 }
 
 func firstChildValue(v Value) string {
@@ -603,16 +656,21 @@ var delveMessages = map[string]string{
 	msgNoSymbol:      "delve",
 }
 
+// frameRef is the runtime.frame(N) prefix that rewrite puts before the
+// locals of the chosen frame; Delve repeats it in its messages, where the
+// user, who never wrote it, should read the names as written.
+var frameRef = regexp.MustCompile(`runtime\.frame\(\d+\)\.`)
+
 // callError turns Delve's call refusals into messages that say what would
 // work instead.
 func callError(err error, expr string) error {
-	msg := err.Error()
+	msg := frameRef.ReplaceAllString(err.Error(), "")
 	switch {
 	case strings.Contains(msg, msgEscape):
-		// Delve's escape check refuses every pointer into the parked stack:
-		// a callee that kept one would hold it past the release, when that
-		// memory is reused. Nothing the browser sends can lift the check.
-		return errorf(CodeCall, "%s. The value lives in the parked frames (it never escaped to the heap), and the console does not pass pointers into them to functions, which could keep them past the release. Read its fields instead, or call a function that takes the value rather than a pointer to it", msg)
+		// Reached only when the app would not keep the frames for good
+		// (Panic.Retain): a callee that kept the pointer would hold it
+		// past the release, when that memory is reused.
+		return errorf(CodeCall, "%s. The value lives in the parked frames (it never escaped to the heap); a call may be handed pointers into them only if the app keeps those frames until it restarts, and it already keeps %d panics' frames for such calls. Restart the app to call this, or read the value's fields instead", msg, RetainLimit)
 	case strings.Contains(msg, msgOptimized):
 		return errorf(CodeCall, "%s: the function was compiled with optimizations; build with -gcflags=all=\"-N -l\" (some standard library functions stay uncallable under the register ABI)", msg)
 	case strings.Contains(msg, msgNoDIE), strings.Contains(msg, msgNoSymbolValue), strings.Contains(msg, msgNotFunction):

@@ -37,9 +37,13 @@ type wireRequest struct {
 	KeepAlive bool
 	// Call is set when the panic's goroutine is spinning in rendezvous, so
 	// the agent may inject calls from it.
-	Call    bool
-	Timeout time.Duration
-	Panic   string // for handles in answers
+	Call bool
+	// StackPointers lets a call be handed pointers into the parked frames
+	// when Delve's escape check refuses them: the app has agreed to keep
+	// the frames for good if it happens (Panic.Retain).
+	StackPointers bool `json:",omitempty"`
+	Timeout       time.Duration
+	Panic         string // for handles in answers
 }
 
 type wireAnswer struct {
@@ -62,6 +66,9 @@ type wireAnswer struct {
 	KeepAliveErr string `json:",omitempty"`
 	// Stopped is set when the agent stopped the app to answer.
 	Stopped bool `json:",omitempty"`
+	// Retained is set when a call was handed pointers into the parked
+	// frames: the app must now keep them for good (Panic.Retain).
+	Retained bool `json:",omitempty"`
 }
 
 // wireReady is the agent's first line, once attached or failed.

@@ -123,6 +123,16 @@ func TestConsole(t *testing.T) {
 		t.Errorf("after the reload the frame should still hold the assigned value: %q", got)
 	}
 
+	// A method with a pointer receiver on a local that never escaped:
+	// the call is handed a pointer into the parked frames, and the answer
+	// says in one line that they are now kept.
+	s.open("/nil-map")
+	s.do("opening the console of the handler", chromedp.WaitVisible("#frame-1 .console-open"), chromedp.Click("#frame-1 .console-open"), chromedp.WaitVisible("#frame-1 .console textarea"))
+	if got := run(s, "1", "cart.Describe()"); !strings.Contains(got, `"Ada Lovelace's cart, 0 items"`) || !strings.Contains(got, "kept until the app restarts") {
+		t.Errorf("a pointer-receiver call on a stack local: %q", got)
+	}
+	s.screenshot("stack-call")
+
 	// Without the cookie, ten wrong PINs lock the console until restart.
 	if _, err := chromedp.Call(s.ctx, network.ClearBrowserCookies, cdp.Empty{}); err != nil {
 		t.Fatal(err)

@@ -67,9 +67,18 @@ type Cart struct {
 	Items map[string]int
 }
 
+// Describe has a pointer receiver, as most methods do.
+func (c *Cart) Describe() string {
+	return fmt.Sprintf("%s's cart, %d items", c.Owner.Name, len(c.Items))
+}
+
 func nilMap(w http.ResponseWriter, r *http.Request) {
+	// cart never escapes to the heap: it lives in the handler's frame, as
+	// most handler locals do, and cart.Describe() in the console hands
+	// Describe a pointer into the parked frames.
 	cart := &Cart{Owner: newStore().Lookup(1)}
 	sku, qty := "sku-1138", 3
+	w.Header().Set("X-Cart", cart.Describe())
 	cart.Items[sku] = qty
 }
 

@@ -378,7 +378,12 @@
       send({ op: "eval", panic: panicID, frame: index, expr: expr }).then(function (a) {
         result.textContent = "";
         result.className = "con-result";
-        if (a.error) { result.appendChild(errorBlock(a.error)); } else { result.appendChild(tree(a.value, index)); }
+        if (a.error) { result.appendChild(errorBlock(a.error)); } else {
+          result.appendChild(tree(a.value, index));
+          // One line on how the value was obtained, when it matters (a
+          // call handed pointers into the parked frames).
+          if (a.value.Note) { result.appendChild(el("div", "con-note", a.value.Note)); }
+        }
         out.scrollTop = out.scrollHeight;
       }, function (e) {
         result.textContent = "";

@@ -123,6 +123,11 @@ func handle(req *request) {
 	// must not be handed a pointer to it.
 	stackUser := User{Name: "Grace", age: 40}
 	total += stackUser.Age() - 40
+	// cart never escapes either, and points at stackUser: a chain of
+	// pointer receivers in the parked frames.
+	cart := &Cart{Owner: &stackUser, Items: 2}
+	total += len(cart.Describe()) - len(cart.Describe())
+	total += len(nameOf(&stackUser)) - len(nameOf(cart.Owner))
 	process(user, items, total)
 }
 
@@ -133,6 +138,20 @@ type parked struct {
 
 // Store and its users are built by deadLocals and referenced only by its
 // frame, which is dead to the runtime once the panic is under way.
+// Cart is an ordinary handler value, with a pointer receiver.
+type Cart struct {
+	Owner *User
+	Items int
+}
+
+//go:noinline
+func (c *Cart) Describe() string { return fmt.Sprintf("%s's cart, %d items", c.Owner.Name, c.Items) }
+
+// nameOf takes a pointer argument.
+//
+//go:noinline
+func nameOf(u *User) string { return u.Name }
+
 type Store struct {
 	users map[int]*User
 	notes []string
@@ -214,6 +233,10 @@ var (
 	keepMu    sync.Mutex
 	keep      = map[string][]unsafe.Pointer{}
 	keepCount = map[string]int{}
+	// retained counts the commitments of Panic.Retain per panic; refuse
+	// makes Retain refuse, as an app at its RetainLimit does.
+	retained     = map[string]int{}
+	refuseRetain = os.Getenv("PANICROOM_FIXTURE_RETAIN") == "refuse"
 	// noKeepAlive stores nothing (the collector is still held and
 	// released): for showing that the test fails without it.
 	noKeepAlive = os.Getenv("PANICROOM_FIXTURE_NO_KEEPALIVE") == "1"
@@ -299,7 +322,16 @@ func serve(id string, req *request, parkedCh chan<- parked, handler func(), free
 				runtime.GC()
 				runtime.GC()
 			}
-			ev.Register(debugger.Panic{ID: id, GoroutineID: goid(), Frames: all[i:], Spot: spot, KeepAlive: keepAliveFunc(id, release)})
+			ev.Register(debugger.Panic{ID: id, GoroutineID: goid(), Frames: all[i:], Spot: spot, KeepAlive: keepAliveFunc(id, release),
+				Retain: func(peek bool) bool {
+					if peek {
+						return !refuseRetain
+					}
+					keepMu.Lock()
+					retained[id]++
+					keepMu.Unlock()
+					return true
+				}})
 			parkedCh <- parked{id: id, spot: spot}
 			spot.Wait()
 		}()
@@ -398,6 +430,10 @@ func main() {
 			mu.Lock()
 			spots[p.id] = p.spot
 			mu.Unlock()
+		case "retained":
+			keepMu.Lock()
+			rep.Other = fmt.Sprint(retained[c.Panic])
+			keepMu.Unlock()
 		case "kept":
 			keepMu.Lock()
 			var b strings.Builder
