@@ -383,3 +383,27 @@ func TestCallsOnParkedValuesRefused(t *testing.T) {
 		t.Errorf("add(1, 1) after the refusal = %s", v.Value)
 	}
 }
+
+// TestNamesAsGoScopesThem evaluates names as the code of the frame's
+// package would: a package-level variable unqualified, in reads and calls,
+// and a package by the name its file imported it as.
+func TestNamesAsGoScopesThem(t *testing.T) {
+	f := startFixture(t)
+	f.panic("p")
+	for _, tt := range []struct {
+		frame      int
+		expr, want string
+	}{
+		{3, "directory.names[42]", `"Ada"`},
+		{3, "directory.Lookup(42)", `"Ada"`},
+		{2, "directory.Lookup(42) + label", `"Adaprocessing"`},
+		{3, `pth.Base("/a/b")`, `"b"`},
+		{3, `len(pth.Base(req.Path))`, "4"},
+		{3, "main.directory.Lookup(42)", `"Ada"`},
+	} {
+		v := f.mustEval("p", tt.frame, tt.expr)
+		if v.Value != tt.want {
+			t.Errorf("frame %d: %s = %s, want %s", tt.frame, tt.expr, v.Value, tt.want)
+		}
+	}
+}

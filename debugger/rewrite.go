@@ -22,8 +22,12 @@ import (
 //   - other unqualified identifiers that are not predeclared are qualified
 //     with frame N's package, because spin's package would be
 //     searched otherwise;
-//   - selectors (x.f), struct literal keys, and package names (pkg.F) are
-//     left alone; function literals' own parameters shadow frame N's names.
+//   - in a selector x.f, x is resolved as the compiler would in frame N's
+//     file: a local, else one of the file's imports by the name it was
+//     imported as (a renamed import becomes Delve's "import/path".f),
+//     else a package-level name of frame N's package (store.Lookup(1)
+//     becomes main.store.Lookup(1)); struct literal keys are left alone,
+//     and function literals' own parameters shadow frame N's names.
 //
 // Assignments "lhs = rhs" are split at the first top-level "=" and each side
 // is rewritten on its own.
@@ -60,21 +64,80 @@ func checkSyntax(expr string) error {
 	return nil
 }
 
+// names is what an identifier can mean in frame N, in the order the
+// compiler looks: locals, the package block, the file's imports, the
+// universe.
+type names struct {
+	locals map[string]bool
+	// pkg is the import path of frame N's function.
+	pkg string
+	// imports maps the names frame N's file imports packages as to their
+	// paths; nil when the file could not be read, and then isPackage
+	// (Delve's list of package names in the binary) decides.
+	imports   map[string]string
+	isPackage func(name string) bool
+}
+
 // rewrite returns expr in the topmost frame's terms. locals are the names
 // visible in frame N; pkg is the import path of frame N's function.
 func rewrite(expr string, frame int, locals map[string]bool, pkg string) (string, error) {
+	return rewriteIn(expr, frame, names{locals: locals, pkg: pkg})
+}
+
+// rewriteIn is rewrite with all that frame N's scope knows.
+func rewriteIn(expr string, frame int, n names) (string, error) {
 	if lhs, rhs, ok := splitAssign(expr); ok {
-		l, err := rewriteExpr(lhs, frame, locals, pkg)
+		l, err := rewriteExpr(lhs, frame, n)
 		if err != nil {
 			return "", err
 		}
-		r, err := rewriteExpr(rhs, frame, locals, pkg)
+		r, err := rewriteExpr(rhs, frame, n)
 		if err != nil {
 			return "", err
 		}
 		return l + " = " + r, nil
 	}
-	return rewriteExpr(expr, frame, locals, pkg)
+	return rewriteExpr(expr, frame, n)
+}
+
+// importsOf returns the names src's imports are known by in it (the
+// explicit name, or the package name guessed from the path: its last
+// element without a major-version suffix), mapped to their paths.
+// Blank and dot imports are left out.
+func importsOf(src []byte) (map[string]string, error) {
+	f, err := parser.ParseFile(token.NewFileSet(), "", src, parser.ImportsOnly)
+	if err != nil {
+		return nil, err
+	}
+	out := map[string]string{}
+	for _, is := range f.Imports {
+		path, err := strconv.Unquote(is.Path.Value)
+		if err != nil {
+			continue
+		}
+		name := guessPackageName(path)
+		if is.Name != nil {
+			name = is.Name.Name
+		}
+		if name != "_" && name != "." {
+			out[name] = path
+		}
+	}
+	return out, nil
+}
+
+// guessPackageName is the name a package is usually declared with:
+// github.com/go-chi/chi/v5 → chi, gopkg.in/yaml.v3 → yaml.
+func guessPackageName(path string) string {
+	elems := strings.Split(path, "/")
+	last := elems[len(elems)-1]
+	if len(elems) > 1 && len(last) > 1 && last[0] == 'v' && strings.Trim(last[1:], "0123456789") == "" {
+		last = elems[len(elems)-2]
+	}
+	if i := strings.Index(last, ".v"); i > 0 && strings.Trim(last[i+2:], "0123456789") == "" {
+		last = last[:i]
+	}
+	return strings.TrimPrefix(last, "go-")
 }
 
 // splitAssign finds a top-level "=" (not ==, :=, <=, ...).
@@ -114,12 +177,12 @@ func init() {
 	}
 }
 
-func rewriteExpr(src string, frame int, locals map[string]bool, pkg string) (string, error) {
+func rewriteExpr(src string, frame int, n names) (string, error) {
 	e, err := parser.ParseExpr(src)
 	if err != nil {
 		return "", errorf(CodeSyntax, "%v", err)
 	}
-	r := &rewriter{frame: frame, locals: locals, pkg: pkg}
+	r := &rewriter{frame: frame, locals: n.locals, pkg: n.pkg, imports: n.imports, isPackage: n.isPackage}
 	e = r.expr(e, nil)
 	var buf bytes.Buffer
 	if err := format.Node(&buf, token.NewFileSet(), e); err != nil {
@@ -129,22 +192,58 @@ func rewriteExpr(src string, frame int, locals map[string]bool, pkg string) (str
 }
 
 type rewriter struct {
-	frame  int
-	locals map[string]bool
-	pkg    string
+	frame     int
+	locals    map[string]bool
+	pkg       string
+	imports   map[string]string
+	isPackage func(string) bool
 }
 
 // qualifier is how frame N's package is named in Delve's syntax.
-func (r *rewriter) qualifier() ast.Expr {
-	if !strings.ContainsAny(r.pkg, "/.") {
-		return ast.NewIdent(r.pkg)
+func (r *rewriter) qualifier() ast.Expr { return pathQualifier(r.pkg) }
+
+// pathQualifier names the package at path in Delve's syntax: a quoted
+// path where the last element alone could be ambiguous or not an
+// identifier.
+func pathQualifier(path string) ast.Expr {
+	if !strings.ContainsAny(path, "/.") {
+		return ast.NewIdent(path)
 	}
-	return &ast.BasicLit{Kind: token.STRING, Value: strconv.Quote(r.pkg)}
+	return &ast.BasicLit{Kind: token.STRING, Value: strconv.Quote(path)}
 }
+
+// packageRef resolves x in x.f when x is not a local: an import of frame
+// N's file (the qualifier for its path), a package-level name of frame N's
+// package (nil, pkgLevel true), or a package Delve resolves itself
+// (nil, false).
+func (r *rewriter) packageRef(x string) (q ast.Expr, pkgLevel bool) {
+	if r.pkg == "" || predeclared[x] || x == guessPackageName(r.pkg) {
+		// Not Go, but Delve's way of naming the frame's own package
+		// (main.counter), which developers who know Delve write.
+		return nil, false
+	}
+	if r.imports != nil {
+		if path, ok := r.imports[x]; ok {
+			// The path, even where Delve knows the name: two packages can
+			// share one (math/rand, crypto/rand).
+			return pathQualifier(path), false
+		}
+		return nil, true
+	}
+	if r.isPackage != nil && !r.isPackage(x) {
+		return nil, true
+	}
+	return nil, false
+}
+
+// inPlace rewrites for an evaluation in frame N's own scope, where Delve
+// finds its locals and package-level names itself: only package names
+// that frame N's file imports under another name change.
+const inPlace = -1
 
 func (r *rewriter) ident(id *ast.Ident, shadow map[string]bool) ast.Expr {
 	switch {
-	case id.Name == "_" || shadow[id.Name]:
+	case id.Name == "_" || shadow[id.Name] || r.frame == inPlace:
 		return id
 	case r.locals[id.Name]:
 		return &ast.SelectorExpr{
@@ -168,9 +267,13 @@ func (r *rewriter) expr(e ast.Expr, shadow map[string]bool) ast.Expr {
 	case *ast.Ident:
 		return r.ident(n, shadow)
 	case *ast.SelectorExpr:
-		// pkg.Name stays as is when pkg is not a local: Delve resolves
-		// package names itself.
 		if id, ok := n.X.(*ast.Ident); ok && !r.locals[id.Name] && !shadow[id.Name] {
+			switch q, pkgLevel := r.packageRef(id.Name); {
+			case q != nil:
+				n.X = q
+			case pkgLevel && r.frame != inPlace:
+				n.X = r.ident(id, shadow)
+			}
 			return n
 		}
 		n.X = r.expr(n.X, shadow)
@@ -242,7 +345,7 @@ func (r *rewriter) expr(e ast.Expr, shadow map[string]bool) ast.Expr {
 func (r *rewriter) typ(e ast.Expr) ast.Expr {
 	switch n := e.(type) {
 	case *ast.Ident:
-		if n.Name == "_" || predeclared[n.Name] || r.pkg == "" {
+		if n.Name == "_" || predeclared[n.Name] || r.pkg == "" || r.frame == inPlace {
 			return n
 		}
 		return &ast.SelectorExpr{X: r.qualifier(), Sel: ast.NewIdent(n.Name)}
@@ -265,8 +368,16 @@ func (r *rewriter) typ(e ast.Expr) ast.Expr {
 		for i := range n.Indices {
 			n.Indices[i] = r.typ(n.Indices[i])
 		}
+	case *ast.SelectorExpr:
+		// pkg.T: Delve resolves package names itself, except those a
+		// file renamed.
+		if id, ok := n.X.(*ast.Ident); ok {
+			if q, _ := r.packageRef(id.Name); q != nil {
+				n.X = q
+			}
+		}
 	}
-	// A selector is pkg.T, which Delve resolves; the rest (struct, func
-	// and interface literals) it cannot evaluate, and says so itself.
+	// The rest (struct, func and interface literals) Delve cannot
+	// evaluate, and says so itself.
 	return e
 }

@@ -376,6 +376,15 @@ func (tr *tracer) eval(req wireRequest, deadline time.Time, retained *bool) (*Va
 		return tr.readBack(req, lhs)
 	}
 	v, err := sc.EvalExpression(req.Expr, loadConfig)
+	if err != nil && strings.Contains(err.Error(), msgNoSymbol) {
+		// A package the frame's file imports under another name than
+		// Delve knows it by (a renamed import): name it by its path.
+		if alt := tr.inPlace(req, sc); alt != "" && alt != req.Expr {
+			if v2, err2 := sc.EvalExpression(alt, loadConfig); err2 == nil {
+				v, err = v2, nil
+			}
+		}
+	}
 	if err != nil {
 		if needsCall(err, req.Expr) {
 			return nil, true, nil
@@ -401,6 +410,51 @@ func (tr *tracer) readBack(req wireRequest, lhs string) (*Value, bool, error) {
 	out := tree(req.Panic, req.Frame, v, lhs)
 	out.Name = lhs
 	return &out, false, nil
+}
+
+// inPlace is req.Expr with the packages its frame's file renamed named
+// by path, for an evaluation in that frame's scope; "" if it cannot say.
+func (tr *tracer) inPlace(req wireRequest, sc *proc.EvalScope) string {
+	if req.Frame < 0 || req.Frame >= len(req.Frames) {
+		return ""
+	}
+	if tr.imports == nil {
+		tr.imports = importCache{}
+	}
+	n := names{imports: tr.imports.of(req.Frames[req.Frame].File), locals: map[string]bool{}}
+	if n.imports == nil {
+		return ""
+	}
+	if sc.Fn != nil {
+		n.pkg = sc.Fn.PackageName()
+	}
+	if vars, err := sc.Locals(0, ""); err == nil {
+		for _, v := range vars {
+			n.locals[v.Name] = true
+		}
+	}
+	out, err := rewriteIn(req.Expr, inPlace, n)
+	if err != nil {
+		return ""
+	}
+	return out
+}
+
+// namesIn is what names mean in Delve's frame d (the page's req.Frame).
+func (tr *tracer) namesIn(req wireRequest, l *located, d int, locals map[string]bool) names {
+	n := names{locals: locals}
+	if fn := l.stack[d].Call.Fn; fn != nil {
+		n.pkg = fn.PackageName()
+	}
+	if req.Frame >= 0 && req.Frame < len(req.Frames) {
+		if tr.imports == nil {
+			tr.imports = importCache{}
+		}
+		n.imports = tr.imports.of(req.Frames[req.Frame].File)
+	}
+	pm := tr.t.BinInfo().PackageMap
+	n.isPackage = func(name string) bool { _, ok := pm[name]; return ok }
+	return n
 }
 
 // callSite finds the panic's goroutine spinning in rendezvous on a thread,
@@ -436,17 +490,13 @@ func (tr *tracer) callSite(req wireRequest, deadline time.Time) (*located, *proc
 	if err != nil {
 		return nil, nil, "", evalError(err)
 	}
-	names := map[string]bool{}
+	locals := map[string]bool{}
 	for _, v := range vars {
 		if v.Flags&proc.VariableShadowed == 0 {
-			names[v.Name] = true
+			locals[v.Name] = true
 		}
 	}
-	pkg := ""
-	if fn := l.stack[d].Call.Fn; fn != nil {
-		pkg = fn.PackageName()
-	}
-	expr, err := rewrite(req.Expr, d, names, pkg)
+	expr, err := rewriteIn(req.Expr, d, tr.namesIn(req, l, d, locals))
 	if err != nil {
 		return nil, nil, "", err
 	}
@@ -656,6 +706,13 @@ var delveMessages = map[string]string{
 	msgNoSymbol:      "delve",
 }
 
+// runtimePackage reports whether the function fn (a qualified name)
+// belongs to the packages the compiler always optimizes: the runtime and
+// the internal packages it is built from.
+func runtimePackage(fn string) bool {
+	return strings.HasPrefix(fn, "runtime.") || strings.HasPrefix(fn, "internal/") || strings.HasPrefix(fn, "runtime/internal/")
+}
+
 // frameRef is the runtime.frame(N) prefix that rewrite puts before the
 // locals of the chosen frame; Delve repeats it in its messages, where the
 // user, who never wrote it, should read the names as written.
@@ -672,7 +729,17 @@ func callError(err error, expr string) error {
 		// past the release, when that memory is reused.
 		return errorf(CodeCall, "%s. The value lives in the parked frames (it never escaped to the heap); a call may be handed pointers into them only if the app keeps those frames until it restarts, and it already keeps %d panics' frames for such calls. Restart the app to call this, or read the value's fields instead", msg, RetainLimit)
 	case strings.Contains(msg, msgOptimized):
-		return errorf(CodeCall, "%s: the function was compiled with optimizations; build with -gcflags=all=\"-N -l\" (some standard library functions stay uncallable under the register ABI)", msg)
+		fn := strings.TrimSuffix(strings.TrimPrefix(msg[strings.Index(msg, msgOptimized):], msgOptimized+" "), " when regabi is in use")
+		if runtimePackage(fn) {
+			// The compiler optimizes the runtime's own packages whatever
+			// the flags (-N is dropped for them): advice to rebuild would
+			// be followed in vain.
+			return errorf(CodeCall, "%s: %s belongs to the Go runtime's own packages, which the compiler optimizes even under -N -l, so it cannot be called; call a function of your own (or of the standard library outside the runtime) that uses it", msg, fn)
+		}
+		return errorf(CodeCall, "%s: its package was compiled with optimizations; build with -gcflags=all=\"-N -l\" (all=, so that every package gets it, not only the main one)", msg)
+	case strings.Contains(msg, msgNoSymbolValue) && !strings.Contains(expr, lastWord(msg)+"("):
+		// A name that is not called: no variable by that name.
+		return errorf(CodeCall, "%s: %s is not an argument or local of this frame, nor a package-level name of its package or a package its file imports", msg, lastWord(msg))
 	case strings.Contains(msg, msgNoDIE), strings.Contains(msg, msgNoSymbolValue), strings.Contains(msg, msgNotFunction):
 		return errorf(CodeCall, "%s: the linker dropped this function from the binary because the program never calls it; call a function the program uses", msg)
 	case strings.Contains(msg, msgTooMany) || strings.Contains(msg, msgNotEnough):

@@ -28,7 +28,10 @@ func TestCallErrorsSayWhatToDo(t *testing.T) {
 	for _, tc := range []struct{ delve, expr, want string }{
 		{"main.settings has no member Greeting", "main.settings.Greeting()", "linker drops methods"},
 		{"could not find symbol main.nosuch", "main.nosuch()", "no such function"},
-		{"can not call optimized function strconv.Itoa when regabi is in use", "strconv.Itoa(7)", "-gcflags=all"},
+		{"could not find symbol value for cart", "nameOf(cart.Owner)", "cart is not an argument or local of this frame"},
+		{"could not find symbol value for lookup", "lookup(1)", "linker dropped"},
+		{"can not call optimized function example.com/shop.Total when regabi is in use", "shop.Total(7)", `-gcflags=all="-N -l"`},
+		{"can not call optimized function internal/strconv.Itoa when regabi is in use", "strconv.Itoa(7)", "internal/strconv.Itoa belongs to the Go runtime's own packages"},
 	} {
 		err := callError(errors.New(tc.delve), tc.expr)
 		if !strings.Contains(err.Error(), tc.want) {
@@ -76,6 +79,66 @@ func TestRewriteTypes(t *testing.T) {
 		got, err := rewrite(expr, 3, locals, "app")
 		if err != nil || got != want {
 			t.Errorf("rewrite(%q) = %q, %v; want %q", expr, got, err, want)
+		}
+	}
+}
+
+// TestRewriteScopes: a selector's left side is resolved as the compiler
+// would in the frame's file: locals, then the file's imports by the names
+// it gave them, then the package's own names.
+func TestRewriteScopes(t *testing.T) {
+	imports, err := importsOf([]byte(`package app
+import (
+	"fmt"
+	str "strconv"
+	"math/rand"
+	chi "github.com/go-chi/chi/v5"
+	"gopkg.in/yaml.v3"
+	_ "embed"
+	. "errors"
+)`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := names{locals: map[string]bool{"u": true, "fmt2": true}, pkg: "example.com/app", imports: imports}
+	for expr, want := range map[string]string{
+		"store.Lookup(42)":   `"example.com/app".store.Lookup(42)`,
+		"store":              `"example.com/app".store`,
+		"str.Itoa(42)":       "strconv.Itoa(42)",
+		"rand.Intn(3)":       `"math/rand".Intn(3)`,
+		"chi.NewRouter()":    `"github.com/go-chi/chi/v5".NewRouter()`,
+		"yaml.Marshal(u)":    `"gopkg.in/yaml.v3".Marshal(runtime.frame(3).u)`,
+		"fmt.Sprint(u.Name)": "fmt.Sprint(runtime.frame(3).u.Name)",
+		"u.Cart.Total()":     "runtime.frame(3).u.Cart.Total()",
+		"x.(str.NumError)":   `"example.com/app".x.(strconv.NumError)`,
+		"app.counter + 1":    "app.counter + 1",
+	} {
+		got, err := rewriteIn(expr, 3, n)
+		if err != nil || got != want {
+			t.Errorf("rewriteIn(%q) = %q, %v; want %q", expr, got, err, want)
+		}
+	}
+	// In the frame's own scope only renamed packages change.
+	for expr, want := range map[string]string{
+		"str.Itoa(total)":   "strconv.Itoa(total)",
+		"store.users[1]":    "store.users[1]",
+		"u.Name":            "u.Name",
+		"rand.Intn(3) + st": `"math/rand".Intn(3) + st`,
+	} {
+		got, err := rewriteIn(expr, inPlace, n)
+		if err != nil || got != want {
+			t.Errorf("in place: rewriteIn(%q) = %q, %v; want %q", expr, got, err, want)
+		}
+	}
+	// Without the file, Delve's package names decide.
+	blind := names{locals: map[string]bool{}, pkg: "app", isPackage: func(s string) bool { return s == "strings" }}
+	for expr, want := range map[string]string{
+		"store.Lookup(1)":    "app.store.Lookup(1)",
+		"strings.ToUpper(s)": "strings.ToUpper(app.s)",
+	} {
+		got, err := rewriteIn(expr, 3, blind)
+		if err != nil || got != want {
+			t.Errorf("without the file: rewriteIn(%q) = %q, %v; want %q", expr, got, err, want)
 		}
 	}
 }

@@ -206,6 +206,8 @@ type tracer struct {
 	// trapSlots is the address of the app's trapSlots, found at the
 	// first call (orphan_linux_amd64.go).
 	trapSlots uint64
+	// imports are those of the frames' source files (rewrite).
+	imports importCache
 }
 
 func attach(pid int) (*tracer, error) {

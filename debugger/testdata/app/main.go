@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	pth "path"
 	"runtime"
 	"runtime/debug"
 	"strings"
@@ -78,6 +79,15 @@ func slow(ms int) int {
 var slowStarted, slowEnded int
 
 var counter = 42
+
+// directory is a package-level variable with a method: the console must
+// find it unqualified, as the code of package main does.
+var directory = &Directory{names: map[int]string{42: "Ada"}}
+
+type Directory struct{ names map[int]string }
+
+//go:noinline
+func (d *Directory) Lookup(id int) string { return d.names[id] }
 
 // never is false at run time but not provably so: the calls under it keep
 // the functions in the binary.
@@ -369,7 +379,7 @@ type reply struct {
 
 func main() {
 	if never {
-		fmt.Println(counter, add(1, 2), concat("a", "b"), sum(1, 2), describe(1), blockForever(), loopForever(), panicky(), slow(1), (&User{}).Greeting("x"), User{}.Age())
+		fmt.Println(counter, add(1, 2), concat("a", "b"), sum(1, 2), describe(1), blockForever(), loopForever(), panicky(), slow(1), (&User{}).Greeting("x"), User{}.Age(), directory.Lookup(1), pth.Base("/a/b"))
 	}
 	ev = debugger.Start(debugger.Options{Timeout: 3 * time.Second, MaxRestarts: 50, Logger: slog.New(slog.NewTextHandler(os.Stderr, nil))})
 	defer ev.Close()
