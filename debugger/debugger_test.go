@@ -407,3 +407,45 @@ func TestNamesAsGoScopesThem(t *testing.T) {
 		}
 	}
 }
+
+// TestValuesAsGoPrintsThem: nil is nil whatever its kind (a nil map is
+// what "assignment to entry in nil map" is about), a typed nil in an
+// interface says both, functions say where they are, and results are
+// named as the function's signature names them, never ~r0.
+func TestValuesAsGoPrintsThem(t *testing.T) {
+	f := startFixture(t)
+	f.panic("p")
+	for expr, want := range map[string]string{
+		"nilMap":   "nil",
+		"nilSlice": "nil",
+		"empty":    "len 0",
+		"nilChan":  "nil",
+		"nilFunc":  "nil",
+		"nilIface": "nil",
+		"typedNil": "*main.LookupError(nil)",
+	} {
+		if v := f.mustEval("p", 3, expr); v.Value != want {
+			t.Errorf("%s = %q, want %q", expr, v.Value, want)
+		}
+	}
+	if v := f.mustEval("p", 3, "adder"); !strings.HasPrefix(v.Value, "main.add (") || !strings.Contains(v.Value, "main.go:") {
+		t.Errorf("a function value: %q, want its name and file:line", v.Value)
+	}
+	v := f.mustEval("p", 3, "lookup(1)")
+	if v.Type != "(*main.User, error)" || len(v.Children) != 2 || v.Children[0].Name != "result 0" || v.Children[1].Name != "result 1" || v.Children[1].Value != "nil" {
+		t.Errorf("lookup(1): type %q, results %+v", v.Type, v.Children)
+	}
+	v = f.mustEval("p", 3, "split(7)")
+	if len(v.Children) != 2 || v.Children[0].Name != "quotient" || v.Children[1].Name != "remainder" {
+		t.Errorf("split(7): %+v", v.Children)
+	}
+	for expr, msg := range map[string]string{
+		`User{Name: "x"}.Name`:      "composite literals (T{…}) are not supported",
+		"func() int { return 1 }()": "function literals are not supported",
+	} {
+		r := f.eval("p", 3, expr)
+		if r.Err == nil || !strings.Contains(r.Err.Msg, msg) || strings.Contains(r.Err.Msg, "ast.") {
+			t.Errorf("%s: %+v, want %q", expr, r.Err, msg)
+		}
+	}
+}

@@ -41,8 +41,11 @@ func checkSyntax(expr string) error {
 		sides = []string{lhs, rhs}
 	}
 	for i, side := range sides {
-		_, err := parser.ParseExpr(side)
+		e, err := parser.ParseExpr(side)
 		if err == nil {
+			if err := unsupported(e); err != nil {
+				return err
+			}
 			continue
 		}
 		msg := err.Error()
@@ -76,6 +79,22 @@ type names struct {
 	// (Delve's list of package names in the binary) decides.
 	imports   map[string]string
 	isPackage func(name string) bool
+}
+
+// unsupported refuses, in words, the Go that Delve's evaluator does not
+// implement and would answer with "*ast.CompositeLit not implemented".
+func unsupported(e ast.Expr) error {
+	var err error
+	ast.Inspect(e, func(n ast.Node) bool {
+		switch n.(type) {
+		case *ast.CompositeLit:
+			err = errorf(CodeEval, "composite literals (T{…}) are not supported: the debugger cannot build a new value of a type; assign it to a variable in your code first, or pass its fields one by one")
+		case *ast.FuncLit:
+			err = errorf(CodeEval, "function literals are not supported: the debugger evaluates expressions, it does not compile code; call a named function instead")
+		}
+		return err == nil
+	})
+	return err
 }
 
 // rewrite returns expr in the topmost frame's terms. locals are the names

@@ -227,10 +227,10 @@ func (tr *tracer) frameVarsKeep(req wireRequest, l *located, i int, k *keeper) F
 		}
 	}
 	for _, v := range args {
-		fv.Args = append(fv.Args, tree(req.Panic, i, v, v.Name))
+		fv.Args = append(fv.Args, tree(tr.t.BinInfo(), req.Panic, i, v, v.Name))
 	}
 	for _, v := range locals {
-		fv.Locals = append(fv.Locals, tree(req.Panic, i, v, v.Name))
+		fv.Locals = append(fv.Locals, tree(tr.t.BinInfo(), req.Panic, i, v, v.Name))
 	}
 	return fv
 }
@@ -304,7 +304,7 @@ func (tr *tracer) expand(req wireRequest) (*Value, error) {
 	if err != nil {
 		return nil, evalError(err)
 	}
-	out := tree(req.Panic, req.Frame, v, expr)
+	out := tree(tr.t.BinInfo(), req.Panic, req.Frame, v, expr)
 	if req.Start > 0 {
 		// Elements are numbered from the start of the original value,
 		// and their handles must point into it, not into the reslice.
@@ -391,7 +391,7 @@ func (tr *tracer) eval(req wireRequest, deadline time.Time, retained *bool) (*Va
 		}
 		return nil, false, evalErrorFor(err, req.Expr)
 	}
-	out := tree(req.Panic, req.Frame, v, req.Expr)
+	out := tree(tr.t.BinInfo(), req.Panic, req.Frame, v, req.Expr)
 	out.Name = req.Expr
 	return &out, false, nil
 }
@@ -407,7 +407,7 @@ func (tr *tracer) readBack(req wireRequest, lhs string) (*Value, bool, error) {
 	if err != nil {
 		return nil, false, evalError(err)
 	}
-	out := tree(req.Panic, req.Frame, v, lhs)
+	out := tree(tr.t.BinInfo(), req.Panic, req.Frame, v, lhs)
 	out.Name = lhs
 	return &out, false, nil
 }
@@ -550,7 +550,7 @@ func (tr *tracer) call(req wireRequest, deadline time.Time, retained *bool) (*Va
 		v, _, err := tr.readBack(req, lhs)
 		return withNote(v, *retained), err
 	}
-	v, err := callResult(req, rets)
+	v, err := callResult(tr.t.BinInfo(), req, rets)
 	return withNote(v, *retained), err
 }
 
@@ -566,23 +566,28 @@ func withNote(v *Value, retained bool) *Value {
 }
 
 // callResult turns the values a call returned into an answer.
-func callResult(req wireRequest, rets []*proc.Variable) (*Value, error) {
+func callResult(bi *proc.BinaryInfo, req wireRequest, rets []*proc.Variable) (*Value, error) {
 	switch {
 	case len(rets) == 0:
 		return &Value{Name: req.Expr, Kind: "invalid", Value: "(no result)", Len: -1, Cap: -1}, nil
 	case len(rets) == 1 && rets[0].Name == "~panic":
-		pv := tree(req.Panic, req.Frame, rets[0], "")
+		pv := tree(bi, req.Panic, req.Frame, rets[0], "")
 		pv.Name = "panic"
 		return nil, &Error{Code: CodeCallPanicked, Msg: "the call panicked: " + pv.Value + " " + firstChildValue(pv), Value: &pv}
 	case len(rets) == 1:
-		out := tree(req.Panic, req.Frame, rets[0], "")
+		out := tree(bi, req.Panic, req.Frame, rets[0], "")
 		out.Name = req.Expr
 		return &out, nil
 	}
 	out := Value{Name: req.Expr, Kind: "results", Len: int64(len(rets)), Cap: -1}
+	types := make([]string, 0, len(rets))
 	for _, r := range rets {
-		out.Children = append(out.Children, tree(req.Panic, req.Frame, r, ""))
+		c := tree(bi, req.Panic, req.Frame, r, "")
+		types = append(types, c.Type)
+		out.Children = append(out.Children, c)
 	}
+	// The results' types as the function's signature lists them.
+	out.Type = "(" + strings.Join(types, ", ") + ")"
 	return &out, nil
 }
 

@@ -20,10 +20,19 @@ var loadConfig = proc.LoadConfig{
 }
 
 // tree converts Delve's variable into our Value. expr evaluates to v in the
-// frame of the handle; it is used when v does not live at an address.
-func tree(panicID string, frame int, v *proc.Variable, expr string) Value {
+// frame of the handle; it is used when v does not live at an address. bi,
+// if not nil, places function values in their source.
+func tree(bi *proc.BinaryInfo, panicID string, frame int, v *proc.Variable, expr string) Value {
 	av := api.ConvertVar(v)
-	return convert(panicID, frame, av, expr, nil)
+	c := converter{bi: bi, panicID: panicID, frame: frame}
+	return c.convert(av, expr, nil)
+}
+
+// converter holds what every value of one answer shares.
+type converter struct {
+	bi      *proc.BinaryInfo
+	panicID string
+	frame   int
 }
 
 type ancestor struct {
@@ -49,7 +58,8 @@ func exprOf(v *api.Variable, fallback string) string {
 	return fallback
 }
 
-func convert(panicID string, frame int, v *api.Variable, expr string, path []ancestor) Value {
+func (cv converter) convert(v *api.Variable, expr string, path []ancestor) Value {
+	panicID, frame := cv.panicID, cv.frame
 	typ := v.Type
 	if typ == "" {
 		typ = v.RealType
@@ -58,7 +68,7 @@ func convert(panicID string, frame int, v *api.Variable, expr string, path []anc
 		typ = v.Kind.String() // untyped results of arithmetic
 	}
 	out := Value{
-		Name:       v.Name,
+		Name:       goName(v.Name),
 		Type:       typ,
 		Kind:       v.Kind.String(),
 		Len:        -1,
@@ -112,22 +122,27 @@ func convert(panicID string, frame int, v *api.Variable, expr string, path []anc
 			out.More = &Handle{Panic: panicID, Frame: frame, Expr: exprOf(c, "(*"+self+")")}
 			return out
 		}
-		child := convert(panicID, frame, c, "(*"+self+")", path)
+		child := cv.convert(c, "(*"+self+")", path)
 		child.Name = "*"
 		out.Children = []Value{child}
 		return out
 	case reflect.Interface:
-		if len(v.Children) == 0 || (v.Children[0].Kind == reflect.Invalid && v.Children[0].Addr == 0 && v.Children[0].Type == "") {
-			out.Value = "nil"
+		if len(v.Children) == 0 || (v.Children[0].Kind == reflect.Invalid && v.Children[0].Addr == 0 && (v.Children[0].Type == "" || v.Children[0].Type == "void")) {
+			out.Value = "nil" // Delve says "void"
 			return out
 		}
 		c := &v.Children[0]
 		out.Value = c.Type
+		if isNil(c) {
+			// A typed nil in an interface: not == nil, the classic
+			// surprise, so say both what it holds and that it is nil.
+			out.Value = c.Type + "(nil)"
+		}
 		if c.OnlyAddr {
 			out.More = &Handle{Panic: panicID, Frame: frame, Expr: exprOf(c, self+".("+c.Type+")")}
 			return out
 		}
-		child := convert(panicID, frame, c, self+".("+c.Type+")", path)
+		child := cv.convert(c, self+".("+c.Type+")", path)
 		out.Children = []Value{child}
 		return out
 	case reflect.Struct, reflect.Array, reflect.Slice:
@@ -140,6 +155,9 @@ func convert(panicID string, frame int, v *api.Variable, expr string, path []anc
 				out.More = more(0)
 				return out
 			}
+		} else if v.Kind == reflect.Slice && v.Base == 0 {
+			out.Value = "nil"
+			return out
 		} else {
 			out.Value = fmt.Sprintf("len %d", v.Len)
 		}
@@ -152,20 +170,24 @@ func convert(panicID string, frame int, v *api.Variable, expr string, path []anc
 				c.Name = "[" + strconv.Itoa(i) + "]"
 				cexpr = self + c.Name
 			}
-			out.Children = append(out.Children, convert(panicID, frame, c, cexpr, path))
+			out.Children = append(out.Children, cv.convert(c, cexpr, path))
 		}
 		if v.Kind != reflect.Struct && int64(len(v.Children)) < v.Len {
 			out.More = more(len(v.Children))
 		}
 		return out
 	case reflect.Map:
+		if v.Base == 0 {
+			out.Value = "nil" // a nil map is what "assignment to entry in nil map" is about
+			return out
+		}
 		out.Value = fmt.Sprintf("len %d", v.Len)
 		if v.Addr != 0 {
 			path = append(path[:len(path):len(path)], ancestor{v.Addr, v.Type})
 		}
 		for i := 0; i+1 < len(v.Children); i += 2 {
 			k, val := &v.Children[i], &v.Children[i+1]
-			child := convert(panicID, frame, val, exprOf(val, ""), path)
+			child := cv.convert(val, exprOf(val, ""), path)
 			child.Name = shortKey(k)
 			out.Children = append(out.Children, child)
 		}
@@ -175,16 +197,61 @@ func convert(panicID string, frame int, v *api.Variable, expr string, path []anc
 		return out
 	case reflect.Func:
 		out.Value = v.Value
-		if out.Value == "" {
+		if out.Value == "" || v.Base == 0 {
 			out.Value = "nil"
+			return out
+		}
+		if cv.bi != nil {
+			// Where the function is, as a stack trace would say.
+			if file, line, fn := cv.bi.PCToLine(v.Base); fn != nil && file != "" {
+				out.Value += " (" + shortPath(file) + ":" + strconv.Itoa(line) + ")"
+			}
 		}
 		return out
 	case reflect.Chan:
+		if v.Base == 0 {
+			out.Value = "nil"
+			return out
+		}
 		out.Value = fmt.Sprintf("len %d cap %d", v.Len, v.Cap)
 		return out
 	}
 	out.Value = v.Value
 	return out
+}
+
+// goName is how a Go programmer names the variable Delve calls name: the
+// compiler's ~r0 and ~p0 for unnamed results and parameters become
+// "result 0" and "param 0".
+func goName(name string) string {
+	if len(name) > 2 && name[0] == '~' && (name[1] == 'r' || name[1] == 'p') && strings.Trim(name[2:], "0123456789") == "" {
+		return map[byte]string{'r': "result ", 'p': "param "}[name[1]] + name[2:]
+	}
+	return name
+}
+
+// isNil reports whether v is a nil pointer, map, slice, chan or func.
+func isNil(v *api.Variable) bool {
+	switch v.Kind {
+	case reflect.Ptr, reflect.UnsafePointer:
+		return len(v.Children) == 0 || v.Children[0].Addr == 0
+	case reflect.Map, reflect.Slice, reflect.Chan, reflect.Func:
+		return v.Base == 0
+	}
+	return false
+}
+
+// shortPath keeps the last two elements of a file's path: enough to
+// recognize it, short enough for one line.
+func shortPath(file string) string {
+	i := strings.LastIndexByte(file, '/')
+	if i <= 0 {
+		return file
+	}
+	if j := strings.LastIndexByte(file[:i], '/'); j >= 0 {
+		return file[j+1:]
+	}
+	return file
 }
 
 // shortKey renders a map key in one line.

@@ -136,6 +136,18 @@ func handle(req *request) {
 	// cart never escapes either, and points at stackUser: a chain of
 	// pointer receivers in the parked frames.
 	cart := &Cart{Owner: &stackUser, Items: 2}
+	// Nil values of every kind, and a function value, as Go prints them.
+	var (
+		nilMap   map[string]int
+		nilSlice []int
+		nilChan  chan int
+		nilFunc  func()
+		nilIface error
+		typedNil error = (*LookupError)(nil)
+		adder          = add
+		empty          = []int{}
+	)
+	keepValues(nilMap, nilSlice, nilChan, nilFunc, nilIface, typedNil, adder, empty)
 	total += len(cart.Describe()) - len(cart.Describe())
 	total += len(nameOf(&stackUser)) - len(nameOf(cart.Owner))
 	process(user, items, total)
@@ -148,6 +160,29 @@ type parked struct {
 
 // Store and its users are built by deadLocals and referenced only by its
 // frame, which is dead to the runtime once the panic is under way.
+//go:noinline
+func keepValues(map[string]int, []int, chan int, func(), error, error, func(int, int) int, []int) {}
+
+// LookupError is an error type whose nil pointer can sit in an error.
+type LookupError struct{ ID int }
+
+func (e *LookupError) Error() string { return fmt.Sprintf("no user %d", e.ID) }
+
+// lookup has two unnamed results, the most common shape.
+//
+//go:noinline
+func lookup(id int) (*User, error) {
+	if id < 0 {
+		return nil, &LookupError{ID: id}
+	}
+	return &User{Name: "found"}, nil
+}
+
+// split has named results.
+//
+//go:noinline
+func split(n int) (quotient, remainder int) { return n / 3, n % 3 }
+
 // Cart is an ordinary handler value, with a pointer receiver.
 type Cart struct {
 	Owner *User
@@ -380,6 +415,8 @@ type reply struct {
 func main() {
 	if never {
 		fmt.Println(counter, add(1, 2), concat("a", "b"), sum(1, 2), describe(1), blockForever(), loopForever(), panicky(), slow(1), (&User{}).Greeting("x"), User{}.Age(), directory.Lookup(1), pth.Base("/a/b"))
+		fmt.Println(lookup(1))
+		fmt.Println(split(7))
 	}
 	ev = debugger.Start(debugger.Options{Timeout: 3 * time.Second, MaxRestarts: 50, Logger: slog.New(slog.NewTextHandler(os.Stderr, nil))})
 	defer ev.Close()
