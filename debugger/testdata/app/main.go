@@ -160,6 +160,7 @@ type parked struct {
 
 // Store and its users are built by deadLocals and referenced only by its
 // frame, which is dead to the runtime once the panic is under way.
+//
 //go:noinline
 func keepValues(map[string]int, []int, chan int, func(), error, error, func(int, int) int, []int) {}
 
