@@ -158,8 +158,7 @@ type parked struct {
 	spot *park.Spot
 }
 
-// Store and its users are built by deadLocals and referenced only by its
-// frame, which is dead to the runtime once the panic is under way.
+// keepValues uses its arguments, so that they are not optimized away.
 //
 //go:noinline
 func keepValues(map[string]int, []int, chan int, func(), error, error, func(int, int) int, []int) {}
@@ -198,6 +197,8 @@ func (c *Cart) Describe() string { return fmt.Sprintf("%s's cart, %d items", c.O
 //go:noinline
 func nameOf(u *User) string { return u.Name }
 
+// Store and its users are built by deadLocals and referenced only by its
+// frame, which is dead to the runtime once the panic is under way.
 type Store struct {
 	users map[int]*User
 	notes []string
