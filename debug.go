@@ -64,7 +64,7 @@ func (d *Debugger) startDebugger() {
 	} else if st.State != debugger.StateOff && d.guard != nil {
 		d.guard.Announce()
 		if traceback.BuildInfo().Optimized {
-			d.cfg.logger.Warn(`panicroom: this binary is optimized, so the console will find variables missing and refuse calls; build with -gcflags=all="-N -l"`)
+			d.cfg.logger.Warn("panicroom: this binary is optimized, so the console will find variables missing and refuse calls; build with " + debugger.GoBuildFlags)
 		}
 	}
 	d.registry.onRelease = func(rec *record) { d.eval.Forget(rec.panic.ID) }
@@ -238,7 +238,10 @@ func (d *Debugger) consoleBanners(rec *record) []traceback.Banner {
 		out = append(out, traceback.Banner{Level: "info", Text: capitalize(st.Reason) + withFix(st.Fix)})
 	}
 	if st.Optimized {
-		out = append(out, traceback.Banner{Level: "warn", Text: `This binary was built with optimizations: variables may be unreadable and calls are refused. Rebuild with go build -gcflags=all="-N -l".`})
+		out = append(out, traceback.Banner{Level: "warn", Text: "This binary was built with optimizations: variables may be unreadable and calls are refused. Rebuild with go build " + debugger.GoBuildFlags + "."})
+	}
+	if st.NoMainVariables {
+		out = append(out, traceback.Banner{Level: "warn", Text: capitalize(debugger.NoMainVariablesAdvice) + "."})
 	}
 	if d.guard == nil {
 		out = append(out, traceback.Banner{Level: "warn", Text: "The console is off: " + d.guardErr.Error()})

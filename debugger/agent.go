@@ -108,7 +108,7 @@ func Start(opts Options) *Agent {
 	case !hasDebugInfo():
 		a.status = Status{State: StateUnavailable,
 			Reason: "the binary has no debug information, so the debugger cannot find variables (go run strips it by default, as does -ldflags=-w)",
-			Fix:    `run it with go run -gcflags=all="-N -l -dwarf=true" -ldflags="-s=false -w=false", or build it with go build -gcflags=all="-N -l"`}
+			Fix:    "run it with go run " + GoRunFlags + ", or build it with go build " + GoBuildFlags}
 	default:
 		off = false
 	}
@@ -156,6 +156,7 @@ func (a *Agent) supervise() {
 	defer close(a.exited)
 	failures := 0
 	var deaths []time.Time // within restartWindow
+	warnedNoVars := false  // once per process, not at every restart
 	for {
 		start := time.Now()
 		c, ready, err := a.launch()
@@ -177,9 +178,10 @@ func (a *Agent) supervise() {
 				s.State = StateAttached
 				s.Reason, s.Fix = "", ""
 				s.Optimized = ready.Optimized
+				s.NoMainVariables = ready.NoMainVariables
 				if ready.Optimized {
 					s.Reason = "the binary was built with optimizations: variables may be unreadable and calls are refused"
-					s.Fix = "build with go build -gcflags=all=\"-N -l\""
+					s.Fix = "build with go build " + GoBuildFlags
 				}
 				s.AttachTook = time.Since(start)
 				s.AgentPID = ready.PID
@@ -188,6 +190,10 @@ func (a *Agent) supervise() {
 			// The message keeps its figures too: tools (make bench) read them.
 			a.opts.Logger.Info(fmt.Sprintf("panicroom: debugger attached in %v (agent pid %d)", took, ready.PID),
 				slog.Duration("took", took), slog.Int("agent_pid", ready.PID))
+			if ready.NoMainVariables && !warnedNoVars {
+				warnedNoVars = true
+				a.opts.Logger.Warn("panicroom: "+NoMainVariablesAdvice, slog.String("fix", GoRunFlags))
+			}
 			a.resnapshot()
 			c.wait()
 			a.setConnStatus(nil, func(s *Status) {

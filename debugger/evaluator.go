@@ -117,6 +117,18 @@ type Panic struct {
 	Retain func(peek bool) bool
 }
 
+// The build flags the console needs, said once: every message that gives
+// the advice quotes these. GoRun is for go run, which also strips the
+// binary's debug information and compiles the main package without it.
+const (
+	GoBuildFlags = `-gcflags=all="-N -l"`
+	GoRunFlags   = `-gcflags=all="-N -l -dwarf=true" -ldflags="-s=false -w=false"`
+)
+
+// NoMainVariablesAdvice is what the log and the page say when
+// Status.NoMainVariables is set.
+const NoMainVariablesAdvice = "the main package was compiled without its variables' debug information, as go run does by default: its frames will show no arguments or locals. Run it with go run " + GoRunFlags
+
 // RetainLimit is how many panics an app keeps for good because calls were
 // handed pointers into their frames (Panic.Retain): each costs a parked
 // goroutine, its stack and an OS thread until the app restarts.
@@ -241,10 +253,14 @@ type Status struct {
 	Fix    string // what the user can do about it, for humans
 	// Optimized is set when the binary was built without -N -l: the agent
 	// runs but variables may be unreadable and calls are refused.
-	Optimized  bool
-	AttachTook time.Duration // last successful attach, agent start to ready
-	Restarts   int
-	AgentPID   int
+	Optimized bool
+	// NoMainVariables is set when the debug information describes no
+	// argument or local of package main: go run without -dwarf=true. The
+	// main package's frames then show no variables.
+	NoMainVariables bool
+	AttachTook      time.Duration // last successful attach, agent start to ready
+	Restarts        int
+	AgentPID        int
 	// Stops counts the requests that stopped the app. Reads of a parked
 	// panic after its first stop are answered while the app runs.
 	Stops int

@@ -232,7 +232,21 @@ func (tr *tracer) frameVarsKeep(req wireRequest, l *located, i int, k *keeper) F
 	for _, v := range locals {
 		fv.Locals = append(fv.Locals, tree(tr.t.BinInfo(), req.Panic, i, v, v.Name))
 	}
+	if len(args)+len(locals) == 0 && tr.noMainVars {
+		if fn := l.stack[d].Call.Fn; fn != nil && fn.PackageName() == "main" {
+			// Not "no arguments or locals": the compiler did not describe
+			// them.
+			fv.Missing = capitalizeFirst(NoMainVariablesAdvice) + "."
+		}
+	}
 	return fv
+}
+
+func capitalizeFirst(s string) string {
+	if s == "" {
+		return s
+	}
+	return strings.ToUpper(s[:1]) + s[1:]
 }
 
 // snapshot reads every app frame's args and locals. Asked with KeepAlive,

@@ -78,6 +78,11 @@ func agentMain() int {
 	tr.prepareKeepAlive()
 	ready := wireReady{PID: os.Getpid(), AttachTook: time.Since(start), Optimized: tr.optimized}
 	tr.resume()
+	// Read while the app runs: it is the binary's file, not its memory.
+	if imgs := tr.t.BinInfo().Images; len(imgs) > 0 && !tr.optimized {
+		ready.NoMainVariables = !mainHasVariables(imgs[0].Path)
+		tr.noMainVars = ready.NoMainVariables
+	}
 	if err := enc.Encode(ready); err != nil {
 		tr.detach()
 		return 1
@@ -182,6 +187,9 @@ type tracer struct {
 	grp       *proc.TargetGroup
 	t         *proc.Target
 	optimized bool
+	// noMainVars: the main package was compiled without its variables'
+	// debug information (Status.NoMainVariables).
+	noMainVars bool
 
 	running bool
 	resumed chan struct{}

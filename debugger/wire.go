@@ -76,8 +76,10 @@ type wireReady struct {
 	PID        int
 	AttachTook time.Duration
 	Optimized  bool
-	Err        string // attach failed: the reason, for Status.Reason
-	Fix        string
+	// NoMainVariables: see Status.NoMainVariables.
+	NoMainVariables bool
+	Err             string // attach failed: the reason, for Status.Reason
+	Fix             string
 }
 
 // Environment of the re-executed agent. envRole is ours; PANICROOM_AGENT is
