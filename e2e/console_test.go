@@ -10,6 +10,7 @@ import (
 	"github.com/chromedp/cdproto/cdp"
 	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/chromedp"
+	"github.com/panicroom/panicroom/internal/testapp"
 )
 
 var pinLine = regexp.MustCompile(`panicroom: debugger PIN (\d{3}-\d{3}-\d{3})`)
@@ -187,4 +188,50 @@ func TestTopLevelConsole(t *testing.T) {
 		t.Errorf("after os.Exit the console says %q", got)
 	}
 	s.screenshotViewport("exited")
+}
+
+// TestTabAcrossRestart keeps a panic page open while the app is stopped
+// and started again on the same address: the console first says the
+// server is not answering, then, once the new process answers, that the
+// page belongs to the earlier run, with a link to the new run's panics,
+// rather than "restart it" to a developer who already did.
+func TestTabAcrossRestart(t *testing.T) {
+	s := newSessionFor(t, demoPkg, 3*time.Minute)
+	s.events.allow(`status of 40[13] .*/__panicroom__/(session|pin) `)
+	s.events.allow(`ERR_CONNECTION_REFUSED`)
+	s.events.allow(`WebSocket connection to .* failed`)
+	pin := waitLog(s, pinLine, 10*time.Second)[1]
+	waitLog(s, regexp.MustCompile(`debugger attached`), 60*time.Second)
+	s.open("/nil-pointer")
+	s.do("opening the console", chromedp.WaitVisible("#frame-1 .console-open"), chromedp.Click("#frame-1 .console-open"), chromedp.WaitVisible(".pin-dialog input"))
+	s.do("entering the PIN", chromedp.SendKeys(".pin-dialog input", pin), chromedp.Click(".pin-dialog button.primary"), chromedp.WaitVisible("#frame-1 .console textarea"))
+	if got := run(s, "1", "requested"); !strings.Contains(got, "42") {
+		t.Fatalf("before the restart: %q", got)
+	}
+
+	addr := strings.TrimPrefix(s.app.URL, "http://")
+	exe := s.app.Cmd.Path
+	s.app.Stop()
+	waitTrue(s, "the console to notice", `document.querySelector("#frame-1 .console-state").textContent.includes("not answering")`, 30*time.Second)
+	// The same binary on the same address, with the same PIN directory:
+	// what a developer's restart looks like.
+	var env []string
+	for _, e := range s.app.Cmd.Env {
+		if strings.HasPrefix(e, "XDG_CONFIG_HOME=") {
+			env = []string{e}
+		}
+	}
+	again, err := testapp.Start(exe, []string{"-addr", addr}, env, startTimeout)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { again.Stop() })
+	waitTrue(s, "the earlier-run notice", `document.querySelector("#frame-1 .console-state").textContent.includes("earlier run of the app")`, 30*time.Second)
+	if href := eval[string](s, `document.querySelector("#frame-1 .console-state a").getAttribute("href")`); href != "/__panicroom__/" {
+		t.Errorf("the notice links to %q, want the new run's panics", href)
+	}
+	if got := run(s, "1", "requested"); !strings.Contains(got, "earlier run of the app") {
+		t.Errorf("an expression after the restart answered %q", got)
+	}
+	s.screenshotViewport("older-run")
 }

@@ -41,9 +41,43 @@
       return r.json().catch(function () { return {}; }).then(function (j) {
         if (r.ok) { return j; }
         if (r.status === 401) { return askPIN(j).then(ensureSession); }
+        if (olderRun(r.status, j)) { markOlderRun(); throw new Error(olderRunText + "open its recent panics at " + prefix + "."); }
         throw new Error(j.reason || ("HTTP " + r.status));
       });
     });
+  }
+
+  // A page kept open across a restart of the app holds the secret of the
+  // process that served it: the new one refuses it. Its frames are gone
+  // with that process, and "reload" would find no such panic: say so, and
+  // point at the new run's panics.
+  var olderRunText = "This page belongs to an earlier run of the app, whose frames are gone. The app is running again: ";
+  function olderRun(status, j) {
+    return status === 403 && /page secret does not match/.test((j && j.reason) || "");
+  }
+  function markOlderRun() {
+    document.querySelectorAll(".console-state").forEach(function (n) {
+      n.className = "console-state state-exited";
+      n.textContent = olderRunText;
+      var a = el("a", null, "open its recent panics");
+      a.href = prefix;
+      n.appendChild(a);
+      n.appendChild(document.createTextNode("."));
+    });
+  }
+  // watchForRestart asks every two seconds, for ten minutes at most,
+  // whether an app answers again, and says so when one does.
+  function watchForRestart() {
+    var tries = 0;
+    var timer = setInterval(function () {
+      if (++tries > 300) { clearInterval(timer); return; }
+      api("GET", "session").then(function (r) {
+        return r.json().catch(function () { return {}; }).then(function (j) {
+          clearInterval(timer);
+          if (olderRun(r.status, j)) { markOlderRun(); }
+        });
+      }, function () { /* still down */ });
+    }, 2000);
   }
 
   var dialog = null;
@@ -151,6 +185,7 @@
           fetch(prefix + "session", { credentials: "same-origin", headers: { "X-Panicroom-Secret": secret } }).then(function () {
             return { code: "closed", message: ev.reason || "The connection to the server closed.", hint: "Reload the page to reconnect." };
           }, function () {
+            watchForRestart();
             return { code: "exited", message: "The server is not answering: it exited or crashed.", hint: "Restart it. This page keeps what it showed, but its frames are gone with the process." };
           }).then(function (err) {
             Object.keys(pending).forEach(function (id) {
@@ -387,6 +422,7 @@
         out.scrollTop = out.scrollHeight;
       }, function (e) {
         result.textContent = "";
+        result.className = "con-result";
         result.appendChild(errorBlock({ message: e.message }));
       });
     }
