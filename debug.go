@@ -40,9 +40,9 @@ func sharedAgent(disabled bool, logger *slog.Logger) *debugger.Agent {
 	return agent
 }
 
-func sharedGuard(trusted []string, allowRemote bool) (*pin.Guard, error) {
+func sharedGuard(c pin.Config) (*pin.Guard, error) {
 	guardOnce.Do(func() {
-		guard, guardErr = pin.New(pin.Config{Path: Prefix, TrustedHosts: trusted, AllowRemote: allowRemote})
+		guard, guardErr = pin.New(c)
 	})
 	return guard, guardErr
 }
@@ -52,7 +52,7 @@ func sharedGuard(trusted []string, allowRemote bool) (*pin.Guard, error) {
 // that need both.
 func (d *Debugger) startDebugger() {
 	d.eval = sharedAgent(!d.cfg.console, d.cfg.logger)
-	d.guard, d.guardErr = sharedGuard(d.cfg.trustedHosts, d.cfg.allowRemote)
+	d.guard, d.guardErr = sharedGuard(d.access)
 	if d.guardErr != nil {
 		d.cfg.logger.Error("panicroom: the console is off: " + d.guardErr.Error())
 	}
@@ -64,7 +64,7 @@ func (d *Debugger) startDebugger() {
 	} else if st.State != debugger.StateOff && d.guard != nil {
 		d.guard.Announce()
 		if traceback.BuildInfo().Optimized {
-			d.cfg.logger.Warn("panicroom: this binary is optimized, so the console will find variables missing and refuse calls; build with " + debugger.GoBuildFlags)
+			d.cfg.logger.Warn("panicroom: this binary is optimized, so the console will find variables missing and refuse calls; " + debugger.BuildAdvice)
 		}
 	}
 	d.registry.onRelease = func(rec *record) { d.eval.Forget(rec.panic.ID) }
@@ -238,7 +238,7 @@ func (d *Debugger) consoleBanners(rec *record) []traceback.Banner {
 		out = append(out, traceback.Banner{Level: "info", Text: capitalize(st.Reason) + withFix(st.Fix)})
 	}
 	if st.Optimized {
-		out = append(out, traceback.Banner{Level: "warn", Text: "This binary was built with optimizations: variables may be unreadable and calls are refused. Rebuild with go build " + debugger.GoBuildFlags + "."})
+		out = append(out, traceback.Banner{Level: "warn", Text: "This binary was built with optimizations: variables may be unreadable and calls are refused. " + capitalize(debugger.BuildAdvice) + "."})
 	}
 	if st.NoMainVariables {
 		out = append(out, traceback.Banner{Level: "warn", Text: capitalize(debugger.NoMainVariablesAdvice) + "."})

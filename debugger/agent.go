@@ -181,7 +181,7 @@ func (a *Agent) supervise() {
 				s.NoMainVariables = ready.NoMainVariables
 				if ready.Optimized {
 					s.Reason = "the binary was built with optimizations: variables may be unreadable and calls are refused"
-					s.Fix = "build with go build " + GoBuildFlags
+					s.Fix = BuildAdvice
 				}
 				s.AttachTook = time.Since(start)
 				s.AgentPID = ready.PID

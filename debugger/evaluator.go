@@ -123,6 +123,8 @@ type Panic struct {
 const (
 	GoBuildFlags = `-gcflags=all="-N -l"`
 	GoRunFlags   = `-gcflags=all="-N -l -dwarf=true" -ldflags="-s=false -w=false"`
+	// BuildAdvice is the whole of it, for either command.
+	BuildAdvice = "build with go build " + GoBuildFlags + ", or run with go run " + GoRunFlags
 )
 
 // NoMainVariablesAdvice is what the log and the page say when
