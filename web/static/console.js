@@ -231,6 +231,8 @@
 
   // ---- value trees -------------------------------------------------------
 
+  var longString = 240;
+
   function summary(v) {
     var s = el("span", "vt-line");
     if (v.Name) { s.appendChild(el("span", "vt-name", v.Name)); s.appendChild(document.createTextNode(" ")); }
@@ -238,11 +240,16 @@
     if (v.Unreadable) {
       s.appendChild(el("span", "vt-unreadable", "unreadable: " + v.Unreadable));
     } else if (v.Value) {
-      s.appendChild(el("span", "vt-value vt-" + (v.Kind || "other"), v.Value));
+      var val = el("span", "vt-value vt-" + (v.Kind || "other"), v.Value);
+      // A long string shows three lines until its node is opened, so that
+      // it does not push every other answer out of view.
+      if (v.Kind === "string" && v.Value.length > longString) { val.className += " vt-clip"; }
+      s.appendChild(val);
     }
     var facts = [];
     var shown = v.Value || "";
     if (v.Len >= 0 && v.Kind !== "string" && shown.indexOf("len ") < 0) { facts.push("len " + v.Len); }
+    if (v.Kind === "string" && v.Len > longString) { facts.push(v.Len + " bytes"); }
     if (v.Cap >= 0 && (v.Kind === "slice" || v.Kind === "chan") && shown.indexOf("cap ") < 0) { facts.push("cap " + v.Cap); }
     if (facts.length) { s.appendChild(el("span", "vt-facts", facts.join(", "))); }
     if (v.Cut) { s.appendChild(el("span", "vt-facts", "(shown above)")); }
@@ -419,12 +426,24 @@
           // call handed pointers into the parked frames).
           if (a.value.Note) { result.appendChild(el("div", "con-note", a.value.Note)); }
         }
-        out.scrollTop = out.scrollHeight;
+        reveal(entry);
       }, function (e) {
         result.textContent = "";
         result.className = "con-result";
         result.appendChild(errorBlock({ message: e.message }));
+        reveal(entry);
       });
+    }
+
+    // reveal scrolls the output to an answer: to its end when it fits, to
+    // its start when it is taller than the box, so that no answer is shown
+    // from its middle.
+    function reveal(entry) {
+      if (entry.offsetHeight <= out.clientHeight) {
+        out.scrollTop = out.scrollHeight;
+      } else {
+        out.scrollTop = entry.offsetTop;
+      }
     }
 
     function completeAtCursor() {
