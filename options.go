@@ -23,6 +23,8 @@ type config struct {
 	darkStyle    string
 	console      bool
 	allowRemote  bool
+	allow        []string
+	editorPaths  []string
 	authorize    pin.AuthorizeFunc
 }
 
@@ -111,18 +113,43 @@ func WithConsole(on bool) Option {
 	return func(c *config) { c.console = on }
 }
 
-// WithAllowRemote lets pages and console requests come from addresses
-// other than loopback ones (a VM or container host, say, whose requests
-// arrive from the bridge's gateway). The PIN, Host, Origin and page-secret
-// checks still apply; only use this on a network you trust.
+// WithAllowRemote lets pages and console requests come from every
+// address, not only loopback ones and those of WithAllow. The PIN, Host,
+// Origin and page-secret checks still apply; only use this on a network
+// you trust, and prefer WithAllow, which names the one address you mean.
 func WithAllowRemote(allow bool) Option {
 	return func(c *config) { c.allowRemote = allow }
+}
+
+// WithAllow lets pages and console requests come from these addresses
+// besides loopback ones: IP addresses ("192.168.1.20", "fd00::5") and
+// CIDR prefixes ("10.0.0.0/8"), IPv4 or IPv6, never names. It adds to the
+// PANICROOM_ALLOW environment variable (same syntax, separated by commas)
+// and, in a container, to its default gateway, which panicroom trusts by
+// itself (see the pin package). The PIN, Host, Origin and page-secret
+// checks still apply. New panics on an entry that is not an address or
+// prefix ("*", "host.docker.internal", "10.0.0.1:8080").
+func WithAllow(addrs ...string) Option {
+	return func(c *config) { c.allow = append(c.allow, addrs...) }
+}
+
+// WithEditorPaths maps the app's file paths to the editor's in
+// file:line links, for an app that runs where its source has another path
+// (a container's /app, edited on the host): each pair is "from=to", such
+// as "/app=/Users/me/src/shop". The longest matching from wins, whole path
+// elements at a time; the page still shows the app's own path. The
+// PANICROOM_EDITOR_PATHS environment variable (pairs separated by commas)
+// adds to them and wins over an equal from, as it belongs to the machine
+// the editor runs on. New panics on an invalid pair.
+func WithEditorPaths(pairs ...string) Option {
+	return func(c *config) { c.editorPaths = append(c.editorPaths, pairs...) }
 }
 
 // WithAuthorize replaces the decision, made for every console request,
 // whether it may reveal or change program state. The default is
 // pin.Authorize: trusted Host, same Origin, the page's secret, the PIN
-// cookie and a loopback address. A replacement must keep 401 meaning "only
+// cookie and an allowed address (loopback, WithAllow, PANICROOM_ALLOW or
+// the container's gateway). A replacement must keep 401 meaning "only
 // the PIN is missing", which is what makes the page ask for it.
 func WithAuthorize(f pin.AuthorizeFunc) Option {
 	return func(c *config) {

@@ -99,6 +99,7 @@ var ownFrames = []string{
 // panics.
 type Debugger struct {
 	cfg        config
+	access     pin.Config // who may see the pages (pageRefusal)
 	registry   *registry
 	sources    *traceback.Sources
 	classifier traceback.Classifier
@@ -125,8 +126,11 @@ type Debugger struct {
 
 // New returns a Debugger. It panics if an option is invalid (an editor link
 // template with a script scheme, a trusted host that is not a host name,
-// *.domain wildcard or IP address): that is a mistake in set-up code, and
-// should stop the program before it serves anything.
+// *.domain wildcard or IP address, an allowed address that is not an IP
+// address or CIDR prefix, an editor path that is not from=to): that is a
+// mistake in set-up code, and should stop the program before it serves
+// anything. Invalid entries of the environment variables PANICROOM_ALLOW
+// and PANICROOM_EDITOR_PATHS are logged, once, and left out.
 func New(opts ...Option) *Debugger {
 	cfg := defaults()
 	for _, o := range opts {
@@ -139,16 +143,21 @@ func New(opts ...Option) *Debugger {
 			panic("panicroom: WithTrustedHosts: " + err.Error())
 		}
 	}
+	env := processEnv()
+	access := accessConfig(cfg, env)
 	renderer, err := traceback.NewRenderer(Prefix, cfg.editor)
 	if err != nil {
 		panic("panicroom: " + err.Error())
 	}
+	renderer.SetEditorPaths(editorPaths(cfg, env))
+	announce(cfg.logger, env)
 	st, err := newStatic(cfg.lightStyle, cfg.darkStyle)
 	if err != nil {
 		panic("panicroom: loading embedded assets: " + err.Error())
 	}
 	d := &Debugger{
 		cfg:        cfg,
+		access:     access,
 		registry:   newRegistry(cfg.maxParked, cfg.history, cfg.idle),
 		sources:    traceback.NewSources(),
 		classifier: traceback.DefaultClassifier(),
@@ -202,16 +211,16 @@ func Middleware(opts ...Option) func(http.Handler) http.Handler {
 // pageRefusal says why r may not see panicroom's pages, naming the fix, or
 // "" if it may. The pages show source, request headers and the console's
 // secret, so they follow the first two checks of the console's own rule
-// (pin.Guard.CheckPage): a loopback client, unless WithAllowRemote, and a
-// trusted Host, against DNS rebinding.
+// (pin.Guard.CheckPage): an allowed client address (loopback, WithAllow,
+// PANICROOM_ALLOW, the container's gateway), and a trusted Host, against
+// DNS rebinding.
 func (d *Debugger) pageRefusal(r *http.Request) string {
-	err := pin.CheckPageRequest(r, d.cfg.allowRemote, d.cfg.trustedHosts...)
+	err := pin.CheckPageRequest(r, d.access)
 	switch {
 	case err == nil:
 		return ""
 	case errors.Is(err, pin.ErrRemote):
-		return "panicroom shows its pages only to clients on this machine, and " + strings.TrimSuffix(strings.TrimSuffix(err.Error(), pin.ErrRemote.Error()), ": ") +
-			". Open the app from this machine, or, if the browser is elsewhere on purpose (a VM or container host), call panicroom.WithAllowRemote(true): the PIN still guards the console."
+		return "panicroom shows its pages only to clients on this machine and to the addresses it is told to allow: " + err.Error() + "."
 	}
 	return fmt.Sprintf("the host %q is not trusted: panicroom shows its pages only for localhost, 127.0.0.1 and the hosts added with panicroom.WithTrustedHosts, against DNS rebinding. Open the app through localhost, or add the host.", r.Host)
 }

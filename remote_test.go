@@ -52,7 +52,7 @@ func TestPagesRefuseARemoteClient(t *testing.T) {
 			if strings.Contains(body, "lookupUser") || strings.Contains(body, d.guard.Secret()) || strings.Contains(body, id) {
 				t.Errorf("the panic's own response showed a remote client its source, secret or page:\n%s", body)
 			}
-			if !strings.Contains(body, "not a loopback address") || !strings.Contains(body, "WithAllowRemote(true)") {
+			if !strings.Contains(body, "not a loopback address") || !strings.Contains(body, "PANICROOM_ALLOW="+remote.ClientAddr) {
 				t.Errorf("the refusal does not say why and what to do:\n%s", body)
 			}
 			for _, path := range []string{Prefix, Prefix + "panic/" + id, Prefix + "session", Prefix + "console?id=" + id} {

@@ -19,6 +19,7 @@ import (
 	"github.com/go-delve/delve/pkg/proc/native"
 
 	"github.com/panicroom/panicroom/internal/procfs"
+	"github.com/panicroom/panicroom/pin"
 )
 
 // This file is the agent: the app's binary re-executed with envRole set.
@@ -147,16 +148,8 @@ func explainAttach(err error, app int) (reason, fix string) {
 	switch {
 	case refused:
 		scope, _ := os.ReadFile("/proc/sys/kernel/yama/ptrace_scope")
-		s := strings.TrimSpace(string(scope))
 		reason = "the kernel refused ptrace (" + msg + ")"
-		switch s {
-		case "2":
-			fix = "Yama ptrace_scope is 2 (admin only): run as root or with CAP_SYS_PTRACE, or `sudo sysctl kernel.yama.ptrace_scope=1`"
-		case "3":
-			fix = "Yama ptrace_scope is 3 (ptrace disabled until reboot): reboot with kernel.yama.ptrace_scope=1"
-		default:
-			fix = "in a container, add the capability: `docker run --cap-add=SYS_PTRACE` (or securityContext.capabilities.add: [SYS_PTRACE]); check `sysctl kernel.yama.ptrace_scope` (0 or 1 works) and seccomp"
-		}
+		fix = ptraceFix(strings.TrimSpace(string(scope)), pin.DetectContainer())
 	case strings.Contains(msg, "could not find") && strings.Contains(msg, "debug"),
 		strings.Contains(msg, "no debug info"), strings.Contains(msg, "DWARF"):
 		reason = "the binary has no debug information (" + msg + ")"
@@ -166,6 +159,47 @@ func explainAttach(err error, app int) (reason, fix string) {
 		fix = "build with `go build -gcflags=all=\"-N -l\"`; see the agent's stderr for details"
 	}
 	return reason, fix
+}
+
+// ptraceFix says what lets the agent attach when the kernel refused it,
+// given Yama's ptrace_scope (the host's, even in a container) and where
+// the app runs. In a container the usual cause is the capability the
+// runtime withholds, which Yama's scope 2 demands and which seccomp
+// profiles older than Docker 19.03, or on kernels before 4.8, demand for
+// ptrace itself; so that is the fix named, in the runtime's own terms.
+func ptraceFix(scope string, c pin.Container) string {
+	if scope == "3" {
+		return "Yama ptrace_scope is 3 (ptrace disabled until reboot): reboot with kernel.yama.ptrace_scope=1" + hostNote(c)
+	}
+	var add string
+	switch c.Runtime {
+	case "":
+		if scope == "2" {
+			return "Yama ptrace_scope is 2 (admin only): run as root or with CAP_SYS_PTRACE, or `sudo sysctl kernel.yama.ptrace_scope=1`"
+		}
+		return "check `sysctl kernel.yama.ptrace_scope` (0 or 1 works) and the seccomp, AppArmor or SELinux policy the app runs under (a systemd unit's SystemCallFilter, SELinux's deny_ptrace); in a container, add the capability: `docker run --cap-add=SYS_PTRACE`, or securityContext.capabilities.add: [\"SYS_PTRACE\"] in Kubernetes"
+	case "Kubernetes":
+		add = "add the capability to the container: securityContext: {capabilities: {add: [\"SYS_PTRACE\"]}} (a namespace enforcing the baseline or restricted Pod Security Standard refuses it), and give the pod the seccompProfile RuntimeDefault or Unconfined, not a custom one without ptrace"
+	case "Podman":
+		add = "run it with `podman run --cap-add=SYS_PTRACE`"
+	case "Docker":
+		add = "run it with `docker run --cap-add=SYS_PTRACE` (Compose: cap_add: [SYS_PTRACE])"
+	default:
+		add = "add the SYS_PTRACE capability to the container (`docker run --cap-add=SYS_PTRACE`, `podman run --cap-add=SYS_PTRACE`, or securityContext.capabilities.add: [\"SYS_PTRACE\"] in Kubernetes)"
+	}
+	fix := fmt.Sprintf("this app runs in %s (%s): %s", c.Runtime, c.Signal, add)
+	if scope == "2" {
+		fix += "; the host's Yama ptrace_scope is 2, which admits only a tracer with that capability"
+	}
+	return fix
+}
+
+// hostNote says that a container cannot change what only its host can.
+func hostNote(c pin.Container) string {
+	if !c.In() {
+		return ""
+	}
+	return " on the host: this app runs in " + c.Runtime + ", which shares the host's kernel setting"
 }
 
 // tracerOf returns the pid and name of the process tracing pid, if any.

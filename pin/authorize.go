@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"net/netip"
 	"net/url"
 	"strings"
 )
@@ -38,7 +37,10 @@ var _ AuthorizeFunc = Authorize
 // hold, checked in this order:
 //
 //  1. The remote address is a loopback one (127.0.0.0/8, ::1,
-//     ::ffff:127.0.0.0/104), unless Config.AllowRemote is set.
+//     ::ffff:127.0.0.0/104), is in Config.Allow, or is one of the
+//     Config.Container's trusted Gateways; any address passes with
+//     Config.AllowRemote. A refusal names the address and the fix:
+//     PANICROOM_ALLOW=<address>, or panicroom.WithAllow.
 //  2. The Host header is trusted: see [TrustedHost] and
 //     Config.TrustedHosts.
 //  3. The request comes from the page's own origin. A WebSocket handshake
@@ -93,50 +95,31 @@ func forbidden(reason string) Decision {
 // source, the request's headers and the page secret, so a request failing
 // this, even the one that panicked, should get a plain error page instead.
 func (g *Guard) CheckPage(r *http.Request) error {
-	return checkPage(r, g.allowRemote, g.trustedHosts)
+	return checkPage(r, g.remote, g.trustedHosts)
 }
 
 // CheckPageRequest is [Guard.CheckPage] for an app that has no Guard (its
-// console is off, or the Guard could not be made): the same rule, with the
-// Config fields it depends on. Invalid entries of trustedHosts match
-// nothing, as in [TrustedHost].
-func CheckPageRequest(r *http.Request, allowRemote bool, trustedHosts ...string) error {
-	return checkPage(r, allowRemote, validPatterns(trustedHosts))
+// console is off, or the Guard could not be made): the same rule, from the
+// fields of c it depends on (AllowRemote, Allow, Container and
+// TrustedHosts). Invalid entries of c.TrustedHosts match nothing, as in
+// [TrustedHost].
+func CheckPageRequest(r *http.Request, c Config) error {
+	return checkPage(r, newRemoteRule(c), validPatterns(c.TrustedHosts))
 }
 
-// ErrRemote is what [Guard.CheckPage] and [CheckPageRequest] wrap when the
-// remote address is refused, so that a caller can name its own way to
-// allow remote clients.
-var ErrRemote = errors.New("only clients on this machine may see the debugger unless remote ones are allowed")
+// ErrRemote is what [Guard.CheckPage] and [CheckPageRequest] return, to
+// errors.Is, when the remote address is refused. The error's own message
+// names the address and how to allow it.
+var ErrRemote = errors.New("the remote address is not allowed")
 
-func checkPage(r *http.Request, allowRemote bool, patterns []hostPattern) error {
-	if !allowRemote {
-		if reason := checkRemote(r.RemoteAddr); reason != "" {
-			return fmt.Errorf("%s: %w", reason, ErrRemote)
-		}
+func checkPage(r *http.Request, remote remoteRule, patterns []hostPattern) error {
+	if err := remote.check(r.RemoteAddr); err != nil {
+		return err
 	}
 	if !trusted(r.Host, patterns) {
 		return fmt.Errorf("the Host header %q is not a trusted host: open the debugger through localhost or 127.0.0.1, or add the name to the trusted hosts", r.Host)
 	}
 	return nil
-}
-
-// checkRemote accepts the loopback forms of RemoteAddr, with or without a
-// port. A Unix-socket listener reports no address, which is refused: the
-// connection may come from a proxy relaying anyone.
-func checkRemote(addr string) string {
-	ip, err := netip.ParseAddr(addr)
-	if err != nil {
-		ap, err := netip.ParseAddrPort(addr)
-		if err != nil {
-			return fmt.Sprintf("the remote address %q is not an IP address", addr)
-		}
-		ip = ap.Addr()
-	}
-	if !ip.WithZone("").Unmap().IsLoopback() {
-		return fmt.Sprintf("the remote address %s is not a loopback address", ip)
-	}
-	return ""
 }
 
 // checkOrigin implements check 3 of Authorize; it returns a reason to

@@ -3,7 +3,7 @@
 // reveals or changes program state may answer a request that has not
 // passed [Authorize], and the traceback pages themselves may only be shown
 // to requests that pass [Guard.CheckPage] (or [CheckPageRequest], without a
-// Guard): a loopback remote address unless Config.AllowRemote, and a
+// Guard): an allowed remote address (see "Remote addresses" below), and a
 // trusted Host. Both halves matter: the Host check alone lets any client on
 // the network that sends "Host: localhost" read the pages of an app bound
 // to 0.0.0.0.
@@ -44,7 +44,8 @@
 // gets a console, and so can any local process, and any user of a shared
 // machine, that can reach the port. Use it only on a single-user machine,
 // with the app listening on a loopback address, and never with
-// Config.AllowRemote.
+// Config.AllowRemote, Config.Allow or in a container whose gateway is
+// trusted.
 //
 // [Guard.Print] writes the PIN to standard error (or Config.Output):
 //
@@ -80,8 +81,8 @@
 // console; its documentation lists the checks and the HTTP status each
 // failure gets. Its inputs are:
 //
-//   - the remote address, which must be a loopback one unless
-//     Config.AllowRemote is set;
+//   - the remote address, which must be a loopback one, an allowed one
+//     or the container's gateway (see "Remote addresses");
 //   - the Host header, which must name localhost, a *.localhost name, a
 //     loopback IP address or one of Config.TrustedHosts, against DNS
 //     rebinding ([TrustedHost]);
@@ -104,6 +105,36 @@
 // the PIN still does. A proxy that terminates TLS makes the browser's Origin
 // https while the request reaching the app is plain http, which the Origin
 // check refuses: replace the AuthorizeFunc if that is the setup.
+//
+// # Remote addresses
+//
+// A request is let in by its remote address when that address is
+//
+//   - a loopback one (127.0.0.0/8, ::1, ::ffff:127.0.0.0/104);
+//   - in Config.Allow: the entries of the environment variable
+//     PANICROOM_ALLOW ([AllowEnvVar], [AllowFromEnv]) and of
+//     panicroom.WithAllow, IPv4 or IPv6 addresses and CIDR prefixes
+//     ([ParseAllow]), never names;
+//   - one of Config.Container's Gateways: in a container, the default
+//     gateway, through which the host's published ports connect
+//     ([DetectContainer] says which signals and routes it trusts, and why
+//     not in Kubernetes or with the host's network);
+//   - anything, with Config.AllowRemote.
+//
+// Everything else is refused with [ErrRemote], whose message names the
+// address and the fix: PANICROOM_ALLOW=<address>, or
+// panicroom.WithAllow("<address>"), and in a container which one and what
+// it trusts. The Host, Origin, secret and PIN checks apply to every
+// address alike: trusting the gateway lets the host's browser reach the
+// PIN prompt, not the console. On Docker's bridge on Linux a machine on the
+// LAN keeps its own address through a published port and stays refused;
+// the gateway stands for the host itself, and, with Docker Desktop or a
+// rootless runtime, possibly for whoever the host forwards, which is why
+// the app's port is best published on the host's loopback only.
+//
+// An invalid PANICROOM_ALLOW entry is left out, which can only refuse a
+// client, and [AllowFromEnv] returns an error naming it for the log; an
+// invalid panicroom.WithAllow entry makes panicroom.New panic.
 //
 // # Wiring
 //

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"strings"
@@ -58,9 +59,22 @@ type Config struct {
 	// compared as ASCII; write internationalized names in their xn-- form.
 	TrustedHosts []string
 
-	// AllowRemote accepts requests from addresses other than loopback
-	// ones. The PIN, Host, Origin and secret checks still apply.
+	// AllowRemote accepts requests from every address. The PIN, Host,
+	// Origin and secret checks still apply.
 	AllowRemote bool
+
+	// Allow lists the remote addresses accepted besides loopback ones, as
+	// prefixes (an address is a /32 or /128): for a browser that reaches
+	// the app from another machine, a VM's host, or a container's host
+	// through a network whose gateway is not trusted. [ParseAllow] and
+	// [AllowFromEnv] read them; zero prefixes are ignored.
+	Allow []netip.Prefix
+
+	// Container is where the app runs, from [DetectContainer]; its
+	// Gateways are accepted like Allow entries, and refusals name it. The
+	// zero value, no container, trusts no gateway: New does not detect
+	// containers by itself, so that a Config says everything it allows.
+	Container Container
 
 	// Now and Sleep stand in for the clock in tests. Sleep must return
 	// early, with ctx.Err(), when ctx is done.
@@ -79,7 +93,7 @@ type Guard struct {
 	cookieName   string
 	path         string
 	trustedHosts []hostPattern
-	allowRemote  bool
+	remote       remoteRule
 	now          func() time.Time
 	sleep        func(context.Context, time.Duration) error
 
@@ -99,13 +113,13 @@ type Guard struct {
 // no file at all.
 func New(c Config) (*Guard, error) {
 	g := &Guard{
-		path:        c.Path,
-		allowRemote: c.AllowRemote,
-		now:         c.Now,
-		sleep:       c.Sleep,
-		out:         c.Output,
-		secret:      rand.Text(),
-		turn:        make(chan struct{}, 1),
+		path:   c.Path,
+		remote: newRemoteRule(c),
+		now:    c.Now,
+		sleep:  c.Sleep,
+		out:    c.Output,
+		secret: rand.Text(),
+		turn:   make(chan struct{}, 1),
 	}
 	if g.path == "" {
 		g.path = "/"

@@ -51,6 +51,9 @@ type Renderer struct {
 	editor Editor
 	goroot string
 
+	// editorPaths rewrite the files of editor links (SetEditorPaths).
+	editorPaths EditorPaths
+
 	mu    sync.Mutex
 	roots map[string]string // directory → its module's root ("" if none)
 }
@@ -179,7 +182,7 @@ func (r *Renderer) HTML(w io.Writer, pg Page) error {
 func (r *Renderer) frameView(f Frame) frameView {
 	short := r.ShortPath(f.File)
 	dir, base := filepath.Split(short)
-	return frameView{Frame: f, EditorURL: r.editor.URL(f.File, f.Line), Dir: dir, Base: base, Short: short}
+	return frameView{Frame: f, EditorURL: r.editor.URL(r.editorPaths.Map(f.File), f.Line), Dir: dir, Base: base, Short: short}
 }
 
 // ShortPath shortens a source path for display: relative to GOROOT/src, to
