@@ -768,7 +768,7 @@ func callError(err error, expr string) error {
 	case strings.Contains(msg, msgUnsafePoint):
 		return errorf(CodeCall, "%s: the goroutine was stopped where the runtime forbids calls; try again", msg)
 	case strings.Contains(msg, msgNoMember) && strings.Contains(expr, "."+lastWord(msg)+"("):
-		return errorf(CodeCall, "%s: there is no method %s in the binary; the linker drops methods the program never calls, so call it somewhere in the app (or keep it with var _ = (*T).%s)", msg, lastWord(msg), lastWord(msg))
+		return errorf(CodeCall, "%s: there is no method %s in the binary. The linker keeps a method only if the program calls it, or, for an exported method, if the type is ever converted to an interface; keep it with a line such as var _ = (*T).%s in the app", msg, lastWord(msg), lastWord(msg))
 	case strings.HasPrefix(msg, msgNoSymbol):
 		return errorf(CodeCall, "%s: no such function in the binary; it does not exist, or the linker dropped it because the program never calls it", msg)
 	}
