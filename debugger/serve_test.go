@@ -26,7 +26,7 @@ func TestHasCall(t *testing.T) {
 
 func TestCallErrorsSayWhatToDo(t *testing.T) {
 	for _, tc := range []struct{ delve, expr, want string }{
-		{"main.settings has no member Greeting", "main.settings.Greeting()", "linker drops methods"},
+		{"main.settings has no member Greeting", "main.settings.Greeting()", "The linker keeps a method only if the program calls it"},
 		{"could not find symbol main.nosuch", "main.nosuch()", "no such function"},
 		{"could not find symbol value for cart", "nameOf(cart.Owner)", "cart is not an argument or local of this frame"},
 		{"could not find symbol value for lookup", "lookup(1)", "linker dropped"},
