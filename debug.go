@@ -40,6 +40,9 @@ func sharedAgent(disabled bool, logger *slog.Logger) *debugger.Agent {
 	return agent
 }
 
+// announcePIN prints the shared guard's PIN line once per process.
+var announcePIN sync.Once
+
 func sharedGuard(c pin.Config) (*pin.Guard, error) {
 	guardOnce.Do(func() {
 		guard, guardErr = pin.New(c)
@@ -62,7 +65,9 @@ func (d *Debugger) startDebugger() {
 		// one line saying why and what to do, and no PIN that opens nothing.
 		d.cfg.logger.Warn("panicroom: the console is unavailable: " + st.Reason + withFix(st.Fix))
 	} else if st.State != debugger.StateOff && d.guard != nil {
-		d.guard.Announce()
+		// The guard is the process's: its PIN line is printed once, however
+		// many Debuggers an app makes.
+		announcePIN.Do(d.guard.Announce)
 		if traceback.BuildInfo().Optimized {
 			d.cfg.logger.Warn("panicroom: this binary is optimized, so the console will find variables missing and refuse calls; " + debugger.BuildAdvice)
 		}

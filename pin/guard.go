@@ -41,9 +41,10 @@ type Config struct {
 	// os.UserConfigDir()/panicroom. It is created with mode 0700.
 	Dir string
 
-	// App identifies the app the PIN belongs to. Empty means the path of
-	// the executable, or the main package's import path for a binary built
-	// by "go run" or "go test", whose path changes from run to run.
+	// App identifies the app the PIN belongs to. Empty means the main
+	// package's import path, so that go build, go run and a reloader give
+	// the same app the same PIN; a binary built from a list of files, or
+	// without build information, is keyed by its directory or path.
 	App string
 
 	// Path scopes the cookie, for example "/__panicroom__/". Empty means "/".

@@ -321,8 +321,8 @@ func TestAppIdentity(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// This test binary is built by "go test".
-	if !strings.HasPrefix(id, "go run github.com/panicroom/panicroom/pin") {
+	// This test binary's main package is the pin package's test main.
+	if !strings.HasPrefix(id, "app github.com/panicroom/panicroom/pin") {
 		t.Errorf("appIdentity() = %q", id)
 	}
 }

@@ -20,13 +20,18 @@ const (
 	keySize   = 32 // bytes of the cookie-signing key, the size of an HMAC-SHA256 block's output
 )
 
-// appIdentity returns the string the PIN is persisted under: the
-// executable's path, except for binaries built by "go run" and "go test".
-// Those live in a fresh temporary directory, or in the build cache under a
-// content hash, so their path changes from one run, or one edit, to the
-// next; keying by it would print a new PIN at every start. For them the main
-// package's import path stands in, which is what "the same app" means there.
+// appIdentity returns the string the PIN is persisted under: the main
+// package's import path, the same whether the app was built by go build,
+// go run, go install or a reloader, whose binaries sit in different places
+// (go run's in a fresh temporary directory, or in the build cache under a
+// content hash, so that its path changes from one run, or one edit, to the
+// next). A binary without that path falls back to its own: built from a
+// list of files (command-line-arguments, which every such app shares), or
+// without build information.
 func appIdentity() (string, error) {
+	if bi, ok := debug.ReadBuildInfo(); ok && bi.Path != "" && bi.Path != "command-line-arguments" {
+		return "app " + bi.Path, nil
+	}
 	exe, err := os.Executable()
 	if err != nil {
 		return "", fmt.Errorf("pin: finding the executable to key the PIN by: %w", err)
@@ -35,8 +40,9 @@ func appIdentity() (string, error) {
 		exe = p
 	}
 	if builtByGoCommand(exe) {
-		if bi, ok := debug.ReadBuildInfo(); ok && bi.Path != "" {
-			return "go run " + bi.Path, nil
+		// go run main.go: the files' directory is the app.
+		if wd, err := os.Getwd(); err == nil {
+			return "files in " + wd, nil
 		}
 	}
 	return exe, nil
