@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"slices"
 	"strings"
 	"sync"
 	"unsafe"
@@ -32,6 +33,7 @@ var (
 
 func sharedAgent(disabled bool, logger *slog.Logger) *debugger.Agent {
 	agentOnce.Do(func() {
+		agentConsole = !disabled
 		agent = debugger.Start(debugger.Options{
 			Disabled: disabled,
 			Logger:   logger,
@@ -40,14 +42,42 @@ func sharedAgent(disabled bool, logger *slog.Logger) *debugger.Agent {
 	return agent
 }
 
+// agentConsole is whether the first Debugger, which started the agent,
+// wanted the console.
+var agentConsole bool
+
 // announcePIN prints the shared guard's PIN line once per process.
 var announcePIN sync.Once
 
 func sharedGuard(c pin.Config) (*pin.Guard, error) {
 	guardOnce.Do(func() {
 		guard, guardErr = pin.New(c)
+		guardConfig = c
 	})
 	return guard, guardErr
+}
+
+// guardConfig is what the first Debugger made the shared guard with.
+var guardConfig pin.Config
+
+// processWideDiffer names the options of d that cannot apply because the
+// agent and the guard were made by an earlier Debugger with others: its
+// console follows the first one's rule, whatever d's pages do.
+func (d *Debugger) processWideDiffer() []string {
+	var out []string
+	if !slices.Equal(d.access.TrustedHosts, guardConfig.TrustedHosts) {
+		out = append(out, "WithTrustedHosts")
+	}
+	if !slices.Equal(d.access.Allow, guardConfig.Allow) {
+		out = append(out, "WithAllow")
+	}
+	if d.access.AllowRemote != guardConfig.AllowRemote {
+		out = append(out, "WithAllowRemote")
+	}
+	if d.cfg.console != agentConsole {
+		out = append(out, "WithConsole")
+	}
+	return out
 }
 
 // startDebugger attaches the console's machinery to d: the agent (started
@@ -58,6 +88,11 @@ func (d *Debugger) startDebugger() {
 	d.guard, d.guardErr = sharedGuard(d.access)
 	if d.guardErr != nil {
 		d.cfg.logger.Error("panicroom: the console is off: " + d.guardErr.Error())
+	}
+	if differ := d.processWideDiffer(); len(differ) > 0 {
+		d.cfg.logger.Warn("panicroom: the console, its PIN and the debugger are the process's, set up by the first panicroom.New; this Debugger's "+
+			strings.Join(differ, ", ")+" apply to its pages only. Pass the same options to every New (or make one Debugger and Wrap every handler with it)",
+			slog.Any("options", differ))
 	}
 	st := d.eval.Status()
 	if st.State == debugger.StateUnavailable {
