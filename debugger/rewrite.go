@@ -75,10 +75,11 @@ type names struct {
 	// pkg is the import path of frame N's function.
 	pkg string
 	// imports maps the names frame N's file imports packages as to their
-	// paths; nil when the file could not be read, and then isPackage
-	// (Delve's list of package names in the binary) decides.
-	imports   map[string]string
-	isPackage func(name string) bool
+	// paths; nil when the file could not be read.
+	imports map[string]string
+	// isPackageLevel reports whether frame N's package declares name (a
+	// variable or function). Nil means: whatever the file does not import.
+	isPackageLevel func(name string) bool
 }
 
 // unsupported refuses, in words, the Go that Delve's evaluator does not
@@ -201,7 +202,7 @@ func rewriteExpr(src string, frame int, n names) (string, error) {
 	if err != nil {
 		return "", errorf(CodeSyntax, "%v", err)
 	}
-	r := &rewriter{frame: frame, locals: n.locals, pkg: n.pkg, imports: n.imports, isPackage: n.isPackage}
+	r := &rewriter{frame: frame, locals: n.locals, pkg: n.pkg, imports: n.imports, isPackageLevel: n.isPackageLevel}
 	e = r.expr(e, nil)
 	var buf bytes.Buffer
 	if err := format.Node(&buf, token.NewFileSet(), e); err != nil {
@@ -211,11 +212,11 @@ func rewriteExpr(src string, frame int, n names) (string, error) {
 }
 
 type rewriter struct {
-	frame     int
-	locals    map[string]bool
-	pkg       string
-	imports   map[string]string
-	isPackage func(string) bool
+	frame          int
+	locals         map[string]bool
+	pkg            string
+	imports        map[string]string
+	isPackageLevel func(string) bool
 }
 
 // qualifier is how frame N's package is named in Delve's syntax.
@@ -233,26 +234,24 @@ func pathQualifier(path string) ast.Expr {
 
 // packageRef resolves x in x.f when x is not a local: an import of frame
 // N's file (the qualifier for its path), a package-level name of frame N's
-// package (nil, pkgLevel true), or a package Delve resolves itself
-// (nil, false).
+// package (nil, pkgLevel true), or else a package Delve resolves itself
+// (nil, false) — one the file does not import, which a debugger still
+// lets its user name (os.Getenv, main.config from any frame).
 func (r *rewriter) packageRef(x string) (q ast.Expr, pkgLevel bool) {
 	if r.pkg == "" || predeclared[x] || x == guessPackageName(r.pkg) {
 		// Not Go, but Delve's way of naming the frame's own package
 		// (main.counter), which developers who know Delve write.
 		return nil, false
 	}
-	if r.imports != nil {
-		if path, ok := r.imports[x]; ok {
-			// The path, even where Delve knows the name: two packages can
-			// share one (math/rand, crypto/rand).
-			return pathQualifier(path), false
-		}
-		return nil, true
+	if path, ok := r.imports[x]; ok {
+		// The path, even where Delve knows the name: two packages can
+		// share one (math/rand, crypto/rand).
+		return pathQualifier(path), false
 	}
-	if r.isPackage != nil && !r.isPackage(x) {
-		return nil, true
+	if r.isPackageLevel != nil {
+		return nil, r.isPackageLevel(x)
 	}
-	return nil, false
+	return nil, r.imports != nil
 }
 
 // inPlace rewrites for an evaluation in frame N's own scope, where Delve

@@ -466,8 +466,27 @@ func (tr *tracer) namesIn(req wireRequest, l *located, d int, locals map[string]
 		}
 		n.imports = tr.imports.of(req.Frames[req.Frame].File)
 	}
-	pm := tr.t.BinInfo().PackageMap
-	n.isPackage = func(name string) bool { _, ok := pm[name]; return ok }
+	if n.pkg != "" {
+		// A package-level variable or function of the frame's package:
+		// Delve finds it by its qualified name, which costs a lookup in
+		// the debug information and no read of the app.
+		sc := tr.scope(l, d)
+		qual := pathQualifier(n.pkg)
+		q := ""
+		switch e := qual.(type) {
+		case *ast.Ident:
+			q = e.Name
+		case *ast.BasicLit:
+			q = e.Value
+		}
+		n.isPackageLevel = func(name string) bool {
+			if fns := tr.t.BinInfo().LookupFunc()[n.pkg+"."+name]; len(fns) > 0 {
+				return true
+			}
+			_, err := sc.EvalExpression(q+"."+name, proc.LoadConfig{})
+			return err == nil
+		}
+	}
 	return n
 }
 

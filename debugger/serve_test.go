@@ -131,7 +131,23 @@ import (
 		}
 	}
 	// Without the file, Delve's package names decide.
-	blind := names{locals: map[string]bool{}, pkg: "app", isPackage: func(s string) bool { return s == "strings" }}
+	// With the package's own names known, a package the file does not
+	// import is still one Delve resolves (the top-level console names any).
+	known := names{locals: map[string]bool{}, pkg: "app", imports: imports, isPackageLevel: func(s string) bool { return s == "store" }}
+	for expr, want := range map[string]string{
+		"store.Lookup(1)":      "app.store.Lookup(1)",
+		"strings.ToUpper(s)":   "strings.ToUpper(app.s)",
+		"main.settings.Name":   "main.settings.Name",
+		`os.Getenv("HOME")`:    `os.Getenv("HOME")`,
+		"str.Quote(store.Key)": "strconv.Quote(app.store.Key)",
+	} {
+		got, err := rewriteIn(expr, 3, known)
+		if err != nil || got != want {
+			t.Errorf("with the package's names: rewriteIn(%q) = %q, %v; want %q", expr, got, err, want)
+		}
+	}
+	// Without the file, only the package's own names are qualified.
+	blind := names{locals: map[string]bool{}, pkg: "app", isPackageLevel: func(s string) bool { return s == "store" }}
 	for expr, want := range map[string]string{
 		"store.Lookup(1)":    "app.store.Lookup(1)",
 		"strings.ToUpper(s)": "strings.ToUpper(app.s)",
