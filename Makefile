@@ -21,7 +21,7 @@ test: browser
 	@test -z "$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go'))" || { echo "gofmt needed:"; gofmt -l .; exit 1; }
 	$(GO) vet ./...
 	$(GO) test -race -count=1 ./...
-	@$(MAKE) --no-print-directory crosscheck noconsole
+	@$(MAKE) --no-print-directory crosscheck noconsole frameworks
 
 # go vet and a compile of every test package for each GOOS/GOARCH the module
 # promises to build on (scripts/crosscheck lists them).
@@ -34,6 +34,20 @@ crosscheck:
 # recovery are tested here exactly as macOS and Windows compile them.
 noconsole:
 	GOARCH=386 $(GO) test -count=1 . ./traceback ./internal/park ./pin ./console ./debugger ./reliability
+
+# The framework integrations, each a module of its own so that gin, echo,
+# chi and gorilla/mux stay out of the main module's go.mod: contrib/gin and
+# contrib/echo (in-process tests), and examples/, which builds one app per
+# framework with -N -l and runs each: panic, page, assets, console. About a
+# minute once the build cache is warm (two more for a cold one).
+FRAMEWORK_MODULES := contrib/gin contrib/echo examples
+
+.PHONY: frameworks
+frameworks:
+	@for m in $(FRAMEWORK_MODULES); do \
+		echo "== $$m"; \
+		(cd $$m && $(GO) vet ./... && $(GO) test -count=1 ./...) || exit 1; \
+	done
 
 # The browser tests drive Debian's Chromium; install it when it is missing.
 browser:

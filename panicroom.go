@@ -65,8 +65,11 @@
 // details (with the values of Authorization, Cookie and any header, query or
 // form field whose name looks secret masked), so they are served only to
 // requests whose Host is a loopback name or one added with
-// [WithTrustedHosts]: a page on another site cannot read them through DNS
-// rebinding. Every page is sent with a Content-Security-Policy that allows no
+// [WithTrustedHosts] (a page on another site cannot read them through DNS
+// rebinding), and that come from an allowed address: a loopback one, a
+// container's default gateway, or one named by PANICROOM_ALLOW or
+// [WithAllow]. The console also needs the page's secret, the same Origin
+// and the PIN (see package pin). Every page is sent with a Content-Security-Policy that allows no
 // inline script and no other origin, and every byte of panic value, header
 // and source is escaped.
 package panicroom
@@ -77,7 +80,6 @@ import (
 	"fmt"
 	"net/http"
 	"runtime"
-	"strings"
 	"sync/atomic"
 
 	"github.com/panicroom/panicroom/console"
@@ -111,6 +113,9 @@ type Debugger struct {
 	waiting atomic.Int32
 	// renders bounds the pages rendered at once (writePage).
 	renders chan struct{}
+	// recovererNoted is set once the log has said that a recoverer hides
+	// panics from panicroom (noteRecoverer).
+	recovererNoted atomic.Bool
 
 	eval     debugger.Evaluator
 	guard    *pin.Guard
@@ -174,12 +179,8 @@ func New(opts ...Option) *Debugger {
 // Wrap returns next with panic recovery, and panicroom's pages under Prefix.
 func (d *Debugger) Wrap(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if strings.HasPrefix(r.URL.Path, Prefix) {
-			d.serveOwn(w, r)
-			return
-		}
-		if r.URL.Path == strings.TrimSuffix(Prefix, "/") {
-			http.Redirect(w, r, Prefix, http.StatusFound)
+		if Owns(r.URL.Path) {
+			d.ServeOwn(w, r)
 			return
 		}
 		d.serve(next, w, r)
@@ -203,9 +204,13 @@ func Wrap(next http.Handler, opts ...Option) http.Handler {
 	return New(opts...).Wrap(next)
 }
 
-// Middleware returns New(opts...).Wrap, in the shape routers expect.
+// Middleware returns New(opts...).Wrap, in the shape routers expect. A
+// router that applies middleware only to the routes it matched, as
+// gorilla/mux's Router.Use does, never passes panicroom the requests for its
+// own pages: wrap such a router instead (panicroom.Wrap(r)). Middleware
+// notices that use and says so in the log.
 func Middleware(opts ...Option) func(http.Handler) http.Handler {
-	return New(opts...).Wrap
+	return New(opts...).middleware()
 }
 
 // pageRefusal says why r may not see panicroom's pages, naming the fix, or

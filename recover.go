@@ -65,6 +65,7 @@ func (d *Debugger) serve(next http.Handler, rw http.ResponseWriter, r *http.Requ
 	defer d.recoverPanic(w, r)
 	next.ServeHTTP(outer, r)
 	w.done = true
+	d.noteRecoverer(w, r)
 }
 
 // recoverPanic is the deferred half of serve. It runs on top of the

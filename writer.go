@@ -27,11 +27,20 @@ type writer struct {
 	started  bool // a final status line or body bytes have gone out
 	hijacked bool
 	done     bool // the handler returned normally
+	// recoveredBy names the recoverer that answered 500 on top of a panic
+	// that never reached panicroom (recovererOnStack), for the warning
+	// noteRecoverer logs once the handler returns.
+	recoveredBy string
 }
 
 func (w *writer) Header() http.Header { return w.rw.Header() }
 
 func (w *writer) WriteHeader(code int) {
+	// Recoverers answer 500 from their deferred function: the stack is
+	// only looked at then, never on a healthy response.
+	if code == http.StatusInternalServerError && w.recoveredBy == "" {
+		w.recoveredBy = recovererOnStack()
+	}
 	// 1xx responses are informational: the final response is still ours to
 	// choose. 101 Switching Protocols is final.
 	if code >= 200 || code == http.StatusSwitchingProtocols {
