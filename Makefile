@@ -32,8 +32,24 @@ crosscheck:
 # run for real: linux/386 executables run on this amd64 kernel, and 386 is
 # outside the console's platforms, so the pages, history, views and
 # recovery are tested here exactly as macOS and Windows compile them.
+#
+# A kernel without IA32 emulation cannot run linux/386 binaries ("exec
+# format error"); there the same packages run natively with the tag
+# panicroom_noconsole, which builds the debugger as on a platform without
+# the console (platform_other.go) and leaves Delve out.
+NOCONSOLE_PKGS := . ./traceback ./internal/park ./pin ./console ./debugger ./reliability
+
 noconsole:
-	GOARCH=386 $(GO) test -count=1 . ./traceback ./internal/park ./pin ./console ./debugger ./reliability
+	@probe=$$(mktemp -d); printf 'package main\nfunc main() {}\n' > $$probe/probe.go; \
+	if (cd $$probe && GOARCH=386 $(GO) build -o probe probe.go) && $$probe/probe 2>/dev/null; then \
+		rm -rf $$probe; \
+		echo "GOARCH=386 $(GO) test -count=1 $(NOCONSOLE_PKGS)"; \
+		GOARCH=386 $(GO) test -count=1 $(NOCONSOLE_PKGS); \
+	else \
+		rm -rf $$probe; \
+		echo "noconsole: this kernel cannot run linux/386 binaries; running the no-console build natively with -tags panicroom_noconsole"; \
+		$(GO) test -tags panicroom_noconsole -count=1 $(NOCONSOLE_PKGS); \
+	fi
 
 # The framework integrations, each a module of its own so that gin, echo,
 # chi and gorilla/mux stay out of the main module's go.mod: contrib/gin and

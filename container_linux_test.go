@@ -233,6 +233,7 @@ func (a *containerApp) eval(from, id, secret string, cookie *http.Cookie, fn, ex
 // the same link gets nothing, each refusal naming PANICROOM_ALLOW and
 // WithAllow with that address, until PANICROOM_ALLOW names it.
 func TestContainerNetwork(t *testing.T) {
+	testapp.SkipWithoutConsole(t)
 	b := testapp.NewBridge(t)
 	app := startInContainer(t, b)
 

@@ -1,3 +1,5 @@
+//go:build !panicroom_noconsole
+
 #include "go_asm.h"
 #include "textflag.h"
 

@@ -1,3 +1,5 @@
+//go:build !panicroom_noconsole
+
 package debugger
 
 import (
