@@ -134,6 +134,15 @@ func TestConsole(t *testing.T) {
 	}
 	s.screenshot("stack-call")
 
+	// A package-level variable, unqualified, as the handler's own code
+	// names it: read, and a method call on it.
+	if got := run(s, "1", "settings.Features"); !strings.Contains(got, "len 2") {
+		t.Errorf("an unqualified package variable: %q", got)
+	}
+	if got := run(s, "1", "settings.Greeting()"); !strings.Contains(got, "string") || strings.Contains(got, "could not find") {
+		t.Errorf("a method on an unqualified package variable: %q", got)
+	}
+
 	// Without the cookie, ten wrong PINs lock the console until restart.
 	if _, err := chromedp.Call(s.ctx, network.ClearBrowserCookies, cdp.Empty{}); err != nil {
 		t.Fatal(err)
