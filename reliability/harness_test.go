@@ -473,9 +473,9 @@ type session struct {
 	con    *console
 }
 
-//
-// A collection that ends between a panic and the debugger's snapshot of
-// its frames makes panicroom release the goroutine, with that reason (the
+// newSession opens a console on a new panic of the app. A collection that
+// ends between a panic and the debugger's snapshot of its frames makes
+// panicroom release the goroutine, with that reason (the
 // frames' objects may have been freed): the right answer, and not what the
 // tests that open a session are about, so such a panic is replaced by a
 // new one, twice at most.

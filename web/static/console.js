@@ -248,9 +248,11 @@
     }
     var facts = [];
     var shown = v.Value || "";
-    if (v.Len >= 0 && v.Kind !== "string" && shown.indexOf("len ") < 0) { facts.push("len " + v.Len); }
+    // A nil map, slice or chan has no length worth saying: nil is the fact.
+    var sized = shown !== "nil";
+    if (sized && v.Len >= 0 && v.Kind !== "string" && shown.indexOf("len ") < 0) { facts.push("len " + v.Len); }
     if (v.Kind === "string" && v.Len > longString) { facts.push(v.Len + " bytes"); }
-    if (v.Cap >= 0 && (v.Kind === "slice" || v.Kind === "chan") && shown.indexOf("cap ") < 0) { facts.push("cap " + v.Cap); }
+    if (sized && v.Cap >= 0 && (v.Kind === "slice" || v.Kind === "chan") && shown.indexOf("cap ") < 0) { facts.push("cap " + v.Cap); }
     if (facts.length) { s.appendChild(el("span", "vt-facts", facts.join(", "))); }
     if (v.Cut) { s.appendChild(el("span", "vt-facts", "(shown above)")); }
     if (v.Addr) { s.title = v.Type + " at 0x" + v.Addr.toString(16); }
