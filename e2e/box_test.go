@@ -21,6 +21,8 @@ func TestConsoleBoxStaysReadable(t *testing.T) {
 	s.open("/nil-pointer")
 	s.do("opening the console", chromedp.WaitVisible("#frame-1 .console-open"), chromedp.Click("#frame-1 .console-open"), chromedp.WaitVisible(".pin-dialog input"))
 	s.do("entering the PIN", chromedp.SendKeys(".pin-dialog input", pin), chromedp.Click(".pin-dialog button.primary"), chromedp.WaitVisible("#frame-1 .console textarea"))
+	// The modal dialog makes the page inert until it has closed.
+	waitTrue(s, "the PIN dialog to close", `!document.querySelector(".pin-dialog[open]")`, 10*time.Second)
 	if got := run(s, "1", `strings.Repeat("abcdefghij", 300)`); !strings.Contains(got, "3000 bytes") {
 		t.Errorf("a long string's answer does not give its size: %q", got)
 	}

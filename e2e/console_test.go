@@ -214,6 +214,8 @@ func TestTabAcrossRestart(t *testing.T) {
 	s.open("/nil-pointer")
 	s.do("opening the console", chromedp.WaitVisible("#frame-1 .console-open"), chromedp.Click("#frame-1 .console-open"), chromedp.WaitVisible(".pin-dialog input"))
 	s.do("entering the PIN", chromedp.SendKeys(".pin-dialog input", pin), chromedp.Click(".pin-dialog button.primary"), chromedp.WaitVisible("#frame-1 .console textarea"))
+	// The modal dialog makes the page inert until it has closed.
+	waitTrue(s, "the PIN dialog to close", `!document.querySelector(".pin-dialog[open]")`, 10*time.Second)
 	if got := run(s, "1", "requested"); !strings.Contains(got, "42") {
 		t.Fatalf("before the restart: %q", got)
 	}
