@@ -13,6 +13,11 @@
 //
 //	go run -gcflags=all="-N -l -dwarf=true" -ldflags="-s=false -w=false" ./cmd/myapp
 //
+// or let the runner in cmd/panicroom build it so, and rebuild it on every
+// save:
+//
+//	go tool panicroom run ./cmd/myapp
+//
 // # What it serves
 //
 // Everything under [Prefix] (/__panicroom__/) belongs to panicroom; every
