@@ -6,6 +6,8 @@ import (
 	"net/http"
 	"strings"
 	"sync"
+
+	"github.com/panicroom/panicroom/internal/negotiate"
 )
 
 // minGzip is the smallest body worth compressing. A traceback page is mostly
@@ -22,7 +24,7 @@ var gzipWriters = sync.Pool{New: func() any {
 func acceptsGzip(r *http.Request) bool {
 	for _, v := range r.Header.Values("Accept-Encoding") {
 		for _, part := range strings.Split(v, ",") {
-			if enc, q, ok := weighted(part); ok && enc == "gzip" && q > 0 {
+			if enc, q, ok := negotiate.Weighted(part); ok && enc == "gzip" && q > 0 {
 				return true
 			}
 		}

@@ -13,6 +13,7 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/panicroom/panicroom/internal/negotiate"
 	"github.com/panicroom/panicroom/traceback"
 	"github.com/panicroom/panicroom/web"
 )
@@ -75,8 +76,8 @@ func (d *Debugger) serveOwn(w http.ResponseWriter, r *http.Request) {
 
 func (d *Debugger) serveIndex(w http.ResponseWriter, r *http.Request) {
 	recs := d.registry.list()
-	switch negotiate(r) {
-	case formatJSON:
+	switch negotiate.Request(r) {
+	case negotiate.JSON:
 		type row struct {
 			ID      string `json:"id"`
 			Time    string `json:"time"`
@@ -92,7 +93,7 @@ func (d *Debugger) serveIndex(w http.ResponseWriter, r *http.Request) {
 			rows = append(rows, row{p.ID, p.Time.Format("2006-01-02T15:04:05.000Z07:00"), requestLine(p), p.Value.Message, p.Value.Type, rec.parked(), Prefix + "panic/" + p.ID})
 		}
 		writeJSON(w, rows)
-	case formatHTML:
+	case negotiate.HTML:
 		list := make([]traceback.Summary, len(recs))
 		for i, rec := range recs {
 			p := rec.panic
@@ -143,10 +144,10 @@ func (d *Debugger) servePanic(w http.ResponseWriter, r *http.Request) {
 // renderPanic writes rec in the format r asks for and returns its
 // Content-Type.
 func (d *Debugger) renderPanic(w io.Writer, r *http.Request, rec *record) (string, error) {
-	switch negotiate(r) {
-	case formatHTML:
+	switch negotiate.Request(r) {
+	case negotiate.HTML:
 		return "text/html; charset=utf-8", d.renderer.HTML(w, traceback.Page{Panic: rec.panic, Banners: d.banners(rec), Meta: d.pageMeta(rec)})
-	case formatJSON:
+	case negotiate.JSON:
 		return "application/json", traceback.JSON(w, rec.panic)
 	}
 	return "text/plain; charset=utf-8", traceback.Text(w, rec.panic)

@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/panicroom/panicroom/internal/negotiate"
 )
 
 // TestRoutes is the table of everything under Prefix: status, content type,
@@ -108,20 +110,20 @@ func TestRoutes(t *testing.T) {
 func TestNegotiateAccept(t *testing.T) {
 	for _, tc := range []struct {
 		accept string
-		want   format
+		want   negotiate.Format
 	}{
-		{"", formatText},
-		{"*/*", formatText},
-		{"text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8", formatHTML},
-		{"application/json", formatJSON},
-		{"application/json, text/plain;q=0.5", formatJSON},
-		{"text/plain", formatText},
-		{"text/html;q=0.1, application/json", formatJSON},
-		{"text/html;q=0", formatText},
-		{"garbage;;;", formatText},
+		{"", negotiate.Text},
+		{"*/*", negotiate.Text},
+		{"text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8", negotiate.HTML},
+		{"application/json", negotiate.JSON},
+		{"application/json, text/plain;q=0.5", negotiate.JSON},
+		{"text/plain", negotiate.Text},
+		{"text/html;q=0.1, application/json", negotiate.JSON},
+		{"text/html;q=0", negotiate.Text},
+		{"garbage;;;", negotiate.Text},
 	} {
-		if got := negotiateAccept([]string{tc.accept}); got != tc.want {
-			t.Errorf("negotiateAccept(%q) = %v, want %v", tc.accept, got, tc.want)
+		if got := negotiate.Accept([]string{tc.accept}); got != tc.want {
+			t.Errorf("negotiate.Accept(%q) = %v, want %v", tc.accept, got, tc.want)
 		}
 	}
 }

@@ -16,6 +16,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/panicroom/panicroom/internal/negotiate"
 	"github.com/panicroom/panicroom/traceback"
 	"github.com/panicroom/panicroom/web"
 )
@@ -146,13 +147,13 @@ func (p *Pages) ServeFailure(w http.ResponseWriter, r *http.Request, st Status) 
 	f := st.Failure
 	var buf bytes.Buffer
 	var ctype string
-	switch negotiate(r) {
-	case formatJSON:
+	switch negotiate.Request(r) {
+	case negotiate.JSON:
 		ctype = "application/json"
 		enc := json.NewEncoder(&buf)
 		enc.SetIndent("", "  ")
 		enc.Encode(st)
-	case formatHTML:
+	case negotiate.HTML:
 		ctype = "text/html; charset=utf-8"
 		if err := p.tmpl.ExecuteTemplate(&buf, "run-page", p.view(st)); err != nil {
 			http.Error(w, "rendering the page: "+err.Error(), http.StatusInternalServerError)

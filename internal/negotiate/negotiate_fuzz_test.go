@@ -1,4 +1,4 @@
-package panicroom
+package negotiate
 
 import (
 	"strings"
@@ -17,8 +17,8 @@ func FuzzNegotiateAccept(f *testing.F) {
 		f.Add(s, "")
 	}
 	f.Fuzz(func(t *testing.T, a, b string) {
-		got := negotiateAccept([]string{a, b})
-		if got == formatHTML {
+		got := Accept([]string{a, b})
+		if got == HTML {
 			low := strings.ToLower(a + "," + b)
 			if !strings.Contains(low, "text/html") && !strings.Contains(low, "application/xhtml+xml") {
 				t.Fatalf("HTML chosen for Accept %q, %q", a, b)

@@ -1,7 +1,7 @@
-// This file is a copy of the root package's negotiate.go (unexported there):
-// the runner's pages answer the same Accept headers the same way.
-
-package devrun
+// Package negotiate picks the view of a page for a request: HTML for
+// browsers, plain text for terminals (curl sends */*), JSON for API
+// clients. The traceback pages and panicroom run's pages choose alike.
+package negotiate
 
 import (
 	"mime"
@@ -10,34 +10,35 @@ import (
 	"strings"
 )
 
-type format int
+// Format is a page's view.
+type Format int
 
 const (
-	formatText format = iota
-	formatHTML
-	formatJSON
+	Text Format = iota
+	HTML
+	JSON
 )
 
-// negotiate picks the view for r: an explicit ?format= wins; otherwise the
+// Request picks the view for r: an explicit ?format= wins; otherwise the
 // Accept header with q-values. Clients that do not name HTML (curl sends
 // */*) get text, which is what a terminal wants.
-func negotiate(r *http.Request) format {
+func Request(r *http.Request) Format {
 	switch r.URL.Query().Get("format") {
 	case "text":
-		return formatText
+		return Text
 	case "json":
-		return formatJSON
+		return JSON
 	case "html":
-		return formatHTML
+		return HTML
 	}
-	return negotiateAccept(r.Header.Values("Accept"))
+	return Accept(r.Header.Values("Accept"))
 }
 
-func negotiateAccept(values []string) format {
+func Accept(values []string) Format {
 	var html, json, text float64 = -1, -1, -1
 	for _, v := range values {
 		for _, part := range strings.Split(v, ",") {
-			mt, q, ok := weighted(part)
+			mt, q, ok := Weighted(part)
 			if !ok {
 				continue
 			}
@@ -53,16 +54,16 @@ func negotiateAccept(values []string) format {
 	}
 	switch {
 	case html > 0 && html >= json && html >= text:
-		return formatHTML
+		return HTML
 	case json > 0 && json >= text:
-		return formatJSON
+		return JSON
 	}
-	return formatText
+	return Text
 }
 
-// weighted parses one element of an Accept-style header ("text/html;q=0.8",
+// Weighted parses one element of an Accept-style header ("text/html;q=0.8",
 // "gzip;q=0") into its lower-cased name and quality, 1 when not given.
-func weighted(part string) (name string, q float64, ok bool) {
+func Weighted(part string) (name string, q float64, ok bool) {
 	name, params, err := mime.ParseMediaType(strings.TrimSpace(part))
 	if err != nil {
 		return "", 0, false
