@@ -90,7 +90,7 @@ fmt:
 FUZZTIME ?= 30s
 FUZZLOG  ?= /dev/null
 FUZZ_TARGETS := FuzzRewrite:./debugger FuzzDecode:./console FuzzCookie:./pin \
-	FuzzNegotiateAccept:. FuzzContext:./traceback FuzzValueOf:./traceback
+	FuzzNegotiateAccept:./internal/negotiate FuzzContext:./traceback FuzzValueOf:./traceback
 
 fuzz:
 	@mkdir -p bin; : > $(FUZZLOG); status=0; for t in $(FUZZ_TARGETS); do \
