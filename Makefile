@@ -21,6 +21,7 @@ test: browser
 	@test -z "$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go'))" || { echo "gofmt needed:"; gofmt -l .; exit 1; }
 	$(GO) vet ./...
 	$(GO) test -race -count=1 ./...
+	$(GO) vet -tags panicroom_off . && $(GO) test -tags panicroom_off -count=1 .
 	@$(MAKE) --no-print-directory crosscheck noconsole frameworks
 
 # go vet and a compile of every test package for each GOOS/GOARCH the module

@@ -1,3 +1,5 @@
+//go:build !panicroom_off
+
 package panicroom
 
 import (

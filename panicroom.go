@@ -1,3 +1,5 @@
+//go:build !panicroom_off
+
 // Package panicroom is an interactive debugger for Go web apps in
 // development: wrap an [http.Handler], and when a handler panics the browser
 // shows the traceback — the panic value and its error chain, every frame with
@@ -77,6 +79,10 @@
 // and the PIN (see package pin). Every page is sent with a Content-Security-Policy that allows no
 // inline script and no other origin, and every byte of panic value, header
 // and source is escaped.
+//
+// Build release binaries with -tags panicroom_off: the API keeps its
+// signatures and does nothing, and none of the debugger, the pages or the
+// console is linked in.
 package panicroom
 
 import (
