@@ -106,7 +106,7 @@ func (d *Debugger) startDebugger() {
 		// many Debuggers an app makes.
 		announcePIN.Do(d.guard.Announce)
 		if traceback.BuildInfo().Optimized {
-			d.cfg.logger.Warn("panicroom: this binary is optimized, so the console will find variables missing and refuse calls; " + debugger.BuildAdvice)
+			d.cfg.logger.Warn("panicroom: this binary is optimized, so the console will find variables missing and refuse calls; " + debugger.BuildAdvice + ". If this is a release build, compile panicroom out with -tags panicroom_off")
 		}
 	}
 	d.registry.onRelease = func(rec *record) { d.eval.Forget(rec.panic.ID) }

@@ -127,6 +127,9 @@ type Debugger struct {
 	// recovererNoted is set once the log has said that a recoverer hides
 	// panics from panicroom (noteRecoverer).
 	recovererNoted atomic.Bool
+	// exposureChecked is set once the first request has looked at where
+	// the app listens (checkExposure).
+	exposureChecked atomic.Bool
 
 	eval     debugger.Evaluator
 	guard    *pin.Guard

@@ -14,6 +14,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/panicroom/panicroom/internal/procfs"
 	"github.com/panicroom/panicroom/traceback"
 )
 
@@ -364,8 +365,8 @@ func (r *runner) detect(ctx context.Context, c *Child, out chan<- []netip.AddrPo
 			return
 		case <-tick.C:
 		}
-		if canFindListeners {
-			addrs, err := ListeningAddrs(c.Pid())
+		if procfs.CanFindListeners {
+			addrs, err := procfs.ListeningAddrs(c.Pid())
 			if err == nil && len(addrs) > 0 {
 				out <- addrs
 				return

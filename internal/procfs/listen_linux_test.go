@@ -1,4 +1,4 @@
-package devrun
+package procfs
 
 import "testing"
 

@@ -1,4 +1,4 @@
-package devrun
+package procfs
 
 import (
 	"bufio"
@@ -11,9 +11,9 @@ import (
 	"strings"
 )
 
-// canFindListeners is true where ListeningAddrs can read a process's
+// CanFindListeners is true where ListeningAddrs can read a process's
 // sockets.
-const canFindListeners = true
+const CanFindListeners = true
 
 // ListeningAddrs returns the TCP addresses process pid listens on: the
 // inodes of its socket descriptors (/proc/PID/fd) matched against the
