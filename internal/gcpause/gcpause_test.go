@@ -79,8 +79,12 @@ func TestHoldBoundsMemory(t *testing.T) {
 	if Cycles() == before {
 		t.Fatalf("%d MiB of garbage during a hold and no collection: memory is not bounded", 4*MinHeadroom>>20)
 	}
-	if peak > limit+16<<20 {
-		t.Errorf("memory in use reached %d during the hold, over the bound %d", peak, limit)
+	// A memory limit is soft: the collection starts at it, and the loop
+	// allocates on while the collection runs, the more so on a loaded
+	// machine (CI under -race once saw 27 MiB). Unbounded, the loop would
+	// end 3*MinHeadroom above the limit; bounded, within one MinHeadroom.
+	if peak > limit+MinHeadroom {
+		t.Errorf("memory in use reached %d during the hold, more than %d over the bound %d", peak, int64(MinHeadroom), limit)
 	}
 }
 

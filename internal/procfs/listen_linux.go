@@ -38,14 +38,34 @@ func ListeningAddrs(pid int) ([]netip.AddrPort, error) {
 	if len(inodes) == 0 {
 		return nil, nil
 	}
-	var out []netip.AddrPort
-	for _, name := range []string{"tcp", "tcp6"} {
-		f, err := os.Open(fmt.Sprintf("/proc/%d/net/%s", pid, name))
-		if err != nil {
-			continue // no IPv6 in this kernel
+	// /proc/PID/net is the namespace of the process's first thread, which
+	// need not be where its sockets are (a thread that joined another
+	// network namespace, as namespace tests do): read each namespace its
+	// threads are in, once.
+	dirs := []string{fmt.Sprintf("/proc/%d", pid)}
+	if tasks, err := os.ReadDir(fmt.Sprintf("/proc/%d/task", pid)); err == nil {
+		seen := map[string]bool{}
+		dirs = dirs[:0]
+		for _, task := range tasks {
+			dir := fmt.Sprintf("/proc/%d/task/%s", pid, task.Name())
+			ns, err := os.Readlink(dir + "/ns/net")
+			if err != nil || seen[ns] {
+				continue
+			}
+			seen[ns] = true
+			dirs = append(dirs, dir)
 		}
-		out = append(out, parseProcNetTCP(bufio.NewScanner(f), inodes)...)
-		f.Close()
+	}
+	var out []netip.AddrPort
+	for _, dir := range dirs {
+		for _, name := range []string{"tcp", "tcp6"} {
+			f, err := os.Open(dir + "/net/" + name)
+			if err != nil {
+				continue // no IPv6 in this kernel
+			}
+			out = append(out, parseProcNetTCP(bufio.NewScanner(f), inodes)...)
+			f.Close()
+		}
 	}
 	return out, nil
 }
