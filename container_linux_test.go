@@ -221,10 +221,18 @@ func (a *containerApp) eval(from, id, secret string, cookie *http.Cookie, fn, ex
 		a.t.Fatalf("eval %s: %v", expr, err)
 	}
 	if ans.Value == nil {
+		if ans.Error != nil && strings.Contains(ans.Error.Message, "released") && strings.Contains(a.proc.Log(), "garbage collection(s) ran between the panic") {
+			// A collection between the panic and the snapshot releases the
+			// panic, by design; not what this test is about.
+			return released
+		}
 		a.t.Fatalf("eval %s in %s (frame %d): %+v\nlog:\n%s", expr, fn, frame, ans.Error, a.proc.Log())
 	}
 	return ans.Value.Value
 }
+
+// released is what eval returns for a panic released before its snapshot.
+const released = "\x00released"
 
 // TestContainerNetwork runs the demo in a network namespace whose default
 // gateway is the host's end of a veth pair, as in a container on Docker's
@@ -266,8 +274,12 @@ func TestContainerNetwork(t *testing.T) {
 		}
 		// A panic from before the agent attached may have lost its frames
 		// to a collection; this one is made with the agent in place.
-		id, _ = app.page(b.Gateway, false)
-		if v := app.eval(b.Gateway, id, secret, cookie, "main.nilPointer", "requested"); v != "42" {
+		v := released
+		for attempt := 0; attempt < 3 && v == released; attempt++ {
+			id, _ = app.page(b.Gateway, false)
+			v = app.eval(b.Gateway, id, secret, cookie, "main.nilPointer", "requested")
+		}
+		if v != "42" {
 			t.Errorf("requested = %q from the gateway's console, want 42", v)
 		}
 	})
