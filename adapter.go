@@ -62,9 +62,7 @@ func (d *Debugger) Recover(w http.ResponseWriter, r *http.Request, next func(htt
 	// The same steps as serve, in the same order: the headroom before the
 	// handler, then the deferred recover right above it.
 	growStack(false)
-	if !d.exposureChecked.Load() && d.exposureChecked.CompareAndSwap(false, true) {
-		go d.checkExposure()
-	}
+	d.checkExposureOnce()
 	tw, outer := wrap(w)
 	// A function whose panic is recovered returns its named results as
 	// they stand at the panic: true.

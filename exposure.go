@@ -10,6 +10,14 @@ import (
 	"github.com/panicroom/panicroom/internal/procfs"
 )
 
+// checkExposureOnce starts checkExposure at the first request, beside
+// it; every later request pays one atomic load.
+func (d *Debugger) checkExposureOnce() {
+	if !d.exposureChecked.Load() && d.exposureChecked.CompareAndSwap(false, true) {
+		go d.checkExposure()
+	}
+}
+
 // checkExposure, run once by the first request, says when the app listens
 // on an address other machines can reach while the console is on: the
 // console runs code on request, and an app on 0.0.0.0 leaves only the PIN

@@ -63,9 +63,7 @@ type job struct {
 // serve runs next with panic recovery.
 func (d *Debugger) serve(next http.Handler, rw http.ResponseWriter, r *http.Request) {
 	growStack(false)
-	if !d.exposureChecked.Load() && d.exposureChecked.CompareAndSwap(false, true) {
-		go d.checkExposure()
-	}
+	d.checkExposureOnce()
 	w, outer := wrap(rw)
 	defer d.recoverPanic(w, r)
 	next.ServeHTTP(outer, r)

@@ -432,9 +432,6 @@ func (tr *tracer) inPlace(req wireRequest, sc *proc.EvalScope) string {
 	if req.Frame < 0 || req.Frame >= len(req.Frames) {
 		return ""
 	}
-	if tr.imports == nil {
-		tr.imports = importCache{}
-	}
 	n := names{imports: tr.imports.of(req.Frames[req.Frame].File), locals: map[string]bool{}}
 	if n.imports == nil {
 		return ""
@@ -461,9 +458,6 @@ func (tr *tracer) namesIn(req wireRequest, l *located, d int, locals map[string]
 		n.pkg = fn.PackageName()
 	}
 	if req.Frame >= 0 && req.Frame < len(req.Frames) {
-		if tr.imports == nil {
-			tr.imports = importCache{}
-		}
 		n.imports = tr.imports.of(req.Frames[req.Frame].File)
 	}
 	if n.pkg != "" {

@@ -257,7 +257,7 @@ func attach(pid int) (*tracer, error) {
 	if err != nil {
 		return nil, err
 	}
-	tr := &tracer{grp: grp, t: grp.Selected, stuck: map[int64]bool{}, frozen: newRecent[int64, *frozen](maxFrozen), live: liveMemory{pid: pid}, frames: newRecent[string, []Frame](maxFrames)}
+	tr := &tracer{grp: grp, t: grp.Selected, stuck: map[int64]bool{}, frozen: newRecent[int64, *frozen](maxFrozen), live: liveMemory{pid: pid}, frames: newRecent[string, []Frame](maxFrames), imports: importCache{}}
 	// Delve sets breakpoints on runtime.fatalpanic and runtime.throw. If
 	// this agent were killed, the next fatal error in the app would hit a
 	// bare int3 (trap 3 of DESIGN.md); and we have no use for them.
