@@ -40,38 +40,30 @@ func (d *Debugger) ServeOwn(w http.ResponseWriter, r *http.Request) {
 	d.serveOwn(w, r)
 }
 
-// Recover runs next with the recovery Wrap gives the handlers it
+// RecoverHTTP runs next with the recovery Wrap gives the handlers it
 // wraps, for a framework's middleware: next calls the rest of the
 // framework's chain, and writes through the ResponseWriter it is given,
 // which reports what reached the client (whether the response started, or
 // the connection was hijacked) and has w's Flusher, Hijacker and Pusher.
 //
-// A panic in next is recovered in a deferred call on the calling goroutine,
-// which must be the one that runs the handlers, and the page is written to
-// w itself, its status and headers replacing the handler's. So w is the
-// framework's own writer, and next has the framework write through the
-// writer next is given (gin's c.Writer, echo's c.Response().Writer) until it
-// returns. When the console can use the panic, the goroutine is then
-// parked, and Recover returns only once it is released.
+// next runs on a goroutine of its own while RecoverHTTP waits, as Wrap runs
+// its handler, and writes through the framework's own writer w (gin's
+// c.Writer, echo's c.Response().Writer) until it returns. A panic in next
+// is answered with a page written to w, its status and headers replacing
+// the handler's; when the console can use the panic, next's goroutine is
+// then parked with its frames, and RecoverHTTP returns: the framework's
+// middleware outside this one (its logger, say) completes as for any other
+// response.
 //
-// Recover reports whether next panicked (the panic was answered; the
+// RecoverHTTP reports whether next panicked (the panic was answered; the
 // framework must not run the rest of its chain). [http.ErrAbortHandler] is
-// re-panicked, and [runtime.Goexit] goes on unwinding, as they do through
-// Wrap.
-func (d *Debugger) Recover(w http.ResponseWriter, r *http.Request, next func(http.ResponseWriter, *http.Request)) (panicked bool) {
-	// The same steps as serve, in the same order: the headroom before the
-	// handler, then the deferred recover right above it.
-	growStack(false)
-	d.checkExposureOnce()
+// re-panicked on the calling goroutine, and a [runtime.Goexit] in next
+// ends the calling goroutine too, as they do through Wrap.
+func (d *Debugger) RecoverHTTP(w http.ResponseWriter, r *http.Request, next func(http.ResponseWriter, *http.Request)) (panicked bool) {
+	d.checkExposureOnce(r)
 	tw, outer := wrap(w)
-	// A function whose panic is recovered returns its named results as
-	// they stand at the panic: true.
-	panicked = true
-	defer d.recoverPanic(tw, r)
-	next(outer, r)
-	tw.done = true
-	d.noteRecoverer(tw, r)
-	return false
+	tw.nextFunc, tw.outer = next, outer
+	return d.handOff(tw, r)
 }
 
 // middleware is what Middleware returns: Wrap, watched for the one misuse

@@ -14,8 +14,8 @@ import (
 )
 
 // A framework's middleware as contrib/gin and contrib/echo build theirs:
-// its own paths first, then the rest of its chain under Recover.
-func TestRecoverParksAndReportsThePanic(t *testing.T) {
+// its own paths first, then the rest of its chain under RecoverHTTP.
+func TestRecoverHTTPParksAndReportsThePanic(t *testing.T) {
 	d, logs := newTestDebugger(t)
 	returned := make(chan bool, 4)
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -23,7 +23,7 @@ func TestRecoverParksAndReportsThePanic(t *testing.T) {
 			d.ServeOwn(w, r)
 			return
 		}
-		returned <- d.Recover(w, r, func(w http.ResponseWriter, r *http.Request) {
+		returned <- d.RecoverHTTP(w, r, func(w http.ResponseWriter, r *http.Request) {
 			if r.URL.Path == "/ok" {
 				io.WriteString(w, "ok")
 				return
@@ -38,7 +38,7 @@ func TestRecoverParksAndReportsThePanic(t *testing.T) {
 	})
 
 	if resp, body := get(t, srv.URL+"/ok", ""); resp.StatusCode != 200 || body != "ok" || <-returned {
-		t.Fatalf("/ok: %d %q, or Recover said it panicked", resp.StatusCode, body)
+		t.Fatalf("/ok: %d %q, or RecoverHTTP said it panicked", resp.StatusCode, body)
 	}
 
 	resp, body := get(t, srv.URL+"/users?name=bob", "text/html")
@@ -46,26 +46,27 @@ func TestRecoverParksAndReportsThePanic(t *testing.T) {
 		t.Fatalf("panic: %d %s\n%.400s", resp.StatusCode, resp.Header.Get("Content-Type"), body)
 	}
 	logs.waitLog(t, "panic: runtime error")
-	// The page is complete, and the goroutine stays in Recover's deferred
-	// call, holding the frames, until it is released.
-	select {
-	case v := <-returned:
-		t.Fatalf("Recover returned %v while its goroutine should be parked", v)
-	case <-time.After(200 * time.Millisecond):
-	}
-	id := pageID(t, body)
-	if rec := d.registry.get(id); rec == nil || !rec.parked() {
-		t.Fatalf("panic %s is not parked", id)
-	}
-	d.Close()
+	// The page is complete, and RecoverHTTP returns for the framework's chain
+	// to go on, while next's goroutine stays parked with the frames until
+	// it is released.
 	select {
 	case v := <-returned:
 		if !v {
-			t.Fatal("Recover said the handler returned, after a panic")
+			t.Fatal("RecoverHTTP said the handler returned, after a panic")
 		}
 	case <-time.After(5 * time.Second):
-		t.Fatal("Recover did not return after Close released its goroutine")
+		t.Fatal("RecoverHTTP did not return once the panic was answered")
 	}
+	id := pageID(t, body)
+	rec := d.registry.get(id)
+	if rec == nil {
+		t.Fatalf("no record for panic %s", id)
+	}
+	waitFor(t, "the panic to park", rec.parked)
+	if st := stacks(); !strings.Contains(st, "panicroom.lookupUser") {
+		t.Fatalf("the parked frames are on no stack:\n%.3000s", st)
+	}
+	d.Close()
 
 	for path, want := range map[string]int{
 		Prefix + "static/panicroom.css": 200,
@@ -87,7 +88,7 @@ func TestRecoverParksAndReportsThePanic(t *testing.T) {
 	}
 }
 
-func TestRecoverLetsAbortAndGoexitThrough(t *testing.T) {
+func TestRecoverHTTPLetsAbortAndGoexitThrough(t *testing.T) {
 	d, _ := newTestDebugger(t)
 	req := httptest.NewRequest("GET", "/", nil)
 	func() {
@@ -96,19 +97,19 @@ func TestRecoverLetsAbortAndGoexitThrough(t *testing.T) {
 				t.Errorf("recovered %v, want http.ErrAbortHandler re-panicked", v)
 			}
 		}()
-		d.Recover(httptest.NewRecorder(), req, func(http.ResponseWriter, *http.Request) { panic(http.ErrAbortHandler) })
-		t.Error("Recover returned after http.ErrAbortHandler")
+		d.RecoverHTTP(httptest.NewRecorder(), req, func(http.ResponseWriter, *http.Request) { panic(http.ErrAbortHandler) })
+		t.Error("RecoverHTTP returned after http.ErrAbortHandler")
 	}()
 
 	after := make(chan bool, 1)
 	go func() {
 		returned := false
 		defer func() { after <- returned }()
-		d.Recover(httptest.NewRecorder(), req, func(http.ResponseWriter, *http.Request) { runtime.Goexit() })
+		d.RecoverHTTP(httptest.NewRecorder(), req, func(http.ResponseWriter, *http.Request) { runtime.Goexit() })
 		returned = true
 	}()
 	if <-after {
-		t.Error("Recover returned after runtime.Goexit, which must go on unwinding")
+		t.Error("RecoverHTTP returned after runtime.Goexit, which must go on unwinding")
 	}
 }
 

@@ -324,6 +324,9 @@ func (d *Debugger) pageMeta(rec *record) map[string]string {
 	}
 	if rec != nil {
 		m["parked"] = fmt.Sprint(rec.parked())
+		if rec.breakpoint {
+			m["breakpoint"] = "true"
+		}
 	}
 	return m
 }

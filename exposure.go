@@ -5,15 +5,18 @@ package panicroom
 import (
 	"fmt"
 	"log/slog"
+	"net/http"
 	"os"
 
 	"github.com/panicroom/panicroom/internal/procfs"
 )
 
 // checkExposureOnce starts checkExposure at the first request, beside
-// it; every later request pays one atomic load.
-func (d *Debugger) checkExposureOnce() {
+// it, and notes where the app was reached (noteBase); every later request
+// pays one atomic load.
+func (d *Debugger) checkExposureOnce(r *http.Request) {
 	if !d.exposureChecked.Load() && d.exposureChecked.CompareAndSwap(false, true) {
+		d.noteBase(r)
 		go d.checkExposure()
 	}
 }

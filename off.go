@@ -38,12 +38,38 @@ func (d *Debugger) Wrap(next http.Handler) http.Handler { return next }
 // Close does nothing (panicroom_off).
 func (d *Debugger) Close() error { return nil }
 
-// Recover runs next and lets its panic go on unwinding, as it would
+// RecoverHTTP runs next and lets its panic go on unwinding, as it would
 // without panicroom (panicroom_off).
-func (d *Debugger) Recover(w http.ResponseWriter, r *http.Request, next func(http.ResponseWriter, *http.Request)) (panicked bool) {
+func (d *Debugger) RecoverHTTP(w http.ResponseWriter, r *http.Request, next func(http.ResponseWriter, *http.Request)) (panicked bool) {
 	next(w, r)
 	return false
 }
+
+// Go runs f on a new goroutine, with no recovery (panicroom_off): a panic
+// in f ends the program, as it does without panicroom.
+func Go(f func()) { go f() }
+
+// Recover does nothing (panicroom_off): deferred, it does not recover, and
+// a panic goes on as it would without panicroom.
+func Recover() {}
+
+// Break does nothing (panicroom_off).
+func Break(r *http.Request) {}
+
+// BreakIf does nothing (panicroom_off).
+func BreakIf(cond bool, r *http.Request) {}
+
+// Go runs f on a new goroutine, with no recovery (panicroom_off).
+func (d *Debugger) Go(f func()) { go f() }
+
+// Recover does nothing (panicroom_off).
+func (d *Debugger) Recover() {}
+
+// Break does nothing (panicroom_off).
+func (d *Debugger) Break(r *http.Request) {}
+
+// BreakIf does nothing (panicroom_off).
+func (d *Debugger) BreakIf(cond bool, r *http.Request) {}
 
 // ServeOwn answers 404: built with panicroom_off there are no pages.
 func (d *Debugger) ServeOwn(w http.ResponseWriter, r *http.Request) { http.NotFound(w, r) }

@@ -48,16 +48,28 @@
 //
 // # Parked goroutines
 //
-// After the page is sent, the panicking goroutine does not return: it waits
-// inside the deferred recover, so that every frame of the panic stays alive
-// for the debugger. At most [WithMaxParked] goroutines wait (16 by default;
-// the oldest is released first), each for at most [WithIdleTimeout] without
-// use, and all are released by [Debugger.Close]. A released panic keeps its
-// page. HTTP/2 responses end only when their handler returns, so panics on
-// HTTP/2 requests are answered but not parked. Goroutines are parked only
+// The handler runs on a goroutine of its own while the request's goroutine
+// waits for it. After the page is sent, the panicking goroutine does not
+// return: it waits inside the deferred recover, so that every frame of the
+// panic stays alive for the debugger. The request itself ends as any
+// other: its goroutine returns through the middleware outside panicroom,
+// so access logs, traces and metrics see the 500 (HTTP/1 and HTTP/2 alike).
+// At most [WithMaxParked] goroutines wait (16 by default; the oldest is
+// released first), each for at most [WithIdleTimeout] without use, and all
+// are released by [Debugger.Close]. A released panic keeps its page.
+// Goroutines are parked only
 // while the console can use them, and not during a burst: past WithMaxParked
 // parks within ten seconds, further panics are answered without parking,
 // because every park costs the app a stop for the debugger's snapshot.
+//
+// # Goroutines and breakpoints
+//
+// [Go] starts a goroutine, and a deferred [Recover] covers one the app
+// starts itself: a panic there gets a page with no request section, a log
+// line and the console, and the program goes on. [Break] stops a handler
+// (or any goroutine) at a line, with a console on every frame, until
+// Continue; its client waits meanwhile. They use the first Debugger the
+// process made; the same methods exist on [Debugger].
 //
 // A panic's frames are dead to the runtime: what only they reference is no
 // longer a GC root. So the collector is held off from the panic until the
@@ -105,6 +117,8 @@ import (
 var ownFrames = []string{
 	"github.com/panicroom/panicroom.(*Debugger).",
 	"github.com/panicroom/panicroom.growStack",
+	"github.com/panicroom/panicroom.Recover",
+	"github.com/panicroom/panicroom.Break",
 }
 
 // A Debugger recovers panics of the handlers it wraps and serves their
@@ -130,6 +144,9 @@ type Debugger struct {
 	// exposureChecked is set once the first request has looked at where
 	// the app listens (checkExposure).
 	exposureChecked atomic.Bool
+	// firstBase is the scheme and host of the first request, for the page
+	// URLs of panics with no request (Go, Recover).
+	firstBase atomic.Pointer[string]
 
 	eval     debugger.Evaluator
 	guard    *pin.Guard
@@ -187,6 +204,7 @@ func New(opts ...Option) *Debugger {
 	d.startDebugger()
 	d.registry.onPark = d.register
 	d.mux = d.routes()
+	process.CompareAndSwap(nil, d)
 	return d
 }
 
@@ -207,6 +225,7 @@ func (d *Debugger) Wrap(next http.Handler) http.Handler {
 //	srv.RegisterOnShutdown(func() { d.Close() })
 func (d *Debugger) Close() error {
 	d.closed.Store(true)
+	process.CompareAndSwap(d, nil)
 	d.registry.close()
 	d.releaseStand()
 	return nil

@@ -27,8 +27,10 @@ func stacks() string {
 	return string(buf[:runtime.Stack(buf, true)])
 }
 
-// rawGet sends one HTTP/1.1 request on its own connection and reads until
-// the server closes it, which it must do once the page is complete.
+// rawGet sends one HTTP/1.1 request on its own connection, asking the
+// server to close it after the response, and reads until it does: net/http
+// closes it only once the request's goroutine has returned, which it must
+// do while the panicking one is parked.
 func rawGet(t *testing.T, addr, path string) string {
 	t.Helper()
 	c, err := net.Dial("tcp", addr)
@@ -36,11 +38,11 @@ func rawGet(t *testing.T, addr, path string) string {
 		t.Fatal(err)
 	}
 	defer c.Close()
-	fmt.Fprintf(c, "GET %s HTTP/1.1\r\nHost: localhost\r\nAccept: text/plain\r\n\r\n", path)
+	fmt.Fprintf(c, "GET %s HTTP/1.1\r\nHost: localhost\r\nAccept: text/plain\r\nConnection: close\r\n\r\n", path)
 	c.SetReadDeadline(time.Now().Add(10 * time.Second))
 	b, err := io.ReadAll(bufio.NewReader(c))
 	if err != nil {
-		t.Fatalf("reading until the server closes: %v (a parked request must not leave its connection open)", err)
+		t.Fatalf("reading until the server closes: %v (the request's goroutine must return while the panicking one is parked)", err)
 	}
 	return string(b)
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"runtime"
+	"sync"
 	"sync/atomic"
 
 	"github.com/panicroom/panicroom/internal/gcpause"
@@ -41,10 +42,10 @@ func growStack(never bool) {
 //go:noinline
 func keep(p *[stackHeadroom]byte) { p[0]++ }
 
-// after tells the parked goroutine what to do once released.
+// after tells the request's goroutine how the response ends.
 const (
-	afterReturn = iota // let ServeHTTP return
-	afterAbort         // panic(http.ErrAbortHandler): the response had started
+	afterReturn = iota // let the request's goroutine return
+	afterAbort         // abort the response that had started (HTTP/2)
 )
 
 // job is a recovered panic on its way from the panicking goroutine to the
@@ -62,13 +63,102 @@ type job struct {
 
 // serve runs next with panic recovery.
 func (d *Debugger) serve(next http.Handler, rw http.ResponseWriter, r *http.Request) {
-	growStack(false)
-	d.checkExposureOnce()
+	d.checkExposureOnce(r)
 	w, outer := wrap(rw)
+	w.next, w.outer = next, outer
+	d.handOff(w, r)
+}
+
+// The handler runs on a goroutine of its own, and the request's goroutine
+// (the server's, running whatever middleware is outside panicroom) waits
+// for it. A panic's goroutine is parked with every frame alive, yet the
+// request goes on: once its page is written the request's goroutine
+// returns through the outer middleware, so an access log (chi's Logger,
+// gin's Logger), a trace span or a metrics wrapper sees the 500 and its
+// duration like any other response, and net/http ends the response as
+// usual, HTTP/2 streams included. The price is a goroutine per request
+// (about 1.5 µs with its stack grown, BenchmarkHappyPath); the handler's
+// goroutine inherits the request's pprof labels as any go statement does.
+const (
+	outcomeReturned = iota // the handler returned
+	outcomeAnswered        // it panicked, and the panic was answered
+	outcomeAbort           // it panicked after the response started: abort it
+	outcomeGoexit          // it called runtime.Goexit
+	outcomeRepanic         // a panic panicroom does not answer: raise it again
+)
+
+// handoff is what the handler's goroutine tells the request's. It lives in
+// the writer, so it costs no allocation of its own.
+type handoff struct {
+	wg       sync.WaitGroup
+	signaled atomic.Bool
+	outcome  int // written before wg.Done, read after wg.Wait
+	value    any // the panic of outcomeRepanic
+}
+
+// signal tells the request's goroutine the outcome, once; later calls do
+// nothing.
+func (h *handoff) signal(outcome int, v any) {
+	if h.signaled.CompareAndSwap(false, true) {
+		h.outcome, h.value = outcome, v
+		h.wg.Done()
+	}
+}
+
+// handOff runs the handler w names on its own goroutine and waits until it
+// returns or its panic is answered, then does on the request's goroutine
+// what the handler's outcome asks for. It reports whether the handler
+// panicked.
+func (d *Debugger) handOff(w *writer, r *http.Request) (panicked bool) {
+	w.hand.wg.Add(1)
+	go d.handle(w, r)
+	w.hand.wg.Wait()
+	switch w.hand.outcome {
+	case outcomeAnswered:
+		return true
+	case outcomeAbort:
+		panic(http.ErrAbortHandler)
+	case outcomeGoexit:
+		runtime.Goexit()
+	case outcomeRepanic:
+		panic(w.hand.value)
+	}
+	return false
+}
+
+// handle is the handler's goroutine.
+func (d *Debugger) handle(w *writer, r *http.Request) {
+	defer d.endHandler(w)
+	growStack(false)
 	defer d.recoverPanic(w, r)
-	next.ServeHTTP(outer, r)
+	if w.next != nil {
+		w.next.ServeHTTP(w.outer, r)
+	} else {
+		w.nextFunc(w.outer, r)
+	}
 	w.done = true
 	d.noteRecoverer(w, r)
+	w.hand.signal(outcomeReturned, nil)
+}
+
+// endHandler passes to the request's goroutine what recoverPanic did not
+// answer: http.ErrAbortHandler, which net/http must see there, a panic
+// after the handler returned, a failure of panicroom's own, or
+// runtime.Goexit (the goroutine ends without a panic nor a signal).
+func (d *Debugger) endHandler(w *writer) {
+	v := recover()
+	if v == nil {
+		w.hand.signal(outcomeGoexit, nil)
+		return
+	}
+	if w.hand.signaled.Load() {
+		// The request is over (a panic after the answer, in panicroom's own
+		// code): nobody is left to raise it for, and panicroom never takes
+		// the server down.
+		d.cfg.logger.Error("panicroom: a panic after the request was answered", "panic", fmt.Sprint(v))
+		return
+	}
+	w.hand.signal(outcomeRepanic, v)
 }
 
 // recoverPanic is the deferred half of serve. It runs on top of the
@@ -130,10 +220,23 @@ func (d *Debugger) recoverPanic(w *writer, r *http.Request) {
 // still take the place of the oldest.
 func waitingLimit(maxParked int) int { return 2 * maxParked }
 
+// afterPanic tells the request's goroutine, once the panic is answered,
+// how the request ends.
 func (d *Debugger) afterPanic(j *job) {
-	if j.after.Load() == afterAbort {
-		panic(http.ErrAbortHandler)
+	j.answered()
+}
+
+// answered signals the request's goroutine that j's answer is complete:
+// nothing writes to the response afterwards.
+func (j *job) answered() {
+	if j.w == nil {
+		return
 	}
+	outcome := outcomeAnswered
+	if j.after.Load() == afterAbort {
+		outcome = outcomeAbort
+	}
+	j.w.hand.signal(outcome, nil)
 }
 
 // panicking reports whether the caller runs inside a panic, for the one case

@@ -35,9 +35,11 @@ type record struct {
 	releaseGC func()
 	cycles    uint64
 	lost      string
-	// liveFrames marks the top-level console's record, whose goroutine did
-	// not panic.
+	// liveFrames marks a record whose goroutine did not panic: the
+	// top-level console's, and Break's.
 	liveFrames bool
+	// breakpoint marks Break's records, which Continue releases.
+	breakpoint bool
 	// retained is set once a console call was handed pointers into the
 	// parked frames (debugger.Panic.Retain): the callee may have kept
 	// them, so the frames, and the heap objects keep holds for them, must

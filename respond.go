@@ -63,6 +63,10 @@ func (d *Debugger) finish(j *job, noPark string) {
 	// parkNote is final.
 	published := false
 	switch {
+	case j.w == nil:
+		// A goroutine of the app's own (Go, Recover): no client waits.
+		rec.note = "This goroutine was serving no request (it was started with panicroom.Go, or recovered by panicroom.Recover): the page was sent to nobody, and the log has its address."
+		d.log(p, nil, pageURL, "")
 	case j.w.hijacked:
 		// A hijacked connection (a websocket, say) belongs to the handler:
 		// nothing may be written to it.
@@ -73,24 +77,20 @@ func (d *Debugger) finish(j *job, noPark string) {
 		// that the client sees a failed response, never a complete-looking
 		// truncated one: close an HTTP/1 connection, or let net/http reset an
 		// HTTP/2 stream through ErrAbortHandler.
+		// An HTTP/1 connection is closed here, so that the middleware outside
+		// panicroom sees a response that ends normally (its access log shows
+		// the request); anything else aborts through http.ErrAbortHandler on
+		// the request's goroutine (an HTTP/2 stream is reset).
 		rec.note = "The response had already started when the handler panicked, so the client got a broken response instead of this page."
-		if why == "" && j.r.ProtoMajor == 1 {
+		j.after.Store(afterAbort)
+		if j.r.ProtoMajor == 1 {
 			if c, _, err := j.w.hijack(); err == nil {
 				c.Close()
-			} else {
-				why = "the response had started and its connection could not be closed: " + err.Error()
+				j.after.Store(afterReturn)
 			}
-		} else if why == "" {
-			why = "the response had started, and HTTP/2 can only abort it by returning from the handler"
-		}
-		if why != "" {
-			j.after.Store(afterAbort)
 		}
 		d.log(p, j.r, pageURL, "the response had already started; aborted")
 	default:
-		if why == "" && j.r.ProtoMajor != 1 {
-			why = "HTTP/2 ends a response only when its handler returns; serve the app over HTTP/1.1 (plain http://) to inspect frames"
-		}
 		// The page must resolve before it is sent, so the record is
 		// published here, complete: nothing below writes to it.
 		rec.parkNote = why
@@ -101,14 +101,6 @@ func (d *Debugger) finish(j *job, noPark string) {
 			d.cfg.logger.Info("panicroom: the client went away before the traceback page was sent", "page", pageURL, "error", err)
 		} else if err != nil {
 			d.cfg.logger.Error("panicroom: writing the traceback page", "page", pageURL, "error", err)
-		}
-		if why == "" && j.r.ProtoMajor == 1 {
-			// The page is complete (Content-Length, flushed); closing the
-			// connection lets the client see the end of it and leaves no socket
-			// in CLOSE-WAIT while the handler never returns.
-			if c, _, err := j.w.hijack(); err == nil {
-				c.Close()
-			}
 		}
 		d.log(p, j.r, pageURL, "")
 	}
@@ -125,6 +117,9 @@ func (d *Debugger) finish(j *job, noPark string) {
 		}
 		return
 	}
+	// The answer is complete: the request's goroutine may return through
+	// the middleware outside panicroom while this one is parked.
+	j.answered()
 	d.registry.park(rec, j.spot)
 }
 
@@ -173,14 +168,14 @@ func (d *Debugger) capture(j *job) *traceback.Panic {
 		Goroutine: j.goroutine,
 		Value:     traceback.ValueOf(j.value),
 		Frames:    frames,
-		Request:   traceback.RequestOf(j.r),
+		Request:   requestOf(j.r),
 		Build:     traceback.BuildInfo(),
 	}
 }
 
 // writePage writes the page in the format the client asked for, complete:
-// Content-Length, Connection: close and a flush, so the client has all of it
-// even though the handler will not return.
+// Content-Length and a flush, so the client has all of it at once, before
+// the request's goroutine returns through the outer middleware.
 func (d *Debugger) writePage(j *job, rec *record) error {
 	body, err := d.pageBody(j, rec)
 	if err != nil {
@@ -188,9 +183,6 @@ func (d *Debugger) writePage(j *job, rec *record) error {
 	}
 	h := j.w.rw.Header()
 	h.Set("Content-Length", strconv.Itoa(len(body)))
-	if j.r.ProtoMajor == 1 {
-		h.Set("Connection", "close")
-	}
 	j.w.rw.WriteHeader(http.StatusInternalServerError)
 	if _, err := j.w.rw.Write(body); err != nil {
 		return err
@@ -229,11 +221,22 @@ func (d *Debugger) pageBody(j *job, rec *record) ([]byte, error) {
 	return encode(j.r, h, buf.Bytes()), nil
 }
 
+func requestOf(r *http.Request) *traceback.Request {
+	if r == nil {
+		return nil
+	}
+	return traceback.RequestOf(r)
+}
+
 func (d *Debugger) log(p *traceback.Panic, r *http.Request, pageURL, note string) {
+	request := "none (a goroutine of the app's)"
+	if r != nil {
+		request = r.Method + " " + r.URL.RequestURI()
+	}
 	attrs := []any{
 		slog.String("value", p.Value.Message),
 		slog.String("type", p.Value.Type),
-		slog.String("request", r.Method+" "+r.URL.RequestURI()),
+		slog.String("request", request),
 		slog.String("page", pageURL),
 	}
 	if len(p.Frames) > 0 {
@@ -252,7 +255,13 @@ func (d *Debugger) log(p *traceback.Panic, r *http.Request, pageURL, note string
 	d.cfg.logger.Error("panic: "+p.Value.Message, attrs...)
 }
 
+// absoluteURL is the page's address as the request reached the app, or,
+// for a panic with no request, as the first request did (a path alone
+// before any).
 func (d *Debugger) absoluteURL(r *http.Request, id string) string {
+	if r == nil {
+		return d.baseURL() + Prefix + "panic/" + id
+	}
 	scheme := "http"
 	if r.TLS != nil {
 		scheme = "https"

@@ -59,6 +59,7 @@ func (d *Debugger) routes() *http.ServeMux {
 	mux.HandleFunc("POST "+Prefix+"pin/print", d.servePrintPIN)
 	mux.HandleFunc("GET "+Prefix+"console/ws", d.serveConsoleWS)
 	mux.HandleFunc("GET "+Prefix+"console", d.serveConsolePage)
+	mux.HandleFunc("POST "+Prefix+"panic/{id}/continue", d.serveContinue)
 	mux.HandleFunc(Prefix, func(w http.ResponseWriter, r *http.Request) {
 		plainError(w, http.StatusNotFound, "404 not found: panicroom has no page at "+r.URL.Path)
 	})
@@ -163,7 +164,11 @@ func (d *Debugger) banners(rec *record) []traceback.Banner {
 		return out
 	}
 	if rec.note != "" {
-		out = append(out, traceback.Banner{Level: "warn", Text: rec.note})
+		level := "warn"
+		if rec.breakpoint || rec.panic.Request == nil {
+			level = "info"
+		}
+		out = append(out, traceback.Banner{Level: level, Text: rec.note})
 	}
 	rec.mu.Lock()
 	released, lost := rec.released, rec.lost

@@ -33,6 +33,13 @@ type writer struct {
 	// that never reached panicroom (recovererOnStack), for the warning
 	// noteRecoverer logs once the handler returns.
 	recoveredBy string
+
+	// What the handler's goroutine runs (handle): one of next and nextFunc,
+	// with outer, the ResponseWriter the handler is given.
+	next     http.Handler
+	nextFunc func(http.ResponseWriter, *http.Request)
+	outer    http.ResponseWriter
+	hand     handoff
 }
 
 func (w *writer) Header() http.Header { return w.rw.Header() }

@@ -26,15 +26,20 @@ const testPIN = "123-456-789"
 
 // Each example, with what it answers for a path no route matches: the
 // framework's own 404, which panicroom must leave alone.
+//
+// accessLog matches the line the example's access logger writes for the
+// panicking request, which must be there, with its 500, while panicroom
+// keeps the goroutine parked.
 var examples = []struct {
-	name     string
-	notFound string
+	name      string
+	notFound  string
+	accessLog string
 }{
-	{"nethttp", "404 page not found\n"},
-	{"chi", "404 page not found\n"},
-	{"gorillamux", "404 page not found\n"},
-	{"gin", "404 page not found"},
-	{"echo", `{"message":"Not Found"}` + "\n"},
+	{"nethttp", "404 page not found\n", ""},
+	{"chi", "404 page not found\n", `"GET http://127\.0\.0\.1:\d+/orders/7 HTTP/1\.1" from 127\.0\.0\.1:\d+ - 500 \d+B`},
+	{"gorillamux", "404 page not found\n", ""},
+	{"gin", "404 page not found", `\| 500 \|.*\| +127\.0\.0\.1 \| GET +"/orders/7"`},
+	{"echo", `{"message":"Not Found"}` + "\n", `REQUEST.*method=GET uri=/orders/7 status=500`},
 }
 
 // Every example, built as its users are told to build it, runs as a
@@ -77,7 +82,7 @@ func TestExamples(t *testing.T) {
 			// of a fresh app that is likely enough to allow a retry on a
 			// new panic.
 			for attempt := 1; ; attempt++ {
-				released := a.inspectPanic(t, ex.name, cookie)
+				released := a.inspectPanic(t, ex.name, ex.accessLog, cookie)
 				if released == "" {
 					break
 				}
@@ -93,8 +98,9 @@ func TestExamples(t *testing.T) {
 // inspectPanic makes the app panic, checks the page, its assets and the
 // log, and evaluates the handler's locals in the console. It returns why,
 // when the panic's goroutine was released before its frames could be read.
-func (a *app) inspectPanic(t *testing.T, name, cookie string) (released string) {
+func (a *app) inspectPanic(t *testing.T, name, accessLog, cookie string) (released string) {
 	t.Helper()
+	before := len(a.log())
 	page := a.panicPage(t)
 	for _, want := range []string{`<span class="name">showOrder</span>`, `<span class="name">averageCents</span>`, "integer divide by zero", "/examples/" + name + "/main.go"} {
 		if !strings.Contains(page, want) {
@@ -109,6 +115,18 @@ func (a *app) inspectPanic(t *testing.T, name, cookie string) (released string) 
 		if time.Now().After(deadline) {
 			t.Errorf("the log does not give the page's URL:\n%s", a.log())
 			break
+		}
+	}
+	if accessLog != "" {
+		// The framework's logger, outside panicroom, logs the panicking
+		// request as it logs any: the console below proves the goroutine
+		// is parked meanwhile.
+		re := regexp.MustCompile(accessLog)
+		for deadline := time.Now().Add(5 * time.Second); !re.MatchString(a.log()[before:]); time.Sleep(10 * time.Millisecond) {
+			if time.Now().After(deadline) {
+				t.Errorf("the access log has no line matching %s for the panicking request:\n%s", accessLog, a.log()[before:])
+				break
+			}
 		}
 	}
 	frame := a.frameOf(t, id, "main.showOrder")
@@ -162,6 +180,10 @@ func start(t *testing.T, exe string) *app {
 	cmd := exec.Command(exe, "-addr", "127.0.0.1:0")
 	cmd.Env = append(os.Environ(), "PANICROOM_PIN="+testPIN, "XDG_CONFIG_HOME="+t.TempDir())
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	a := &app{cmd: cmd, stderr: &logBuffer{}}
+	// The access loggers of chi and gin write to standard output: kept
+	// with standard error, line by line.
+	cmd.Stdout = a.stderr
 	pipe, err := cmd.StderrPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -169,7 +191,6 @@ func start(t *testing.T, exe string) *app {
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	a := &app{cmd: cmd, stderr: &logBuffer{}}
 	listening := make(chan string, 1)
 	done := make(chan struct{})
 	go func() {
@@ -289,8 +310,8 @@ func (a *app) waitAttached(t *testing.T, secret, cookie string) {
 
 // panicPage requests the panicking order as a browser does, on a
 // connection of its own: the page must come complete, and the connection
-// closed by the app, while the goroutine stays parked and its handler
-// never returns.
+// stay usable, while the handler's goroutine stays parked and never
+// returns.
 func (a *app) panicPage(t *testing.T) string {
 	t.Helper()
 	conn, err := net.DialTimeout("tcp", strings.TrimPrefix(a.url, "http://"), 5*time.Second)
@@ -312,9 +333,13 @@ func (a *app) panicPage(t *testing.T) string {
 	if resp.StatusCode != 500 || !strings.HasPrefix(resp.Header.Get("Content-Type"), "text/html") {
 		t.Fatalf("the page: %d %q\n%.400s", resp.StatusCode, resp.Header.Get("Content-Type"), body)
 	}
-	conn.SetReadDeadline(time.Now().Add(5 * time.Second))
-	if n, err := br.Read(make([]byte, 1)); err != io.EOF {
-		t.Errorf("after the page, the connection is still open (read %d bytes, %v)", n, err)
+	// The request ended as any other while its handler's goroutine is
+	// parked: the same connection serves the next one.
+	fmt.Fprintf(conn, "GET /orders/1 HTTP/1.1\r\nHost: %s\r\n\r\n", strings.TrimPrefix(a.url, "http://"))
+	if next, err := http.ReadResponse(br, nil); err != nil || next.StatusCode != 200 {
+		t.Errorf("the connection after the page does not serve the next request: %v", err)
+	} else {
+		next.Body.Close()
 	}
 	return string(body)
 }

@@ -306,11 +306,15 @@ func JSON(w io.Writer, p *Panic) error {
 // lines added, then the request.
 func Text(w io.Writer, p *Panic) error {
 	bw := bufio.NewWriter(w)
-	fmt.Fprintf(bw, "panic: %s", p.Value.Message)
-	if p.Value.Category != "runtime error" {
-		fmt.Fprintf(bw, " (%s)", p.Value.Type)
+	if p.Value.Category == "breakpoint" {
+		fmt.Fprintf(bw, "%s: %s\n", p.Value.Type, p.Value.Message)
+	} else {
+		fmt.Fprintf(bw, "panic: %s", p.Value.Message)
+		if p.Value.Category != "runtime error" {
+			fmt.Fprintf(bw, " (%s)", p.Value.Type)
+		}
+		bw.WriteString(" [recovered by panicroom]\n")
 	}
-	bw.WriteString(" [recovered by panicroom]\n")
 	if p.Value.MethodPanic != "" {
 		fmt.Fprintf(bw, "\t(its text method panicked: %s)\n", p.Value.MethodPanic)
 	}

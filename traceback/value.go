@@ -15,7 +15,8 @@ type Value struct {
 	// Message is the value as text: Error() for errors, String() for
 	// Stringers, %+v for the rest.
 	Message string `json:"message"`
-	// Category is one of "runtime error", "error", "nil", "value".
+	// Category is one of "runtime error", "error", "nil", "value", or
+	// "breakpoint" for a goroutine stopped by panicroom.Break.
 	Category string `json:"category"`
 	// Chain is the error tree below the value (errors.Unwrap and
 	// errors.Join), outermost first; empty for non-errors and for errors

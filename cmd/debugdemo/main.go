@@ -83,6 +83,8 @@ var cases = []demoCase{
 	{"api/orders", "JSON endpoint", "an API handler panics; fetch it with Accept: application/json", jsonEndpoint},
 	{"bad-error", "An error whose Error() panics", "the panic value's own method panics", badError},
 	{"panic-nil", "panic(nil)", "arrives as *runtime.PanicNilError", panicNil},
+	{"break", "A breakpoint", "the handler stops at panicroom.Break; Continue answers with what the console assigned", breakpoint},
+	{"background", "A background goroutine's panic", "a goroutine started with panicroom.Go panics; the server goes on", background},
 }
 
 var indexPage = template.Must(template.New("index").Parse(`<!doctype html>

@@ -46,7 +46,7 @@ func Middleware(d *panicroom.Debugger) echo.MiddlewareFunc {
 			}
 			var err error
 			w := res.Writer
-			panicked := d.Recover(w, req, func(out http.ResponseWriter, _ *http.Request) {
+			panicked := d.RecoverHTTP(w, req, func(out http.ResponseWriter, _ *http.Request) {
 				// Everything the handlers write through echo's Response goes
 				// through panicroom's writer, which tracks whether the
 				// response started or the connection was hijacked.

@@ -47,7 +47,7 @@ func Middleware(d *panicroom.Debugger) gin.HandlerFunc {
 			return
 		}
 		gw := c.Writer
-		panicked := d.Recover(pageWriter{gw}, c.Request, func(w http.ResponseWriter, _ *http.Request) {
+		panicked := d.RecoverHTTP(pageWriter{gw}, c.Request, func(w http.ResponseWriter, _ *http.Request) {
 			c.Writer = &responseWriter{ResponseWriter: gw, out: w}
 			c.Next()
 		})

@@ -61,8 +61,10 @@ func main() {
 	r := chi.NewRouter()
 	// chi runs its middlewares for every request, the ones no route
 	// matches too (panicroom's own pages). The middleware registered last
-	// is the innermost: panicroom after Recoverer sees the panics first.
-	r.Use(middleware.Recoverer, panicroom.Middleware())
+	// is the innermost: panicroom after Recoverer sees the panics first,
+	// and Logger, outside both, logs every request, a panicking one with
+	// its 500 while panicroom keeps its goroutine for the console.
+	r.Use(middleware.Logger, middleware.Recoverer, panicroom.Middleware())
 	r.Get("/orders/{id}", showOrder)
 
 	ln, err := net.Listen("tcp", *addr)

@@ -21,6 +21,48 @@
     return e;
   }
 
+  // ---- Break: Continue -------------------------------------------------
+
+  // A goroutine stopped by panicroom.Break goes on when asked: the button
+  // beside the message, or "continue" typed in any frame's console.
+  var breakpoint = meta("breakpoint") === "true";
+  var continued = null;
+
+  function proceed() {
+    if (!continued) {
+      continued = ensureSession().then(function () {
+        return api("POST", "panic/" + panicID + "/continue");
+      }).then(function (r) {
+        return r.text().then(function (t) {
+          if (!r.ok) { continued = null; throw new Error(t.trim()); }
+          document.body.classList.add("continued");
+          document.querySelectorAll(".continue-button").forEach(function (b) {
+            b.disabled = true; b.textContent = "Continued";
+          });
+          return "Continued: the goroutine runs on from Break, with the values assigned here.";
+        });
+      }).catch(function (e) { continued = null; return "Could not continue: " + e.message; });
+    }
+    return continued;
+  }
+
+  if (breakpoint && meta("parked") === "true") {
+    var msgLine = document.getElementById("panic-message");
+    if (msgLine) {
+      var bar = el("p", "continue-bar");
+      var button = el("button", "continue-button", "Continue");
+      button.type = "button";
+      var said = el("span", "continue-said");
+      button.addEventListener("click", function () {
+        button.disabled = true;
+        proceed().then(function (msg) { said.textContent = msg; if (!continued) { button.disabled = false; } });
+      });
+      bar.appendChild(button);
+      bar.appendChild(said);
+      msgLine.parentNode.insertBefore(bar, msgLine.nextSibling);
+    }
+  }
+
   // ---- session: PIN and websocket -------------------------------------
 
   var socket = null, socketReady = null, nextID = 1, pending = {};
@@ -391,7 +433,7 @@
       send({ op: "snapshot", panic: panicID }).then(function (a) {
         if (a.error) { lbody.textContent = ""; lbody.appendChild(errorBlock(a.error)); return; }
         var f = a.snapshot && a.snapshot.Frames ? a.snapshot.Frames[index] : null;
-        showVars(f, "as at the panic");
+        showVars(f, breakpoint ? "as at Break" : "as at the panic");
       }, function (e) { lbody.textContent = e.message; });
     }
     refresh.addEventListener("click", function () {
@@ -419,6 +461,10 @@
       entry.appendChild(result);
       out.appendChild(entry);
       out.scrollTop = out.scrollHeight;
+      if (expr === "continue" && breakpoint) {
+        proceed().then(function (msg) { result.className = "con-result"; result.textContent = msg; reveal(entry); });
+        return;
+      }
       send({ op: "eval", panic: panicID, frame: index, expr: expr }).then(function (a) {
         result.textContent = "";
         result.className = "con-result";
