@@ -157,6 +157,7 @@ func (d *Debugger) parkPolicy() string {
 
 // capture turns the raw job into the data model.
 func (d *Debugger) capture(j *job) *traceback.Panic {
+	gs := d.goroutines(j) // first: as near the panic as this goroutine gets
 	frames := traceback.FramesOf(j.pcs, ownFrames...)
 	d.classifier.Classify(frames)
 	for i := range frames {
@@ -167,7 +168,7 @@ func (d *Debugger) capture(j *job) *traceback.Panic {
 		}
 		frames[i].Source = ctx
 	}
-	return &traceback.Panic{
+	p := &traceback.Panic{
 		ID:        newID(),
 		Time:      time.Now(),
 		Goroutine: j.goroutine,
@@ -176,6 +177,8 @@ func (d *Debugger) capture(j *job) *traceback.Panic {
 		Request:   traceback.RequestOf(j.r),
 		Build:     traceback.BuildInfo(),
 	}
+	d.complete(p, j, gs)
+	return p
 }
 
 // writePage writes the page in the format the client asked for, complete:

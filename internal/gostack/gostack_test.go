@@ -101,3 +101,37 @@ func TestGroupOf(t *testing.T) {
 		t.Errorf("without a goroutine alone: %d groups", len(g))
 	}
 }
+
+func TestParseHeader(t *testing.T) {
+	for in, want := range map[string]struct {
+		id      int
+		bracket string
+		ok      bool
+	}{
+		"goroutine 7 [chan receive, 2 minutes]:":                 {7, "chan receive, 2 minutes", true},
+		"goroutine 1 gp=0xc000002380 m=0 mp=0x5d2c40 [running]:": {1, "running", true},
+		"goroutine 12 [select (no cases)]:":                      {12, "select (no cases)", true},
+		"goroutine 7 [running]":                                  {0, "", false},
+		"goroutine x [running]:":                                 {0, "", false},
+		"goroutine 7 running [x]:":                               {0, "", false},
+		"goroutine 7 [a]b]:":                                     {0, "", false},
+		"goroutine running on other thread; stack unavailable":   {0, "", false},
+	} {
+		id, b, ok := parseHeader(in)
+		if id != want.id || b != want.bracket || ok != want.ok {
+			t.Errorf("parseHeader(%q) = %d, %q, %v", in, id, b, ok)
+		}
+	}
+	for in, want := range map[string]struct {
+		fn string
+		in int
+	}{
+		"created by main.main in goroutine 1":                 {"main.main", 1},
+		"created by main.main":                                {"main.main", 0},
+		"created by net/http.(*Server).Serve in goroutine 33": {"net/http.(*Server).Serve", 33},
+	} {
+		if fn, n, ok := parseCreated(in); fn != want.fn || n != want.in || !ok {
+			t.Errorf("parseCreated(%q) = %q, %d, %v", in, fn, n, ok)
+		}
+	}
+}
