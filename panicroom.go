@@ -124,6 +124,8 @@ type Debugger struct {
 	waiting atomic.Int32
 	// renders bounds the pages rendered at once (writePage).
 	renders chan struct{}
+	// events streams the index's changes (serveEvents).
+	events events
 	// recovererNoted is set once the log has said that a recoverer hides
 	// panics from panicroom (noteRecoverer).
 	recovererNoted atomic.Bool
@@ -186,6 +188,7 @@ func New(opts ...Option) *Debugger {
 	}
 	d.startDebugger()
 	d.registry.onPark = d.register
+	d.registry.onChange = d.events.changed
 	d.mux = d.routes()
 	return d
 }
@@ -208,6 +211,7 @@ func (d *Debugger) Wrap(next http.Handler) http.Handler {
 func (d *Debugger) Close() error {
 	d.closed.Store(true)
 	d.registry.close()
+	d.events.close()
 	d.releaseStand()
 	return nil
 }

@@ -229,6 +229,9 @@ func (d *Debugger) pageBody(j *job, rec *record) ([]byte, error) {
 		delete(h, k)
 	}
 	setPageHeaders(h, ctype)
+	if rec.panic.URL != "" {
+		h.Set(PageHeader, rec.panic.URL)
+	}
 	return encode(j.r, h, buf.Bytes()), nil
 }
 

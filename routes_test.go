@@ -48,6 +48,7 @@ func TestRoutes(t *testing.T) {
 		{Prefix + "nothing-here", "", "", 404, "text/plain; charset=utf-8", "panicroom has no page"},
 		{Prefix + "panic/" + id, "evil.example", "text/html", 403, "text/plain; charset=utf-8", "not trusted"},
 		{Prefix, "localhost.evil.example:80", "", 403, "text/plain; charset=utf-8", "not trusted"},
+		{Prefix + "events", "evil.example", "", 403, "text/plain; charset=utf-8", "not trusted"},
 		{Prefix, "app.localhost:8080", "", 200, "text/plain; charset=utf-8", "GET /boom"},
 		{Prefix, "[::1]:8080", "", 200, "text/plain; charset=utf-8", "GET /boom"},
 	} {
