@@ -137,6 +137,10 @@ func (d *Debugger) servePanic(w http.ResponseWriter, r *http.Request) {
 // renderPanic writes rec in the format r asks for and returns its
 // Content-Type.
 func (d *Debugger) renderPanic(w io.Writer, r *http.Request, rec *record) (string, error) {
+	if r.URL.Query().Get("format") == "markdown" {
+		// Only on request: no client asks for Markdown by Accept.
+		return "text/markdown; charset=utf-8", d.renderer.Markdown(w, rec.panic)
+	}
 	switch negotiate.Request(r) {
 	case negotiate.HTML:
 		return "text/html; charset=utf-8", d.renderer.HTML(w, traceback.Page{Panic: rec.panic, Banners: d.banners(rec), Meta: d.pageMeta(rec)})

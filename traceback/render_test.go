@@ -299,3 +299,50 @@ func diffHint(want, got string) string {
 }
 
 var _ = errors.New
+
+func TestMarkdown(t *testing.T) {
+	p := fixture(t)
+	p.Value.Message = "loading ``x`` " + xss
+	r, _ := NewRenderer("/__panicroom__/", "none")
+	var b bytes.Buffer
+	if err := r.Markdown(&b, p); err != nil {
+		t.Fatal(err)
+	}
+	golden(t, "markdown.golden", normalize(b.String()))
+	md := b.String()
+	for _, want := range []string{
+		"### ```panic: loading ``x`` <script>",     // a fence longer than the message's backticks
+		"- `Authorization`: " + Mask + " (masked)", // masked as the page masks it
+		"`main.handle` at `/app/handler.go:5`",
+		"> 5 | \tpanic(\"boom\")"[:5],
+		"**Goroutines** 53 at the panic, in 3 groups",
+		"- 50 × chan receive, 2–5 minutes in `main.worker.",
+		"**Build** `go1.26.8 linux/amd64` · `example.com/app (devel)` · `-gcflags=all=-N -l`",
+	} {
+		if !strings.Contains(md, want) {
+			t.Errorf("Markdown lacks %q:\n%s", want, md)
+		}
+	}
+	// The fixture's second app frame has no source; the standard library
+	// frame is not the app's.
+	if strings.Contains(md, "net/http.HandlerFunc.ServeHTTP") {
+		t.Errorf("a library frame is in the Markdown")
+	}
+}
+
+func TestCodeSpanAndFence(t *testing.T) {
+	for in, want := range map[string]string{
+		"plain":     "`plain`",
+		"a`b":       "``a`b``",
+		"`x":        "`` `x ``",
+		"two\nline": "`two line`",
+		"":          "` `",
+	} {
+		if got := codeSpan(in); got != want {
+			t.Errorf("codeSpan(%q) = %q, want %q", in, got, want)
+		}
+	}
+	if got := fence("a ```` b", "go"); !strings.HasPrefix(got, "`````go\n") || !strings.HasSuffix(got, "\n`````\n") {
+		t.Errorf("fence: %q", got)
+	}
+}

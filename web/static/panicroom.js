@@ -60,19 +60,26 @@
     return ok ? Promise.resolve() : Promise.reject(new Error("copy refused"));
   }
 
-  var copy = document.getElementById("copy-text");
-  function copyTraceback() {
-    if (!copy) { return; }
-    fetch(copy.getAttribute("data-url"), { headers: { Accept: "text/plain" }, credentials: "same-origin" })
-      .then(function (r) {
-        if (!r.ok) { throw new Error("HTTP " + r.status); }
-        return r.text();
-      })
-      .then(copyText)
-      .then(function () { toast("Traceback copied as text"); },
-            function (e) { toast("Could not copy: " + e.message); });
+  // The text and Markdown are rendered by the server, where the page's
+  // masking of secrets is; the buttons only fetch and copy them.
+  function copier(id, done) {
+    var b = document.getElementById(id);
+    if (!b) { return function () {}; }
+    var f = function () {
+      fetch(b.getAttribute("data-url"), { credentials: "same-origin" })
+        .then(function (r) {
+          if (!r.ok) { throw new Error("HTTP " + r.status); }
+          return r.text();
+        })
+        .then(copyText)
+        .then(function () { toast(done); },
+              function (e) { toast("Could not copy: " + e.message); });
+    };
+    b.addEventListener("click", f);
+    return f;
   }
-  if (copy) { copy.addEventListener("click", copyTraceback); }
+  var copyTraceback = copier("copy-text", "Traceback copied as text");
+  var copyMarkdown = copier("copy-markdown", "Copied as Markdown, for an issue or a chat");
 
   function visibleFrames() {
     return Array.prototype.filter.call(document.querySelectorAll(".frame"), function (f) {
@@ -115,6 +122,8 @@
       break;
     case "c":
       copyTraceback(); e.preventDefault(); break;
+    case "m":
+      copyMarkdown(); e.preventDefault(); break;
     }
   });
 })();
