@@ -114,7 +114,11 @@ func CaptureGoroutines(panicking int64, c Classifier) *Goroutines {
 		}
 		gg := GoroutineGroup{Count: len(g.IDs), IDs: g.IDs[:min(len(g.IDs), maxIDs)], State: g.State, Attrs: g.Attrs,
 			MinWait: g.MinWait, MaxWait: g.MaxWait, Elided: g.Elided, Note: g.Note, Panicking: g.Crashed}
-		if !g.Crashed {
+		if g.Crashed {
+			// Its runtime state is panicroom's doing (a read on the park's
+			// pipe, or the wait before it), not the app's.
+			gg.State, gg.Attrs, gg.MinWait, gg.MaxWait = "panicked", nil, 0, 0
+		} else {
 			frames := g.Frames
 			if len(frames) > maxGroupFrames {
 				frames, gg.Elided = frames[:maxGroupFrames], true

@@ -40,7 +40,7 @@ func TestCaptureGoroutinesGroupsWaiters(t *testing.T) {
 	g := onAnother(func() *Goroutines {
 		return CaptureGoroutines(self, Classifier{MainModule: "github.com/panicroom/panicroom"})
 	})
-	if len(g.Groups) == 0 || !g.Groups[0].Panicking || g.Groups[0].IDs[0] != int(self) || g.Groups[0].Frames != nil {
+	if len(g.Groups) == 0 || !g.Groups[0].Panicking || g.Groups[0].IDs[0] != int(self) || g.Groups[0].Frames != nil || g.Groups[0].State != "panicked" {
 		t.Fatalf("first group %+v, want the panicking goroutine %d alone and without frames", g.Groups[0], self)
 	}
 	var waiters *GoroutineGroup

@@ -47,7 +47,7 @@ func fixture(t *testing.T) *Panic {
 		Build: &Build{GoVersion: "go1.26.8", OS: "linux", Arch: "amd64", MainModule: "example.com/app", MainVersion: "(devel)", GCFlags: "all=-N -l"},
 		URL:   "http://localhost:8080/__panicroom__/panic/0123456789abcdef01",
 		Goroutines: &Goroutines{Total: 53, Took: 1500 * time.Microsecond, OmittedGroups: 1, OmittedGoroutines: 2, Groups: []GoroutineGroup{
-			{Count: 1, IDs: []int{42}, State: "syscall", Panicking: true},
+			{Count: 1, IDs: []int{42}, State: "panicked", Panicking: true},
 			{Count: 50, IDs: []int{7, 8, 9}, State: "chan receive", MinWait: 2, MaxWait: 5,
 				Frames: []Frame{
 					{Index: 0, Function: "runtime.gopark", Package: "runtime", Name: "gopark", File: "/go/src/runtime/proc.go", Line: 460, Kind: Runtime},

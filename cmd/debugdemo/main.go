@@ -83,6 +83,7 @@ var cases = []demoCase{
 	{"api/orders", "JSON endpoint", "an API handler panics; fetch it with Accept: application/json", jsonEndpoint},
 	{"bad-error", "An error whose Error() panics", "the panic value's own method panics", badError},
 	{"panic-nil", "panic(nil)", "arrives as *runtime.PanicNilError", panicNil},
+	{"stuck", "Goroutines piled up", "50 workers wait for jobs that never come; see the Goroutines section", stuck},
 }
 
 var indexPage = template.Must(template.New("index").Parse(`<!doctype html>
