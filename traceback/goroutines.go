@@ -5,6 +5,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/panicroom/panicroom/internal/gostack"
@@ -22,8 +23,11 @@ type Goroutines struct {
 	// Truncated is set when the dump was larger than maxDump: the
 	// goroutines past its end are missing.
 	Truncated bool `json:"truncated,omitempty"`
-	// Took is how long the world was stopped for the dump.
+	// Took is how long the world was stopped for the dump, every try of
+	// a growing buffer included.
 	Took time.Duration `json:"tookNs"`
+	// DumpBytes is the size of runtime.Stack's text.
+	DumpBytes int `json:"dumpBytes"`
 }
 
 // GoroutineGroup is a set of goroutines with the same stack, state and
@@ -71,8 +75,14 @@ var dumps struct {
 	cur *dumpCall
 }
 
+// dumpPerGoroutine is the last dump's size per goroutine.
+var dumpPerGoroutine atomic.Int64
+
+func init() { dumpPerGoroutine.Store(1 << 10) }
+
 type dumpCall struct {
 	done      chan struct{}
+	size      int // bytes of the dump
 	gs        []gostack.Goroutine
 	took      time.Duration
 	truncated bool
@@ -86,7 +96,7 @@ type dumpCall struct {
 // buffer and the parse would grow its stack (see recover.go).
 func CaptureGoroutines(panicking int64, c Classifier) *Goroutines {
 	d := dump()
-	out := &Goroutines{Took: d.took, Truncated: d.truncated}
+	out := &Goroutines{Took: d.took, Truncated: d.truncated, DumpBytes: d.size}
 	gs := make([]gostack.Goroutine, 0, len(d.gs))
 	for _, g := range d.gs {
 		if !ownGoroutine(g) {
@@ -95,14 +105,23 @@ func CaptureGoroutines(panicking int64, c Classifier) *Goroutines {
 	}
 	out.Total = len(gs)
 	groups := gostack.GroupOf(gs, int(panicking))
-	// The panicking goroutine first, then the largest groups: a leak or a
-	// pile-up behind one lock is the group with the most goroutines.
-	slices.SortStableFunc(groups, func(a, b gostack.Group) int {
-		if a.Crashed != b.Crashed {
-			if a.Crashed {
-				return -1
-			}
+	// The panicking goroutine first, then the groups in the app's code
+	// (the lock's holder matters as much as the pile-up behind it), then
+	// the rest (the server's accept loop, libraries' timers, panicroom's
+	// own); the largest first within each: a leak or a pile-up behind one
+	// lock is the group with the most goroutines.
+	rank := func(g gostack.Group) int {
+		switch {
+		case g.Crashed:
+			return 0
+		case inApp(g, c):
 			return 1
+		}
+		return 2
+	}
+	slices.SortStableFunc(groups, func(a, b gostack.Group) int {
+		if ra, rb := rank(a), rank(b); ra != rb {
+			return ra - rb
 		}
 		return len(b.IDs) - len(a.IDs)
 	})
@@ -137,6 +156,15 @@ func CaptureGoroutines(panicking int64, c Classifier) *Goroutines {
 		out.Groups = append(out.Groups, gg)
 	}
 	return out
+}
+
+func inApp(g gostack.Group, c Classifier) bool {
+	for _, f := range g.Frames {
+		if pkg, _ := SplitFunction(f.Function); c.Kind(pkg, f.File) == App {
+			return true
+		}
+	}
+	return false
 }
 
 func stackFrame(i int, f gostack.Frame) Frame {
@@ -174,16 +202,18 @@ func dump() *dumpCall {
 		close(d.done)
 	}()
 
-	// Each try stops the world, so the first buffer is sized for about a
-	// kilobyte per goroutine, what a server's goroutines (a dozen frames)
-	// take.
-	size := max(64<<10, runtime.NumGoroutine()<<10)
+	// Each try stops the world for the whole traversal (runtime.Stack
+	// goes on past a full buffer), so the first buffer is sized by the
+	// last dump's bytes per goroutine, a kilobyte (a dozen frames) at the
+	// first: only a program whose stacks grew retries.
+	numG := runtime.NumGoroutine()
+	size := max(64<<10, numG*int(dumpPerGoroutine.Load())*5/4)
 	var buf []byte
 	for {
 		buf = make([]byte, min(size, maxDump))
 		start := time.Now()
 		n := runtime.Stack(buf, true)
-		d.took = time.Since(start)
+		d.took += time.Since(start)
 		if n < len(buf) {
 			buf = buf[:n]
 			break
@@ -192,7 +222,12 @@ func dump() *dumpCall {
 			d.truncated = true
 			break
 		}
-		size *= 4
+		// A second stop of the world is the last.
+		size = maxDump
+	}
+	d.size = len(buf)
+	if numG > 0 {
+		dumpPerGoroutine.Store(int64(max(256, len(buf)/numG)))
 	}
 	d.gs = gostack.Parse(strings.Split(string(buf), "\n"))
 	return d

@@ -224,13 +224,15 @@ func benchmarkCapture(b *testing.B) {
 	s := NewSources()
 	self := GoroutineID()
 	var stw, capture, render time.Duration
-	var size int
+	var size, dumped int
+	truncated := false
 	for b.Loop() {
 		start := time.Now()
 		g := onAnother(func() *Goroutines { return CaptureGoroutines(self, DefaultClassifier()) })
 		g.AddSource(s, 3)
 		capture += time.Since(start)
 		stw += g.Took
+		dumped, truncated = g.DumpBytes, g.Truncated
 		start = time.Now()
 		var buf bytes.Buffer
 		if err := r.HTML(&buf, Page{Panic: &Panic{ID: "x", Goroutines: g}}); err != nil {
@@ -244,4 +246,8 @@ func benchmarkCapture(b *testing.B) {
 	b.ReportMetric(float64(capture.Microseconds())/1000/n, "capture-ms")
 	b.ReportMetric(float64(render.Microseconds())/1000/n, "render-ms")
 	b.ReportMetric(float64(size), "page-bytes")
+	b.ReportMetric(float64(dumped), "dump-bytes")
+	if truncated {
+		b.Logf("the dump reached maxDump (%d bytes)", maxDump)
+	}
 }
