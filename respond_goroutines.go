@@ -7,13 +7,13 @@ import "github.com/panicroom/panicroom/traceback"
 // goroutineContext is how many lines of source the page shows around each
 // goroutine group's innermost frame of the app's code: enough to see the
 // line it waits on, small enough for fifty groups.
-const goroutineContext = 3
+const goroutineContext = 2
 
 // goroutines takes every goroutine's stack for j's page. It runs in finish,
 // on the goroutine that renders the page, never on the panicking one (whose
 // stack must not grow), and only on the panic path.
 func (d *Debugger) goroutines(j *job) *traceback.Goroutines {
-	gs := traceback.CaptureGoroutines(j.goroutine, d.classifier)
+	gs := traceback.CaptureGoroutines(j.goroutine, d.classifier, ownFrames...)
 	gs.AddSource(d.sources, goroutineContext)
 	return gs
 }

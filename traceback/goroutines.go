@@ -94,13 +94,18 @@ type dumpCall struct {
 // world for as long as runtime.Stack takes (some tens of milliseconds at
 // 10,000 goroutines) and must not run on the panicking goroutine: the
 // buffer and the parse would grow its stack (see recover.go).
-func CaptureGoroutines(panicking int64, c Classifier) *Goroutines {
+//
+// Goroutines that panicked and wait in a recovering deferred call (other
+// panics panicroom keeps) show from their panicking frame, as their page
+// does, in the state "panicked"; frames of the functions named in hide
+// (the middleware's own) are left out, as in FramesOf.
+func CaptureGoroutines(panicking int64, c Classifier, hide ...string) *Goroutines {
 	d := dump()
 	out := &Goroutines{Took: d.took, Truncated: d.truncated, DumpBytes: d.size}
 	gs := make([]gostack.Goroutine, 0, len(d.gs))
 	for _, g := range d.gs {
 		if !ownGoroutine(g) {
-			gs = append(gs, g)
+			gs = append(gs, trimRecovering(g, hide))
 		}
 	}
 	out.Total = len(gs)
@@ -170,6 +175,32 @@ func inApp(g gostack.Group, c Classifier) bool {
 func stackFrame(i int, f gostack.Frame) Frame {
 	pkg, name := SplitFunction(f.Function)
 	return Frame{Index: i, Function: f.Function, Package: pkg, Name: name, File: f.File, Line: f.Line}
+}
+
+// trimRecovering removes from g what is not the app's: the recovering
+// side above a panic (the deferred call, the wait, the runtime's panic
+// machinery), and frames of the functions named in hide. It does not
+// modify g's frames in place: the dump may be shared.
+func trimRecovering(g gostack.Goroutine, hide []string) gostack.Goroutine {
+	start := 0
+	for i, f := range g.Frames {
+		if f.Function == "panic" || f.Function == "runtime.gopanic" {
+			start = i + 1
+			g.State, g.Attrs = "panicked", nil
+			break
+		}
+	}
+	for start < len(g.Frames) && isPanicHelper(g.Frames[start].Function) {
+		start++
+	}
+	frames := make([]gostack.Frame, 0, len(g.Frames)-start)
+	for _, f := range g.Frames[start:] {
+		if !hidden(f.Function, hide) {
+			frames = append(frames, f)
+		}
+	}
+	g.Frames = frames
+	return g
 }
 
 // ownGoroutine reports whether g is one of the goroutines taking a dump:

@@ -8,6 +8,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/panicroom/panicroom/internal/gostack"
 )
 
 //go:noinline
@@ -249,5 +251,33 @@ func benchmarkCapture(b *testing.B) {
 	b.ReportMetric(float64(dumped), "dump-bytes")
 	if truncated {
 		b.Logf("the dump reached maxDump (%d bytes)", maxDump)
+	}
+}
+
+func TestTrimRecovering(t *testing.T) {
+	g := gostack.Goroutine{State: "syscall", Attrs: []string{"2 minutes"}, Frames: []gostack.Frame{
+		{Function: "syscall.Syscall"},
+		{Function: "github.com/panicroom/panicroom/internal/park.(*Spot).Wait"},
+		{Function: "github.com/panicroom/panicroom.(*Debugger).recoverPanic"},
+		{Function: "panic"},
+		{Function: "runtime.panicmem"},
+		{Function: "main.describe"},
+		{Function: "github.com/panicroom/panicroom.(*Debugger).serve"},
+		{Function: "net/http.(*conn).serve"},
+	}}
+	got := trimRecovering(g, []string{"github.com/panicroom/panicroom.(*Debugger)."})
+	var names []string
+	for _, f := range got.Frames {
+		names = append(names, f.Function)
+	}
+	if strings.Join(names, " ") != "main.describe net/http.(*conn).serve" || got.State != "panicked" || got.Attrs != nil {
+		t.Errorf("trimmed to %q in %q %q", names, got.State, got.Attrs)
+	}
+	if len(g.Frames) != 8 || g.Frames[0].Function != "syscall.Syscall" {
+		t.Errorf("the shared goroutine was modified: %+v", g.Frames)
+	}
+	plain := gostack.Goroutine{State: "chan receive", Frames: []gostack.Frame{{Function: "main.worker"}}}
+	if got := trimRecovering(plain, nil); got.State != "chan receive" || len(got.Frames) != 1 {
+		t.Errorf("a goroutine without a panic changed: %+v", got)
 	}
 }
