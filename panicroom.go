@@ -26,10 +26,15 @@
 // other path goes to the wrapped handler. A panic is answered with status 500
 // and a page in the format the client asked for: HTML for browsers, plain
 // text (like Go's own panic output, with source lines) for curl and clients
-// that send Accept: text/plain, JSON for Accept: application/json.
+// that send Accept: text/plain, JSON for Accept: application/json. Every
+// format names the page's own address, in the [PageHeader] header and in
+// the body, so an API client's panic is one click away in a browser. The
+// page shows every goroutine as it was at the panic, grouped by identical
+// stacks.
 //
-//	/__panicroom__/             recent panics, newest first
-//	/__panicroom__/panic/{id}   one panic's page (?format=text or ?format=json)
+//	/__panicroom__/             recent panics, newest first, updated live
+//	/__panicroom__/events       the list's changes, as server-sent events
+//	/__panicroom__/panic/{id}   one panic's page (?format=text, json or markdown)
 //	/__panicroom__/static/...   the page's stylesheets and script
 //
 // Each panic is also logged once, through the configured [log/slog] logger,
