@@ -12,6 +12,9 @@ type goroutinesView struct {
 	*Goroutines
 	Groups []groupView
 	Took   string
+	// Lead is the group the collapsed section names: the largest in the
+	// app's code, or the largest, after the panicking goroutine.
+	Lead *groupView
 }
 
 // GroupCount counts the groups, the omitted ones included.
@@ -70,6 +73,12 @@ func (r *Renderer) goroutinesView(g *Goroutines) *goroutinesView {
 			gv.CreatedBy = &cb
 		}
 		v.Groups = append(v.Groups, gv)
+	}
+	for i := range v.Groups {
+		if !v.Groups[i].Panicking && v.Groups[i].Count > 1 {
+			v.Lead = &v.Groups[i]
+			break
+		}
 	}
 	return v
 }

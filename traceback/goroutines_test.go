@@ -158,6 +158,7 @@ func TestGoroutinesViews(t *testing.T) {
 		`<li class="gframe gframe-app">`,
 		`href="vscode://file/app/handler.go:5"`,
 		`the goroutine that panicked`,
+		`<p class="glead">largest: <b>50</b> in chan receive at <span class="fn">main.worker.`,
 		`1 smaller groups (2 goroutines) were not kept`,
 	} {
 		if !strings.Contains(page, want) {
