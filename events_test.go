@@ -10,6 +10,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/panicroom/panicroom/traceback"
 )
 
 // waitOnChannel is the app's frame the 50 goroutines of
@@ -165,7 +167,7 @@ func TestEventsStream(t *testing.T) {
 	if err := json.Unmarshal([]byte(data), &row); err != nil {
 		t.Fatal(err)
 	}
-	if row.Value != "streamed" || !strings.HasPrefix(row.URL, Prefix+"panic/") || !strings.HasPrefix(row.Request, "GET /orders?token=") {
+	if row.Value != "streamed" || !strings.HasPrefix(row.URL, Prefix+"panic/") || row.Request != "GET /orders?token="+traceback.Mask {
 		t.Errorf("event row %+v", row)
 	}
 	if strings.Contains(data, "s3cr3t") {

@@ -130,7 +130,7 @@ func TestCopyAsMarkdown(t *testing.T) {
 		"### `panic: runtime error: invalid memory address or nil pointer dereference`",
 		"`main.describe` at `cmd/debugdemo/panics.go:",
 		"```go\n",
-		"**Request** `GET /nil-pointer?api_key=",
+		"**Request** `GET /nil-pointer?api_key=••••••••&page=2`",
 		"- `Cookie`: •••••••• (masked)",
 		"**Build** `go1.",
 	} {
