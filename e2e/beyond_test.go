@@ -50,7 +50,7 @@ func TestGoroutinesSection(t *testing.T) {
 	type frame struct{ Current, Href string }
 	f := eval[frame](s, `(() => { const f = document.querySelector(".ggroup:nth-child(2) .gframe-app");
 		return { Current: f.querySelector(".src tr.current")?.textContent || "", Href: f.querySelector("a").getAttribute("href") }; })()`)
-	if !strings.Contains(f.Current, "<-start") || !strings.HasPrefix(f.Href, "vscode://file/") || !strings.Contains(f.Href, "panics.go:") {
+	if !strings.Contains(f.Current, "<-start") || !strings.HasPrefix(f.Href, "vscode://file/") || !strings.Contains(f.Href, "stuck.go:") {
 		t.Errorf("the workers' app frame: line %q, link %q", f.Current, f.Href)
 	}
 	s.screenshot("open")
