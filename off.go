@@ -20,6 +20,10 @@ import (
 // nothing answers there.
 const Prefix = "/__panicroom__/"
 
+// PageHeader is the header that would name a panic's page; built with
+// panicroom_off, no response carries it.
+const PageHeader = "X-Panicroom-Page"
+
 // An Option configures a Debugger; built with panicroom_off, none does
 // anything.
 type Option func(*config)

@@ -26,10 +26,15 @@
 // other path goes to the wrapped handler. A panic is answered with status 500
 // and a page in the format the client asked for: HTML for browsers, plain
 // text (like Go's own panic output, with source lines) for curl and clients
-// that send Accept: text/plain, JSON for Accept: application/json.
+// that send Accept: text/plain, JSON for Accept: application/json. Every
+// format names the page's own address, in the [PageHeader] header and in
+// the body, so an API client's panic is one click away in a browser. The
+// page shows every goroutine as it was at the panic, grouped by identical
+// stacks.
 //
-//	/__panicroom__/             recent panics, newest first
-//	/__panicroom__/panic/{id}   one panic's page (?format=text or ?format=json)
+//	/__panicroom__/             recent panics, newest first, updated live
+//	/__panicroom__/events       the list's changes, as server-sent events
+//	/__panicroom__/panic/{id}   one panic's page (?format=text, json or markdown)
 //	/__panicroom__/static/...   the page's stylesheets and script
 //
 // Each panic is also logged once, through the configured [log/slog] logger,
@@ -138,6 +143,8 @@ type Debugger struct {
 	waiting atomic.Int32
 	// renders bounds the pages rendered at once (writePage).
 	renders chan struct{}
+	// events streams the index's changes (serveEvents).
+	events events
 	// recovererNoted is set once the log has said that a recoverer hides
 	// panics from panicroom (noteRecoverer).
 	recovererNoted atomic.Bool
@@ -203,6 +210,7 @@ func New(opts ...Option) *Debugger {
 	}
 	d.startDebugger()
 	d.registry.onPark = d.register
+	d.registry.onChange = d.events.changed
 	d.mux = d.routes()
 	process.CompareAndSwap(nil, d)
 	return d
@@ -227,6 +235,7 @@ func (d *Debugger) Close() error {
 	d.closed.Store(true)
 	process.CompareAndSwap(d, nil)
 	d.registry.close()
+	d.events.close()
 	d.releaseStand()
 	return nil
 }

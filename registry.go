@@ -76,6 +76,9 @@ type registry struct {
 	// the debugger registers and forgets the goroutine.
 	onPark    func(*record, *park.Spot)
 	onRelease func(*record)
+	// onChange, if set, is told outside the lock about every record
+	// added, parked and released: the index's live updates.
+	onChange func(rec *record, added bool)
 
 	recent []time.Time // when the last parks happened, at most max
 
@@ -103,9 +106,16 @@ func newRegistry(maxParked, history int, idle time.Duration) *registry {
 
 // add records rec; adding it again does nothing.
 func (g *registry) add(rec *record) {
+	if g.addLocked(rec) && g.onChange != nil {
+		g.onChange(rec, true)
+	}
+}
+
+func (g *registry) addLocked(rec *record) (added bool) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	if _, ok := g.byID[rec.panic.ID]; !ok {
+		added = true
 		g.byID[rec.panic.ID] = rec
 		g.order = append(g.order, rec)
 		// The page of a live panic is never dropped: it leaves with its
@@ -122,6 +132,7 @@ func (g *registry) add(rec *record) {
 			g.order = append(g.order[:i:i], g.order[i+1:]...)
 		}
 	}
+	return added
 }
 
 // park keeps rec's goroutine in spot, releasing the oldest parked one when
@@ -151,6 +162,9 @@ func (g *registry) park(rec *record, spot *park.Spot) {
 	g.mu.Unlock()
 	if onPark != nil {
 		onPark(rec, spot)
+	}
+	if g.onChange != nil {
+		g.onChange(rec, false)
 	}
 	for _, r := range evict {
 		g.release(r)
@@ -197,6 +211,9 @@ func (g *registry) release(rec *record) {
 	g.mu.Unlock()
 	if onRelease != nil {
 		onRelease(rec)
+	}
+	if g.onChange != nil {
+		g.onChange(rec, false)
 	}
 	if retained {
 		// The page and the console treat it as released; the goroutine

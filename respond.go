@@ -152,6 +152,7 @@ func (d *Debugger) parkPolicy() string {
 
 // capture turns the raw job into the data model.
 func (d *Debugger) capture(j *job) *traceback.Panic {
+	gs := d.goroutines(j) // first: as near the panic as this goroutine gets
 	frames := traceback.FramesOf(j.pcs, ownFrames...)
 	d.classifier.Classify(frames)
 	for i := range frames {
@@ -162,7 +163,7 @@ func (d *Debugger) capture(j *job) *traceback.Panic {
 		}
 		frames[i].Source = ctx
 	}
-	return &traceback.Panic{
+	p := &traceback.Panic{
 		ID:        newID(),
 		Time:      time.Now(),
 		Goroutine: j.goroutine,
@@ -171,6 +172,8 @@ func (d *Debugger) capture(j *job) *traceback.Panic {
 		Request:   requestOf(j.r),
 		Build:     traceback.BuildInfo(),
 	}
+	d.complete(p, j, gs)
+	return p
 }
 
 // writePage writes the page in the format the client asked for, complete:
@@ -218,6 +221,9 @@ func (d *Debugger) pageBody(j *job, rec *record) ([]byte, error) {
 		delete(h, k)
 	}
 	setPageHeaders(h, ctype)
+	if rec.panic.URL != "" {
+		h.Set(PageHeader, rec.panic.URL)
+	}
 	return encode(j.r, h, buf.Bytes()), nil
 }
 

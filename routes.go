@@ -53,6 +53,7 @@ func (d *Debugger) routes() *http.ServeMux {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET "+Prefix+"{$}", d.serveIndex)
 	mux.HandleFunc("GET "+Prefix+"panic/{id}", d.servePanic)
+	mux.HandleFunc("GET "+Prefix+"events", d.serveEvents)
 	mux.HandleFunc("GET "+Prefix+"static/{name}", d.serveStatic)
 	mux.HandleFunc("GET "+Prefix+"session", d.serveSession)
 	mux.HandleFunc("POST "+Prefix+"pin", d.servePIN)
@@ -81,19 +82,9 @@ func (d *Debugger) serveIndex(w http.ResponseWriter, r *http.Request) {
 	recs := d.registry.list()
 	switch negotiate.Request(r) {
 	case negotiate.JSON:
-		type row struct {
-			ID      string `json:"id"`
-			Time    string `json:"time"`
-			Request string `json:"request"`
-			Value   string `json:"value"`
-			Type    string `json:"type"`
-			Live    bool   `json:"live"`
-			URL     string `json:"url"`
-		}
-		rows := []row{}
+		rows := []indexRow{}
 		for _, rec := range recs {
-			p := rec.panic
-			rows = append(rows, row{p.ID, p.Time.Format("2006-01-02T15:04:05.000Z07:00"), requestLine(p), p.Value.Message, p.Value.Type, rec.parked(), Prefix + "panic/" + p.ID})
+			rows = append(rows, rowOf(rec))
 		}
 		writeJSON(w, rows)
 	case negotiate.HTML:
@@ -147,6 +138,10 @@ func (d *Debugger) servePanic(w http.ResponseWriter, r *http.Request) {
 // renderPanic writes rec in the format r asks for and returns its
 // Content-Type.
 func (d *Debugger) renderPanic(w io.Writer, r *http.Request, rec *record) (string, error) {
+	if r.URL.Query().Get("format") == "markdown" {
+		// Only on request: no client asks for Markdown by Accept.
+		return "text/markdown; charset=utf-8", d.renderer.Markdown(w, rec.panic)
+	}
 	switch negotiate.Request(r) {
 	case negotiate.HTML:
 		return "text/html; charset=utf-8", d.renderer.HTML(w, traceback.Page{Panic: rec.panic, Banners: d.banners(rec), Meta: d.pageMeta(rec)})

@@ -39,6 +39,7 @@ func TestRoutes(t *testing.T) {
 		{Prefix + "panic/" + id, "", "text/html", 200, "text/html; charset=utf-8", "&lt;script&gt;alert(1)&lt;/script&gt;"},
 		{Prefix + "panic/" + id + "?format=text", "", "text/html", 200, "text/plain; charset=utf-8", "panic: route test"},
 		{Prefix + "panic/" + id + "?format=json", "", "", 200, "application/json", `"message": "route test \u003cscript\u003e`},
+		{Prefix + "panic/" + id + "?format=markdown", "", "text/html", 200, "text/markdown; charset=utf-8", "### `panic: route test <script>alert(1)</script>`"},
 		{Prefix + "panic/nosuchid", "", "", 404, "text/plain; charset=utf-8", "no panic with this id"},
 		{Prefix + "static/panicroom.css", "", "", 200, "text/css; charset=utf-8", "--accent"},
 		{Prefix + "static/panicroom.js", "", "", 200, "text/javascript; charset=utf-8", "use strict"},
@@ -48,6 +49,7 @@ func TestRoutes(t *testing.T) {
 		{Prefix + "nothing-here", "", "", 404, "text/plain; charset=utf-8", "panicroom has no page"},
 		{Prefix + "panic/" + id, "evil.example", "text/html", 403, "text/plain; charset=utf-8", "not trusted"},
 		{Prefix, "localhost.evil.example:80", "", 403, "text/plain; charset=utf-8", "not trusted"},
+		{Prefix + "events", "evil.example", "", 403, "text/plain; charset=utf-8", "not trusted"},
 		{Prefix, "app.localhost:8080", "", 200, "text/plain; charset=utf-8", "GET /boom"},
 		{Prefix, "[::1]:8080", "", 200, "text/plain; charset=utf-8", "GET /boom"},
 	} {

@@ -494,7 +494,7 @@ func TestJSONEndpoint(t *testing.T) {
 // design (TestStreamedPanicBreaksTheResponse covers those).
 var demoCases = []string{
 	"/nil-pointer", "/nil-map", "/index", "/wrapped", "/joined", "/struct",
-	"/recursion", "/generic", "/api/orders", "/bad-error", "/panic-nil",
+	"/recursion", "/generic", "/api/orders", "/bad-error", "/panic-nil", "/stuck",
 }
 
 // TestEveryDemoCase checks that the demo's index links every case, and that

@@ -9,13 +9,18 @@ import (
 
 // Panic is everything the views show about one recovered panic.
 type Panic struct {
-	ID        string    `json:"id"`
+	ID string `json:"id"`
+	// URL is the page's own address, for a client that got the panic as
+	// JSON or text and wants it in a browser.
+	URL       string    `json:"url,omitempty"`
 	Time      time.Time `json:"time"`
 	Goroutine int64     `json:"goroutine"`
 	Value     Value     `json:"value"`
 	Frames    []Frame   `json:"frames"`
 	Request   *Request  `json:"request,omitempty"`
 	Build     *Build    `json:"build,omitempty"`
+	// Goroutines is every goroutine at the panic, when they were taken.
+	Goroutines *Goroutines `json:"goroutines,omitempty"`
 }
 
 // Frame is one call on the panicking goroutine's stack, innermost first.

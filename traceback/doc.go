@@ -6,8 +6,10 @@
 // (error chains, [runtime.Error], [runtime.PanicNilError], values whose
 // Error or String method itself panics); source.go reads source context;
 // highlight.go highlights it with chroma; request.go records the request
-// with secrets masked; render.go produces the HTML, plain-text and JSON
-// views of one [Panic], all from the same model.
+// with secrets masked; goroutines.go takes every goroutine's stack at the
+// panic and groups them; render.go produces the HTML, plain-text and JSON
+// views of one [Panic], and markdown.go its Markdown for an issue, all
+// from the same model.
 //
 // The package knows nothing about the console or the debugger: it describes
 // a panic, it does not keep it alive.

@@ -84,6 +84,8 @@ type pageView struct {
 	AppCount              int
 	CategoryClass         string
 	TextURL, JSONURL      string
+	MarkdownURL           string
+	Goroutines            *goroutinesView
 }
 
 type frameGroup struct {
@@ -107,6 +109,9 @@ type frameView struct {
 	EditorURL template.URL
 	Dir, Base string
 	Short     string
+	// Folded, in a goroutine group, stands for that many more calls of
+	// the recursion above.
+	Folded int
 }
 
 // HTML writes the traceback page.
@@ -126,6 +131,8 @@ func (r *Renderer) HTML(w io.Writer, pg Page) error {
 		CategoryClass: strings.ReplaceAll(p.Value.Category, " ", "-"),
 		TextURL:       r.prefix + "panic/" + p.ID + "?format=text",
 		JSONURL:       r.prefix + "panic/" + p.ID + "?format=json",
+		MarkdownURL:   r.prefix + "panic/" + p.ID + "?format=markdown",
+		Goroutines:    r.goroutinesView(p.Goroutines),
 	}
 	views := make([]frameView, len(p.Frames))
 	run, opened := 0, 0
@@ -319,6 +326,9 @@ func Text(w io.Writer, p *Panic) error {
 		fmt.Fprintf(bw, "\t(its text method panicked: %s)\n", p.Value.MethodPanic)
 	}
 	writeChain(bw, p.Value.Chain, "\t")
+	if p.URL != "" {
+		fmt.Fprintf(bw, "page: %s\n", p.URL)
+	}
 	fmt.Fprintf(bw, "\ngoroutine %d [running]:\n", p.Goroutine)
 	for _, f := range p.Frames {
 		fmt.Fprintf(bw, "%s(...)\n\t%s:%d\n", f.Function, f.File, f.Line)
@@ -364,6 +374,7 @@ func Text(w io.Writer, p *Panic) error {
 		}
 		bw.WriteString("\n")
 	}
+	writeGoroutines(bw, p.Goroutines)
 	return bw.Flush()
 }
 

@@ -45,6 +45,16 @@ func fixture(t *testing.T) *Panic {
 			Header: []Field{{Name: "Authorization", Value: Mask, Masked: true}, {Name: "X-Evil", Value: xss}},
 			Query:  []Field{{Name: "q", Value: xss}}},
 		Build: &Build{GoVersion: "go1.26.8", OS: "linux", Arch: "amd64", MainModule: "example.com/app", MainVersion: "(devel)", GCFlags: "all=-N -l"},
+		URL:   "http://localhost:8080/__panicroom__/panic/0123456789abcdef01",
+		Goroutines: &Goroutines{Total: 53, Took: 1500 * time.Microsecond, OmittedGroups: 1, OmittedGoroutines: 2, Groups: []GoroutineGroup{
+			{Count: 1, IDs: []int{42}, State: "panicked", Panicking: true},
+			{Count: 50, IDs: []int{7, 8, 9}, State: "chan receive", MinWait: 2, MaxWait: 5,
+				Frames: []Frame{
+					{Index: 0, Function: "runtime.gopark", Package: "runtime", Name: "gopark", File: "/go/src/runtime/proc.go", Line: 460, Kind: Runtime},
+					{Index: 1, Function: "main.worker." + xss, Package: "main", Name: "worker." + xss, File: "/app/handler.go", Line: 5, Kind: App, Source: ctx},
+				},
+				CreatedBy: &Frame{Function: "main.main", Package: "main", Name: "main", File: "/app/main.go", Line: 30, Kind: App}},
+		}},
 	}
 }
 
@@ -289,3 +299,50 @@ func diffHint(want, got string) string {
 }
 
 var _ = errors.New
+
+func TestMarkdown(t *testing.T) {
+	p := fixture(t)
+	p.Value.Message = "loading ``x`` " + xss
+	r, _ := NewRenderer("/__panicroom__/", "none")
+	var b bytes.Buffer
+	if err := r.Markdown(&b, p); err != nil {
+		t.Fatal(err)
+	}
+	golden(t, "markdown.golden", normalize(b.String()))
+	md := b.String()
+	for _, want := range []string{
+		"### ```panic: loading ``x`` <script>",     // a fence longer than the message's backticks
+		"- `Authorization`: " + Mask + " (masked)", // masked as the page masks it
+		"`main.handle` at `/app/handler.go:5`",
+		"> 5 | \tpanic(\"boom\")"[:5],
+		"**Goroutines** 53 at the panic, in 3 groups",
+		"- 50 × chan receive, 2–5 minutes in `main.worker.",
+		"**Build** `go1.26.8 linux/amd64` · `example.com/app (devel)` · `-gcflags=all=-N -l`",
+	} {
+		if !strings.Contains(md, want) {
+			t.Errorf("Markdown lacks %q:\n%s", want, md)
+		}
+	}
+	// The fixture's second app frame has no source; the standard library
+	// frame is not the app's.
+	if strings.Contains(md, "net/http.HandlerFunc.ServeHTTP") {
+		t.Errorf("a library frame is in the Markdown")
+	}
+}
+
+func TestCodeSpanAndFence(t *testing.T) {
+	for in, want := range map[string]string{
+		"plain":     "`plain`",
+		"a`b":       "``a`b``",
+		"`x":        "`` `x ``",
+		"two\nline": "`two line`",
+		"":          "` `",
+	} {
+		if got := codeSpan(in); got != want {
+			t.Errorf("codeSpan(%q) = %q, want %q", in, got, want)
+		}
+	}
+	if got := fence("a ```` b", "go"); !strings.HasPrefix(got, "`````go\n") || !strings.HasSuffix(got, "\n`````\n") {
+		t.Errorf("fence: %q", got)
+	}
+}

@@ -78,7 +78,9 @@ func maskURL(u *url.URL) string {
 			}
 		}
 		if masked {
-			c.RawQuery = q.Encode()
+			// The mask is shown as it is, not percent-encoded: the line is
+			// read by people (and pasted into issues), never requested.
+			c.RawQuery = strings.ReplaceAll(q.Encode(), url.QueryEscape(Mask), Mask)
 		}
 	}
 	return c.String()

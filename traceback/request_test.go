@@ -23,7 +23,7 @@ func TestRequestOfMasksSecrets(t *testing.T) {
 			t.Errorf("secret %q leaked:\n%s", secret, all)
 		}
 	}
-	for _, visible := range []string{"req-1", "next=/home", "ada", "X-Request-Id"} {
+	for _, visible := range []string{"req-1", "next=/home", "ada", "X-Request-Id", "api_key=" + Mask} {
 		if !strings.Contains(all, visible) {
 			t.Errorf("%q should be visible:\n%s", visible, all)
 		}

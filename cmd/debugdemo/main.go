@@ -85,6 +85,7 @@ var cases = []demoCase{
 	{"panic-nil", "panic(nil)", "arrives as *runtime.PanicNilError", panicNil},
 	{"break", "A breakpoint", "the handler stops at panicroom.Break; Continue answers with what the console assigned", breakpoint},
 	{"background", "A background goroutine's panic", "a goroutine started with panicroom.Go panics; the server goes on", background},
+	{"stuck", "Goroutines piled up", "50 workers wait for jobs that never come; see the Goroutines section", stuck},
 }
 
 var indexPage = template.Must(template.New("index").Parse(`<!doctype html>

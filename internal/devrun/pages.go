@@ -16,6 +16,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/panicroom/panicroom/internal/gostack"
 	"github.com/panicroom/panicroom/internal/negotiate"
 	"github.com/panicroom/panicroom/traceback"
 	"github.com/panicroom/panicroom/web"
@@ -250,6 +251,9 @@ func (p *Pages) view(st Status) pageView {
 			if len(g.Attrs) > 0 {
 				state += ", " + strings.Join(g.Attrs, ", ")
 			}
+			if w := gostack.WaitText(g.MinWait, g.MaxWait); w != "" {
+				state += ", " + w
+			}
 			ids := make([]string, len(g.IDs))
 			for i, id := range g.IDs {
 				ids[i] = strconv.Itoa(id)
@@ -327,6 +331,9 @@ func (p *Pages) Text(w io.Writer, f *Failure) {
 			state := g.State
 			if len(g.Attrs) > 0 {
 				state += ", " + strings.Join(g.Attrs, ", ")
+			}
+			if w := gostack.WaitText(g.MinWait, g.MaxWait); w != "" {
+				state += ", " + w
 			}
 			if len(g.IDs) == 1 {
 				fmt.Fprintf(bw, "\ngoroutine %d [%s]:\n", g.IDs[0], state)

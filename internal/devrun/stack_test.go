@@ -122,17 +122,3 @@ func TestParseCrashNone(t *testing.T) {
 		t.Errorf("reason-only report: %+v", c)
 	}
 }
-
-func TestSplitCall(t *testing.T) {
-	for in, want := range map[string][2]string{
-		"main.(*T).work(0x1, 0x2)":      {"main.(*T).work", "0x1, 0x2"},
-		"main.Map[...](...)":            {"main.Map[...]", "..."},
-		"panic({0x4cdf40?, 0x4f6750?})": {"panic", "{0x4cdf40?, 0x4f6750?}"},
-		"main.main()":                   {"main.main", ""},
-	} {
-		fn, args := splitCall(in)
-		if fn != want[0] || args != want[1] {
-			t.Errorf("splitCall(%q) = %q, %q", in, fn, args)
-		}
-	}
-}
