@@ -108,7 +108,9 @@ func TestPayloadsStayText(t *testing.T) {
 	// Registered after TempDir, so that a test that stops early lets the
 	// build finish before its directory is removed.
 	t.Cleanup(func() { <-built })
-	s := newSession(t, xssPkg)
+	// Two apps, five pages and a console in one browser: more than the
+	// default deadline on a loaded machine (seen in CI runs).
+	s := newSessionFor(t, xssPkg, 3*time.Minute)
 
 	if _, err := chromedp.Call(s.ctx, network.SetExtraHTTPHeaders, network.SetExtraHTTPHeadersParams{
 		Headers: network.Headers{
