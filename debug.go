@@ -325,5 +325,6 @@ func (d *Debugger) pageMeta(rec *record) map[string]string {
 	if rec != nil {
 		m["parked"] = fmt.Sprint(rec.parked())
 	}
+	addRunMeta(m, rec)
 	return m
 }

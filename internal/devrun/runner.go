@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/panicroom/panicroom/internal/procfs"
+	"github.com/panicroom/panicroom/internal/runenv"
 	"github.com/panicroom/panicroom/traceback"
 )
 
@@ -261,7 +262,8 @@ func (r *runner) cycle(ctx context.Context) (int, error) {
 	r.log.Info(fmt.Sprintf("built %s in %.1fs", r.cfg.Pkg, res.took.Seconds()))
 
 	r.front.Release()
-	child, err := StartChild(r.b.Out, r.cfg.Args, r.cfg.Env, r.cfg.Stdout, r.cfg.Stderr)
+	env := append(r.cfg.Env[:len(r.cfg.Env):len(r.cfg.Env)], runenv.Var+"="+r.front.RunID(r.run))
+	child, err := StartChild(r.b.Out, r.cfg.Args, env, r.cfg.Stdout, r.cfg.Stderr)
 	if err != nil {
 		return 1, fmt.Errorf("starting %s: %w", r.b.Out, err)
 	}
