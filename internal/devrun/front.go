@@ -73,6 +73,7 @@ type Front struct {
 	allow   []netip.Prefix
 	cont    pin.Container
 	session string
+	tr      *http.Transport
 }
 
 // NewFront returns a Front in phase Building.
@@ -272,6 +273,7 @@ func (f *Front) proxy(w http.ResponseWriter, r *http.Request) {
 	}
 	u := &url.URL{Scheme: "http", Host: netip.AddrPortFrom(host, t.Port()).String()}
 	rp := &httputil.ReverseProxy{
+		Transport: f.transport(),
 		Rewrite: func(pr *httputil.ProxyRequest) {
 			pr.SetURL(u)
 			// The app checks the Host (panicroom's pages trust loopback
@@ -286,6 +288,41 @@ func (f *Front) proxy(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Connection", "close")
 	rp.ServeHTTP(w, r)
 }
+
+// transport is the proxy's: one per Front, so that held requests share
+// connections to the app, with a dial that retries while the app refuses.
+func (f *Front) transport() http.RoundTripper {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.tr == nil {
+		f.tr = &http.Transport{DialContext: dialRetry, MaxIdleConnsPerHost: 8, IdleConnTimeout: 10 * time.Second}
+	}
+	return f.tr
+}
+
+// dialRetry dials the app, again while its port refuses, for a moment: Up
+// is set when the app's socket listens, but an app that listens on several
+// addresses may not have opened the one this request needs yet, and one
+// that restarts its server in-process closes its listener for a moment.
+// Only a refusal is retried: the request has not reached the app.
+func dialRetry(ctx context.Context, network, addr string) (net.Conn, error) {
+	var d net.Dialer
+	deadline := time.Now().Add(dialRetryFor)
+	for {
+		c, err := d.DialContext(ctx, network, addr)
+		if err == nil || !errors.Is(err, syscall.ECONNREFUSED) || time.Now().After(deadline) {
+			return c, err
+		}
+		select {
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case <-time.After(25 * time.Millisecond):
+		}
+	}
+}
+
+// dialRetryFor bounds dialRetry.
+const dialRetryFor = 3 * time.Second
 
 // serveEvents streams the status to open pages (server-sent events): a
 // page reloads when the app is up again or fails anew. A stream ends at
