@@ -44,7 +44,9 @@ func runApp(t *testing.T, files map[string]string) string {
 	files["go.mod"] = "module example.test/followapp\n\ngo 1.26\n\nrequire github.com/panicroom/panicroom v0.0.0\n\n" + requires + "\nreplace github.com/panicroom/panicroom => " + root + "\n"
 	files["go.sum"] = string(sum)
 	for name, body := range files {
-		if err := os.WriteFile(filepath.Join(dir, name), []byte(body), 0o644); err != nil {
+		p := filepath.Join(dir, name)
+		os.MkdirAll(filepath.Dir(p), 0o755)
+		if err := os.WriteFile(p, []byte(body), 0o644); err != nil {
 			t.Fatal(err)
 		}
 	}
