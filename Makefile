@@ -71,10 +71,12 @@ browser:
 	@sh scripts/ensure-chromium
 
 # Everything side by side (bench/, its own module): the bare handler, chi's
-# Recoverer, Werkzeug's debugger, Chromium; rewrites BENCHMARKS.md. About
-# 5-10 minutes; figures are printed, never asserted.
+# Recoverer, Werkzeug's debugger, Chromium, and for the dev loop panicroom
+# run against air (installed into bin/) and a script; rewrites BENCHMARKS.md.
+# About 5-10 minutes; figures are printed, never asserted.
 bench: browser
 	@sh bench/werkzeug/ensure.sh
+	GOBIN=$(CURDIR)/bin $(GO) install github.com/air-verse/air@$(AIR_VERSION)
 	cd bench && $(GO) run ./cmd/benchrun -out ../BENCHMARKS.md
 
 # The main module's in-package benchmarks.
