@@ -26,7 +26,9 @@ func devLoop(r *report) {
 	must(err, "the repository's root")
 	dir := filepath.Join(tmpDir, "devloop")
 	must(writeDevApp(root, dir), "writing the dev-loop app")
-	runner := filepath.Join(tmpDir, "panicroom")
+	// Not tmpDir/panicroom: that is the PIN's directory (XDG_CONFIG_HOME).
+	runner := filepath.Join(tmpDir, "devloop-bin", "panicroom")
+	must(os.MkdirAll(filepath.Dir(runner), 0o755), "a directory for the runner")
 	build := exec.Command("go", "build", "-o", runner, "github.com/panicroom/panicroom/cmd/panicroom")
 	build.Stderr = os.Stderr
 	must(build.Run(), "go build cmd/panicroom")
