@@ -65,8 +65,8 @@
       consoleGone("The app is being rebuilt: this page's frames are gone with the process that served it.");
       return;
     case "failed":
-      say("warn", "The app is down" + (s.title ? ": " + s.title : "") + ". This page is of an earlier run and its frames are gone; " +
-        (reloadable ? "it reloads when a new build is up. " : ""), { href: location.href, text: "Show why" });
+      say("warn", "The app is down" + (s.title ? ": " + s.title : "") + ". This page's frames are gone with the process that served it" +
+        (reloadable ? "; it reloads when a new build is up." : "."), { href: location.href, text: "Show why" });
       consoleGone("The app is down: this page's frames are gone with the process that served it.");
       return;
     case "up":
