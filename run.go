@@ -42,6 +42,10 @@ func (d *Debugger) serveRunEvents(w http.ResponseWriter, r *http.Request) {
 		plainError(w, http.StatusNotFound, "404 not found: "+r.URL.Path+" exists only in an app run by \"panicroom run\"")
 		return
 	}
+	// Before the first byte: a client that has read it may already be
+	// shutting the server down, and a hook registered after Shutdown
+	// began is never called.
+	down := shutdownOf(r)
 	rc := http.NewResponseController(w)
 	// A stream outlives any WriteTimeout the app's server has; where the
 	// writer cannot lift it, the stream ends and the EventSource reconnects.
@@ -59,7 +63,6 @@ func (d *Debugger) serveRunEvents(w http.ResponseWriter, r *http.Request) {
 	if err := rc.Flush(); err != nil {
 		return
 	}
-	down := shutdownOf(r)
 	keep := time.NewTicker(runKeepAlive)
 	defer keep.Stop()
 	for {
