@@ -71,10 +71,12 @@ browser:
 	@sh scripts/ensure-chromium
 
 # Everything side by side (bench/, its own module): the bare handler, chi's
-# Recoverer, Werkzeug's debugger, Chromium; rewrites BENCHMARKS.md. About
-# 5-10 minutes; figures are printed, never asserted.
+# Recoverer, Werkzeug's debugger, Chromium, and for the dev loop panicroom
+# run against air (installed into bin/) and a script; rewrites BENCHMARKS.md.
+# About 5-10 minutes; figures are printed, never asserted.
 bench: browser
 	@sh bench/werkzeug/ensure.sh
+	GOBIN=$(CURDIR)/bin $(GO) install github.com/air-verse/air@$(AIR_VERSION)
 	cd bench && $(GO) run ./cmd/benchrun -out ../BENCHMARKS.md
 
 # The main module's in-package benchmarks.
@@ -110,3 +112,13 @@ reliability: browser
 	PANICROOM_RELIABILITY_RESULTS=$(CURDIR)/bin/xss.json \
 		$(GO) test -count=1 -timeout 5m -v -run 'TestPayloadsStayText' ./e2e/ 2>&1 | tee bin/xss.log; xss=$${PIPESTATUS[0]}; \
 		$(GO) run ./reliability/cmd/report -results bin/reliability.json,bin/xss.json -fuzz bin/fuzz.log -o RELIABILITY.md && exit $$((status | xss))
+
+# air (the most used Go reloader) with the README's .air.toml keeps the
+# console: installs air v1.67.4 from the module proxy into bin/, then runs
+# the e2e test. Not in make test: it fetches air (a minute or two the first
+# time).
+AIR_VERSION ?= v1.67.4
+.PHONY: test-air
+test-air: browser
+	GOBIN=$(CURDIR)/bin $(GO) install github.com/air-verse/air@$(AIR_VERSION)
+	PANICROOM_AIR=$(CURDIR)/bin/air $(GO) test -count=1 -timeout 10m -v -run 'TestAirKeepsTheConsole' ./e2e/

@@ -328,5 +328,6 @@ func (d *Debugger) pageMeta(rec *record) map[string]string {
 			m["breakpoint"] = "true"
 		}
 	}
+	addRunMeta(m, rec)
 	return m
 }

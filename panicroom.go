@@ -36,6 +36,8 @@
 //	/__panicroom__/events       the list's changes, as server-sent events
 //	/__panicroom__/panic/{id}   one panic's page (?format=text, json or markdown)
 //	/__panicroom__/static/...   the page's stylesheets and script
+//	/__panicroom__/run/events   only under "panicroom run": server-sent events
+//	                            that name the run, so open pages follow rebuilds
 //
 // Each panic is also logged once, through the configured [log/slog] logger,
 // with its page's URL.

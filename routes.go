@@ -61,6 +61,7 @@ func (d *Debugger) routes() *http.ServeMux {
 	mux.HandleFunc("GET "+Prefix+"console/ws", d.serveConsoleWS)
 	mux.HandleFunc("GET "+Prefix+"console", d.serveConsolePage)
 	mux.HandleFunc("POST "+Prefix+"panic/{id}/continue", d.serveContinue)
+	mux.HandleFunc("GET "+Prefix+"run/events", d.serveRunEvents)
 	mux.HandleFunc(Prefix, func(w http.ResponseWriter, r *http.Request) {
 		plainError(w, http.StatusNotFound, "404 not found: panicroom has no page at "+r.URL.Path)
 	})

@@ -150,8 +150,12 @@ func newSession(t *testing.T, pkg string) *session {
 func newSessionFor(t *testing.T, pkg string, timeout time.Duration) *session {
 	t.Helper()
 	exe := chromium(t) // first, so that a missing browser skips before a build
-	a := startApp(t, pkg)
+	return newBrowser(t, exe, startApp(t, pkg), timeout)
+}
 
+// newBrowser starts Chromium exe on app a, which something else started.
+func newBrowser(t *testing.T, exe string, a *app, timeout time.Duration) *session {
+	t.Helper()
 	profile := t.TempDir()
 	// The flags the project asks for are listed even where chromedp's
 	// defaults already have them, so that the list can be checked at a glance.

@@ -22,7 +22,7 @@ import (
 	"time"
 )
 
-var runnerBin string
+var runnerBin, goCache string
 
 func TestMain(m *testing.M) {
 	dir, err := os.MkdirTemp("", "panicroom-run-test")
@@ -30,6 +30,11 @@ func TestMain(m *testing.M) {
 		panic(err)
 	}
 	runnerBin = filepath.Join(dir, "panicroom")
+	// GOCACHE's default is under XDG_CACHE_HOME, which each runner gets
+	// its own of: keep the warm build cache.
+	if out, err := exec.Command("go", "env", "GOCACHE").Output(); err == nil {
+		goCache = strings.TrimSpace(string(out))
+	}
 	if out, err := exec.Command("go", "build", "-o", runnerBin, ".").CombinedOutput(); err != nil {
 		fmt.Fprintf(os.Stderr, "building the runner: %v\n%s", err, out)
 		os.Exit(1)
@@ -84,7 +89,7 @@ func startRunner(t *testing.T, dir string, port int, args ...string) *runner {
 	home := t.TempDir()
 	cmd := exec.Command(runnerBin, append([]string{"run", "-poll", "100ms"}, args...)...)
 	cmd.Dir = dir
-	cmd.Env = append(os.Environ(), "XDG_CACHE_HOME="+filepath.Join(home, "cache"), "XDG_CONFIG_HOME="+filepath.Join(home, "config"), "PANICROOM_EDITOR=none")
+	cmd.Env = append(os.Environ(), "XDG_CACHE_HOME="+filepath.Join(home, "cache"), "XDG_CONFIG_HOME="+filepath.Join(home, "config"), "PANICROOM_EDITOR=none", "GOCACHE="+goCache)
 	out := &syncBuffer{}
 	cmd.Stdout, cmd.Stderr = out, out
 	if err := cmd.Start(); err != nil {
@@ -255,7 +260,7 @@ func TestRunReloadAndFailures(t *testing.T) {
 	// Break the build: the page names file:line:col, in every format.
 	r.write("answer.go", answerGo("version 4", false)+"\nfunc broken() int { return \"not an int\" }\n")
 	html := r.waitFor("/anything", "text/html", "compile error", 20*time.Second)
-	if !strings.Contains(html, "answer.go:9:") || !strings.Contains(html, `class="src chroma"`) || !strings.Contains(html, "run.js") {
+	if !strings.Contains(html, "answer.go:9:") || !strings.Contains(html, `class="src chroma"`) || !strings.Contains(html, "run.js") || !strings.Contains(html, `<code class="vtype">example.test/runapp</code>`) {
 		t.Errorf("the compile error page lacks the position, the source or the reload script:\n%.3000s", html)
 	}
 	code, text, _ := r.get("/", "")

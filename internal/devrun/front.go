@@ -2,6 +2,8 @@ package devrun
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -39,9 +41,12 @@ const (
 
 // Status is what the runner's pages and events report.
 type Status struct {
-	Seq     int      `json:"seq"` // increases at every change
-	Phase   Phase    `json:"phase"`
-	Run     int      `json:"run"` // the number of the build this is about
+	Seq   int   `json:"seq"` // increases at every change
+	Phase Phase `json:"phase"`
+	Run   int   `json:"run"` // the number of the build this is about
+	// ID names the run across runner sessions: what the app finds in
+	// runenv.Var and its pages compare with.
+	ID      string   `json:"id"`
 	Failure *Failure `json:"failure,omitempty"`
 }
 
@@ -67,20 +72,30 @@ type Front struct {
 	lns     []net.Listener
 	allow   []netip.Prefix
 	cont    pin.Container
+	session string
+	tr      *http.Transport
 }
 
 // NewFront returns a Front in phase Building.
 func NewFront(log *slog.Logger, pages *Pages) *Front {
 	allow, _ := pin.AllowFromEnv()
-	return &Front{Log: log, Pages: pages, HoldFor: HoldFor, st: Status{Phase: Building}, changed: make(chan struct{}), allow: allow, cont: pin.DetectContainer()}
+	var b [4]byte
+	rand.Read(b[:])
+	return &Front{Log: log, Pages: pages, HoldFor: HoldFor, st: Status{Phase: Building}, changed: make(chan struct{}), allow: allow, cont: pin.DetectContainer(),
+		session: hex.EncodeToString(b[:])}
 }
+
+// RunID names the run of one build: the runner's session, so that
+// a page of an earlier "panicroom run" is not taken for the current one,
+// and the build's number.
+func (f *Front) RunID(run int) string { return fmt.Sprintf("%s.%d", f.session, run) }
 
 // Set moves to phase p and wakes every waiting request and event stream.
 // target is where the app listens, for Up.
 func (f *Front) Set(p Phase, run int, fail *Failure, target []netip.AddrPort) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	f.st = Status{Seq: f.st.Seq + 1, Phase: p, Run: run, Failure: fail}
+	f.st = Status{Seq: f.st.Seq + 1, Phase: p, Run: run, ID: f.RunID(run), Failure: fail}
 	if target != nil {
 		f.target = target
 	}
@@ -258,6 +273,7 @@ func (f *Front) proxy(w http.ResponseWriter, r *http.Request) {
 	}
 	u := &url.URL{Scheme: "http", Host: netip.AddrPortFrom(host, t.Port()).String()}
 	rp := &httputil.ReverseProxy{
+		Transport: f.transport(),
 		Rewrite: func(pr *httputil.ProxyRequest) {
 			pr.SetURL(u)
 			// The app checks the Host (panicroom's pages trust loopback
@@ -273,9 +289,46 @@ func (f *Front) proxy(w http.ResponseWriter, r *http.Request) {
 	rp.ServeHTTP(w, r)
 }
 
+// transport is the proxy's: one per Front, so that held requests share
+// connections to the app, with a dial that retries while the app refuses.
+func (f *Front) transport() http.RoundTripper {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.tr == nil {
+		f.tr = &http.Transport{DialContext: dialRetry, MaxIdleConnsPerHost: 8, IdleConnTimeout: 10 * time.Second}
+	}
+	return f.tr
+}
+
+// dialRetry dials the app, again while its port refuses, for a moment: Up
+// is set when the app's socket listens, but an app that listens on several
+// addresses may not have opened the one this request needs yet, and one
+// that restarts its server in-process closes its listener for a moment.
+// Only a refusal is retried: the request has not reached the app.
+func dialRetry(ctx context.Context, network, addr string) (net.Conn, error) {
+	var d net.Dialer
+	deadline := time.Now().Add(dialRetryFor)
+	for {
+		c, err := d.DialContext(ctx, network, addr)
+		if err == nil || !errors.Is(err, syscall.ECONNREFUSED) || time.Now().After(deadline) {
+			return c, err
+		}
+		select {
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case <-time.After(25 * time.Millisecond):
+		}
+	}
+}
+
+// dialRetryFor bounds dialRetry.
+const dialRetryFor = 3 * time.Second
+
 // serveEvents streams the status to open pages (server-sent events): a
 // page reloads when the app is up again or fails anew. A stream ends at
-// Up, since the runner's server is going away then.
+// Up, since the runner's server is going away then. The app serves the
+// same path while it is up (the root package's serveRunEvents), so that
+// one EventSource hears both, in turn.
 func (f *Front) serveEvents(w http.ResponseWriter, r *http.Request) {
 	fl, ok := w.(http.Flusher)
 	if !ok {
@@ -294,11 +347,17 @@ func (f *Front) serveEvents(w http.ResponseWriter, r *http.Request) {
 	defer keep.Stop()
 	for {
 		st, changed := f.Status()
-		b, _ := json.Marshal(struct {
-			Seq   int   `json:"seq"`
-			Phase Phase `json:"phase"`
-			Run   int   `json:"run"`
-		}{st.Seq, st.Phase, st.Run})
+		ev := struct {
+			Seq   int    `json:"seq"`
+			Phase Phase  `json:"phase"`
+			Run   int    `json:"run"`
+			ID    string `json:"id"`
+			Title string `json:"title,omitempty"`
+		}{Seq: st.Seq, Phase: st.Phase, Run: st.Run, ID: st.ID}
+		if st.Failure != nil {
+			ev.Title = st.Failure.Title
+		}
+		b, _ := json.Marshal(ev)
 		fmt.Fprintf(w, "event: state\ndata: %s\n\n", b)
 		fl.Flush()
 		if st.Phase == Up {

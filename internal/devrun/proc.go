@@ -43,7 +43,13 @@ type Child struct {
 	started time.Time
 	done    chan struct{} // closed when the process has exited
 	err     error         // Wait's error, set before done is closed
+	drained chan struct{} // closed when the stderr pipe reached EOF
 }
+
+// drainFor bounds how long Stderr waits, after the app exited, for the
+// rest of its stderr: the debugger agent, a child of the app that shares
+// the pipe, may hold it open a while after the app is gone.
+const drainFor = 2 * time.Second
 
 // StartChild runs exe with args, its stdin and stdout those of the runner,
 // its stderr copied to the runner's and kept for the crash page.
@@ -52,17 +58,53 @@ type Child struct {
 func StartChild(exe string, args []string, env []string, stdout, stderr io.Writer) (*Child, error) {
 	cmd := exec.Command(exe, args...)
 	cmd.Stdin = os.Stdin
-	cmd.Stdout = stdout
 	t := &tail{}
-	cmd.Stderr = io.MultiWriter(stderr, t)
-	cmd.Env = withTraceback(env)
-	// The app's debugger agent is a child of the app and shares its
-	// stderr: once the app is gone, do not wait for the agent to close it.
-	cmd.WaitDelay = 2 * time.Second
-	if err := cmd.Start(); err != nil {
+	// The runner's own pipes, not exec's copies: Wait would wait for
+	// exec's copies to end, that is for the agent (which shares the
+	// pipes) to exit too, and until Done the runner cannot take the
+	// address back, so that new connections are refused meanwhile.
+	var ends []*os.File // the pipes' ends, read end then write end
+	pipe := func(w io.Writer) (*os.File, func(), error) {
+		if f, ok := w.(*os.File); ok {
+			return f, func() {}, nil
+		}
+		pr, pw, err := os.Pipe()
+		if err != nil {
+			return nil, nil, err
+		}
+		ends = append(ends, pr, pw)
+		return pw, func() { io.Copy(w, pr); pr.Close() }, nil
+	}
+	closeAll := func() {
+		for _, f := range ends {
+			f.Close()
+		}
+	}
+	var copyOut, copyErr func()
+	var err error
+	cmd.Stdout, copyOut, err = pipe(stdout)
+	if err == nil {
+		cmd.Stderr, copyErr, err = pipe(io.MultiWriter(stderr, t))
+	}
+	if err != nil {
+		closeAll()
 		return nil, err
 	}
-	c := &Child{cmd: cmd, stderr: t, started: time.Now(), done: make(chan struct{})}
+	cmd.Env = withTraceback(env)
+	err = cmd.Start()
+	for i := 1; i < len(ends); i += 2 {
+		ends[i].Close() // the write ends are the child's now
+	}
+	if err != nil {
+		closeAll()
+		return nil, err
+	}
+	c := &Child{cmd: cmd, stderr: t, started: time.Now(), done: make(chan struct{}), drained: make(chan struct{})}
+	go copyOut()
+	go func() {
+		copyErr()
+		close(c.drained)
+	}()
 	go func() {
 		c.err = cmd.Wait()
 		close(c.done)
@@ -88,8 +130,20 @@ func (c *Child) Pid() int { return c.cmd.Process.Pid }
 // Done is closed when the process has exited.
 func (c *Child) Done() <-chan struct{} { return c.done }
 
-// Stderr returns the tail of what the process wrote to stderr.
-func (c *Child) Stderr() string { return c.stderr.String() }
+// Stderr returns the tail of what the process wrote to stderr. Once the
+// process has exited, it first waits (drainFor at most) for what is still
+// in the pipe: the end of a crash report.
+func (c *Child) Stderr() string {
+	select {
+	case <-c.done:
+		select {
+		case <-c.drained:
+		case <-time.After(drainFor):
+		}
+	default:
+	}
+	return c.stderr.String()
+}
 
 // ExitCode is the process's exit status; -1 if a signal ended it. Valid
 // after Done.

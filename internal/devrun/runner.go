@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/panicroom/panicroom/internal/procfs"
+	"github.com/panicroom/panicroom/internal/runenv"
 	"github.com/panicroom/panicroom/traceback"
 )
 
@@ -251,17 +252,18 @@ func (r *runner) cycle(ctx context.Context) (int, error) {
 			return 1, nil
 		}
 		r.takeOver(true)
-		r.front.Set(Failed, r.run, NewBuildFailure(r.cfg.Pkg, bf, sources), nil)
+		r.front.Set(Failed, r.run, NewBuildFailure(r.pkg(), bf, sources), nil)
 		r.log.Error(r.downLine("the build failed", len(bf.Errors)))
 		return r.waitDown(changed)
 	}
 	if res.err != nil {
 		return 1, res.err
 	}
-	r.log.Info(fmt.Sprintf("built %s in %.1fs", r.cfg.Pkg, res.took.Seconds()))
+	r.log.Info(fmt.Sprintf("built %s in %.1fs", r.pkg(), res.took.Seconds()))
 
 	r.front.Release()
-	child, err := StartChild(r.b.Out, r.cfg.Args, r.cfg.Env, r.cfg.Stdout, r.cfg.Stderr)
+	env := append(r.cfg.Env[:len(r.cfg.Env):len(r.cfg.Env)], runenv.Var+"="+r.front.RunID(r.run))
+	child, err := StartChild(r.b.Out, r.cfg.Args, env, r.cfg.Stdout, r.cfg.Stderr)
 	if err != nil {
 		return 1, fmt.Errorf("starting %s: %w", r.b.Out, err)
 	}
@@ -295,7 +297,7 @@ func (r *runner) cycle(ctx context.Context) (int, error) {
 			if r.w.set != nil {
 				module = r.w.set.Module
 			}
-			f := NewExitFailure(r.cfg.Pkg, child.ExitDescription(), child.Stderr(), module, sources)
+			f := NewExitFailure(r.pkg(), child.ExitDescription(), child.Stderr(), module, sources)
 			r.front.Set(Failed, r.run, f, nil)
 			r.log.Error(r.downLine(f.Title, 0))
 			return r.waitDown(changed)
@@ -314,6 +316,15 @@ func (r *runner) cycle(ctx context.Context) (int, error) {
 			return r.last, errSignal{sig}
 		}
 	}
+}
+
+// pkg names the main package as its import path, which go list told the
+// watcher; as given on the command line when it could not.
+func (r *runner) pkg() string {
+	if r.w.set != nil && r.w.set.Package != "" {
+		return r.w.set.Package
+	}
+	return r.cfg.Pkg
 }
 
 func (r *runner) downLine(what string, n int) string {

@@ -63,6 +63,9 @@ type WatchSet struct {
 	// Module is the main module's path, which tells the app's frames from
 	// the libraries' on the crash page.
 	Module string
+	// Package is the main package's import path, which names it on the
+	// pages ("example.com/app/cmd/app", not the "." it was given as).
+	Package string
 }
 
 // ListWatchSet asks go list which files the build of pkg reads. -e keeps
@@ -82,7 +85,7 @@ func ListWatchSet(ctx context.Context, dir, pkg string, extra []string, globs []
 	}
 	files := map[string]bool{}
 	dirs := map[string]bool{}
-	module := ""
+	module, main := "", ""
 	dec := json.NewDecoder(bytes.NewReader(out))
 	for {
 		var p listPackage
@@ -91,6 +94,9 @@ func ListWatchSet(ctx context.Context, dir, pkg string, extra []string, globs []
 		} else if err != nil {
 			return nil, fmt.Errorf("reading go list's output: %w", err)
 		}
+		// -deps lists a package after everything it imports: the
+		// package asked for comes last.
+		main = p.ImportPath
 		if p.Standard || p.Module == nil || !p.Module.Main || p.Dir == "" {
 			continue
 		}
@@ -131,7 +137,7 @@ func ListWatchSet(ctx context.Context, dir, pkg string, extra []string, globs []
 		}
 		dirs[filepath.Dir(g)] = true
 	}
-	ws := &WatchSet{Module: module}
+	ws := &WatchSet{Module: module, Package: main}
 	for f := range files {
 		ws.Files = append(ws.Files, f)
 	}

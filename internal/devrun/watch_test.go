@@ -76,6 +76,9 @@ func TestListWatchSet(t *testing.T) {
 	if !slices.Equal(rel, want) {
 		t.Errorf("watched %q,\nwant %q", rel, want)
 	}
+	if ws.Package != "example.test/w/cmd/app" {
+		t.Errorf("package %q, want the import path of ./cmd/app", ws.Package)
+	}
 	if ws.Module != "example.test/w" {
 		t.Errorf("module %q", ws.Module)
 	}

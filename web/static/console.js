@@ -227,6 +227,11 @@
           fetch(prefix + "session", { credentials: "same-origin", headers: { "X-Panicroom-Secret": secret } }).then(function () {
             return { code: "closed", message: ev.reason || "The connection to the server closed.", hint: "Reload the page to reconnect." };
           }, function () {
+            // Under panicroom run, follow.js hears what became of the app
+            // from the runner, pushed: no need to ask.
+            if (meta("run")) {
+              return { code: "exited", message: "The app is not answering: panicroom run is rebuilding it, or it crashed.", hint: "This page keeps what it showed, but its frames are gone with the process." };
+            }
             watchForRestart();
             return { code: "exited", message: "The server is not answering: it exited or crashed.", hint: "Restart it. This page keeps what it showed, but its frames are gone with the process." };
           }).then(function (err) {

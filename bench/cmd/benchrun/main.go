@@ -65,6 +65,7 @@ func main() {
 	run("3", func() { pageWeight(r, bin) })
 	run("4", func() { consoleFigures(r, bin) })
 	run("6", func() { startup(r, bin) })
+	run("7", func() { devLoop(r) })
 	r.took = time.Since(begin)
 	must(r.write(*out), "writing "+*out)
 	fmt.Fprintf(os.Stderr, "benchrun: wrote %s in %v\n", *out, r.took.Round(time.Second))

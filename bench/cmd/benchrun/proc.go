@@ -46,7 +46,13 @@ func freeAddr() string {
 
 // start runs argv with extra environment, serving on addr.
 func start(name, addr string, env []string, argv ...string) (*proc, error) {
+	return startIn("", name, addr, env, argv...)
+}
+
+// startIn is start in directory dir.
+func startIn(dir, name, addr string, env []string, argv ...string) (*proc, error) {
 	cmd := exec.Command(argv[0], argv[1:]...)
+	cmd.Dir = dir
 	// The driver's own PANICROOM_AGENT=off (for its in-process figures)
 	// is not the servers'.
 	for _, kv := range os.Environ() {

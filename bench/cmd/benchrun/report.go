@@ -167,6 +167,10 @@ func (r *report) write(path string) error {
 	p("wrapper, runs `bench/werkzeug/app.py` under Werkzeug's `DebuggedApplication`,")
 	p("and drives Chromium for the paint figures. Profiles of the misses are CPU")
 	p("profiles (`go tool pprof -top`) of the app, or of panicroom's agent process.")
+	p("Figure 7 (the dev loop, issue 15) builds `cmd/panicroom` and a small app that")
+	p("uses panicroom, and edits it under `panicroom run`, under air (the README's")
+	p("`.air.toml`; `make bench` installs air %s into `bin/`, or set `PANICROOM_AIR`)", airVersion)
+	p("and under a rebuild-and-restart script run at each edit.")
 	return os.WriteFile(path, b.Bytes(), 0o644)
 }
 
