@@ -125,26 +125,7 @@ func (d *Debugger) Recover() {
 // on top of the panicking frames.
 func (d *Debugger) goroutinePanic(v any) {
 	cycles := gcpause.Cycles()
-	j := &job{value: v, pcs: traceback.Callers(0), goroutine: traceback.GoroutineID(), cycles: cycles}
-	why := d.parkPolicy()
-	if why == "" {
-		if n := d.waiting.Add(1); int(n) > waitingLimit(d.cfg.maxParked) {
-			why = fmt.Sprintf("%d panicking goroutines were already kept or about to be; this one was answered without keeping it", n-1)
-		}
-		defer d.waiting.Add(-1)
-	}
-	if why != "" {
-		d.finish(j, why)
-		return
-	}
-	spot, err := park.New()
-	if err != nil {
-		d.finish(j, "cannot park: "+err.Error())
-		return
-	}
-	j.spot = spot
-	go d.finish(j, "")
-	spot.Wait()
+	d.answer(&job{value: v, pcs: traceback.Callers(0), goroutine: traceback.GoroutineID(), cycles: cycles})
 }
 
 // baseURL is the scheme and host the app was first reached at, for the

@@ -184,7 +184,13 @@ func (d *Debugger) recoverPanic(w *writer, r *http.Request) {
 	// reachable until the panic, and stay trustworthy only while no
 	// collection ends before the debugger's snapshot keeps them (register).
 	cycles := gcpause.Cycles()
-	j := &job{value: v, pcs: traceback.Callers(0), goroutine: traceback.GoroutineID(), w: w, r: r, cycles: cycles}
+	d.answer(&job{value: v, pcs: traceback.Callers(0), goroutine: traceback.GoroutineID(), w: w, r: r, cycles: cycles})
+}
+
+// answer answers j's panic and, when the goroutine may be parked, parks it
+// until it is released. It runs on top of the panicking frames, for
+// recoverPanic and goroutinePanic.
+func (d *Debugger) answer(j *job) {
 	// A goroutine waiting in its Spot holds an OS thread. When it will not
 	// be parked anyway, or when enough are already waiting (a burst of
 	// panics), answer from here: a thousand concurrent panics must not
