@@ -37,6 +37,10 @@ func TestMain(m *testing.M) {
 func fixtureBinary(t testing.TB) string {
 	t.Helper()
 	buildOnce.Do(func() {
+		var ok bool
+		if buildBin, ok, buildErr = testapp.Prebuilt("debugger-app"); ok {
+			return
+		}
 		buildDir, buildErr = os.MkdirTemp("", "panicroom-debugger-test")
 		if buildErr != nil {
 			return
