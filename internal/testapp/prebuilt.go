@@ -5,7 +5,9 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"testing"
+	"time"
 )
 
 // FixturesEnv names a directory of fixtures built beforehand, for a machine
@@ -34,4 +36,17 @@ func NeedGo(t testing.TB) {
 	if _, err := exec.LookPath("go"); err != nil {
 		t.Skipf("needs the go command, which is not here (%v)", err)
 	}
+}
+
+// TimescaleEnv multiplies the tests' waits and the fixtures' deadlines on a
+// slow machine: make test-arm64 sets it, as everything runs 4 to 14 times
+// slower emulated, more on a loaded machine. The fixtures read it too.
+const TimescaleEnv = "PANICROOM_TEST_TIMESCALE"
+
+// Scaled is d times $PANICROOM_TEST_TIMESCALE (1 when unset or below 1).
+func Scaled(d time.Duration) time.Duration {
+	if f, err := strconv.ParseFloat(os.Getenv(TimescaleEnv), 64); err == nil && f > 1 {
+		return time.Duration(float64(d) * f)
+	}
+	return d
 }
