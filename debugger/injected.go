@@ -62,6 +62,9 @@ func fixInjectedFrames(t *proc.Target, g *proc.G, stack []proc.Stackframe, depth
 		if err != nil || len(rest) == 0 || rest[0].Current.PC != pc {
 			return stack
 		}
+		// A call injected while another was stopped at a step of the
+		// protocol (Delve pins results so) has a second debugCallV2 below.
+		rest = fixInjectedFrames(t, &caller, rest, depth-k-1)
 		return append(stack[:k+1:k+1], rest...)
 	}
 	return stack
