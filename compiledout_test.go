@@ -8,12 +8,15 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/panicroom/panicroom/internal/testapp"
 )
 
 // TestCompiledOut builds the smallest app twice: as is, and with -tags
 // panicroom_off, which must leave the debugger, the websocket and the
 // highlighter out of the binary (go version -m lists the modules linked in).
 func TestCompiledOut(t *testing.T) {
+	testapp.NeedGo(t)
 	if testing.Short() {
 		t.Skip("builds an app twice")
 	}

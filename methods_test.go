@@ -3,12 +3,13 @@
 package panicroom
 
 import (
-	"os"
 	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/panicroom/panicroom/internal/testapp"
 )
 
 func TestSplitMethod(t *testing.T) {
@@ -36,21 +37,22 @@ func TestSplitMethod(t *testing.T) {
 }
 
 func TestReadMethodSets(t *testing.T) {
-	dir := t.TempDir()
-	src := "package main\n\ntype User struct{ Name string }\n\nfunc (u *User) Greeting() string { return \"hi \" + u.Name }\nfunc (u User) Initials() string { return u.Name[:1] }\nfunc (u *User) Unused() {}\n\nfunc main() {\n\tu := &User{Name: \"x\"}\n\tprintln(u.Greeting(), u.Initials())\n}\n"
-	if err := os.WriteFile(filepath.Join(dir, "main.go"), []byte(src), 0o644); err != nil {
+	exe, prebuilt, err := testapp.Prebuilt("methods")
+	if err != nil {
 		t.Fatal(err)
 	}
-	exe := filepath.Join(dir, "prog")
-	if out, err := exec.Command("go", "build", "-gcflags=all=-N -l", "-o", exe, filepath.Join(dir, "main.go")).CombinedOutput(); err != nil {
-		t.Fatalf("%v\n%s", err, out)
+	if !prebuilt {
+		exe = filepath.Join(t.TempDir(), "prog")
+		if out, err := exec.Command("go", "build", "-gcflags=all=-N -l", "-o", exe, "./testdata/methods").CombinedOutput(); err != nil {
+			t.Fatalf("%v\n%s", err, out)
+		}
 	}
 	got := readMethodSets(exe)["main.User"]
 	slices.Sort(got)
 	if strings.Join(got, ",") != "Greeting,Initials" {
 		t.Errorf("methods of main.User = %v, want the two the program calls (the linker drops Unused)", got)
 	}
-	if len(readMethodSets(filepath.Join(dir, "main.go"))) != 0 {
+	if len(readMethodSets(filepath.Join("testdata", "methods", "main.go"))) != 0 {
 		t.Error("a file that is not a binary gave methods")
 	}
 }

@@ -10,6 +10,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/panicroom/panicroom/internal/testapp"
 )
 
 // TestDelveMessages: every message of Delve's that an error here is
@@ -19,6 +21,7 @@ import (
 // precise hint into a generic one. TestCalls and TestEvalAcrossFrames make
 // real Delve produce the common ones.
 func TestDelveMessages(t *testing.T) {
+	testapp.NeedGo(t)
 	out, err := exec.Command("go", "list", "-m", "-f", "{{.Dir}}", "github.com/go-delve/delve").Output()
 	if err != nil {
 		t.Fatalf("locating Delve's source: %v", err)

@@ -44,10 +44,12 @@
 // The agent starts a guardian process that continues the app if the
 // agent dies while the app is stopped; the app restarts a dead agent up to
 // Options.MaxRestarts times. The runtime's debug-call protocol signals
-// each step with an int3, which kills a Go program when no debugger
-// answers it: on linux/amd64 the app puts a SIGTRAP handler in front of
-// the runtime's that finishes the protocol of a call whose agent died
-// (orphan_linux_amd64.go); elsewhere, killing the agent during a call
-// kills the app. [Agent.Status] says why the console is off and
-// what to do.
+// each step with a breakpoint (int3, brk), which kills a Go program when
+// no debugger answers it: the app puts a SIGTRAP handler in front of the
+// runtime's that finishes the protocol of a call whose agent died
+// (orphan_linux.go, orphan_linux_amd64.s, orphan_linux_arm64.s). Calls are
+// injected from spin (spin_amd64.s, spin_arm64.s), which survives an agent
+// killed while setting one up. On arm64 Delve misplaces the frames below a
+// call that never returned; they are unwound again (injected.go).
+// [Agent.Status] says why the console is off and what to do.
 package debugger

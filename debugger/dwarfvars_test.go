@@ -5,6 +5,8 @@ import (
 	"os/exec"
 	"path/filepath"
 	"testing"
+
+	"github.com/panicroom/panicroom/internal/testapp"
 )
 
 // TestMainHasVariables builds one small program as go run does (the main
@@ -14,6 +16,7 @@ func TestMainHasVariables(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds two programs")
 	}
+	testapp.NeedGo(t)
 	dir := t.TempDir()
 	src := "package main\n\nimport \"os\"\n\nfunc main() {\n\tn := len(os.Args)\n\tos.Exit(n - 1)\n}\n"
 	if err := os.WriteFile(filepath.Join(dir, "main.go"), []byte(src), 0o644); err != nil {

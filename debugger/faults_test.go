@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/panicroom/panicroom/debugger"
+	"github.com/panicroom/panicroom/internal/testapp"
 )
 
 // TestStaleness: garbage, collections and deep stacks on other goroutines
@@ -60,8 +61,8 @@ func TestCallDeadline(t *testing.T) {
 		if r.Err == nil || r.Err.Code != debugger.CodeTimeout {
 			t.Fatalf("%s(): %+v, want a timeout", fn, r.Err)
 		}
-		if took := time.Since(start); took > 6*time.Second {
-			t.Errorf("%s(): answered after %v, the fixture's deadline is 3s", fn, took)
+		if took := time.Since(start); took > testapp.Scaled(6*time.Second) {
+			t.Errorf("%s(): answered after %v, the fixture's deadline is %v", fn, took, testapp.Scaled(3*time.Second))
 		}
 		alive(t, f)
 		if v := f.mustEval(id, 3, "total"); v.Value != "7" {
@@ -80,7 +81,7 @@ func TestCallDeadline(t *testing.T) {
 // waitRestart waits until an agent other than old is attached.
 func waitRestart(t *testing.T, f *fixture, old int) debugger.Status {
 	t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
+	deadline := time.Now().Add(testapp.Scaled(30 * time.Second))
 	for time.Now().Before(deadline) {
 		st := f.status()
 		if st.State == debugger.StateAttached && st.AgentPID != old && st.AgentPID != 0 {
@@ -91,7 +92,7 @@ func waitRestart(t *testing.T, f *fixture, old int) debugger.Status {
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
-	t.Fatalf("no new agent attached within 30s: %+v", f.status())
+	t.Fatalf("no new agent attached within %v: %+v", testapp.Scaled(30*time.Second), f.status())
 	return debugger.Status{}
 }
 
@@ -170,7 +171,7 @@ func TestAgentKilledMidCall(t *testing.T) {
 		delay := time.Duration(10*i) * time.Millisecond
 		want := fmt.Sprint(i + 1)
 		go func() {
-			for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(time.Millisecond) {
+			for deadline := time.Now().Add(testapp.Scaled(10 * time.Second)); time.Now().Before(deadline); time.Sleep(time.Millisecond) {
 				if b, _ := os.ReadFile(mark); string(b) == want {
 					break
 				}
@@ -189,18 +190,26 @@ func TestAgentKilledMidCall(t *testing.T) {
 		if v := f.mustEval("p", 3, "main.slowStarted"); v.Value != want {
 			t.Fatalf("#%d: slow started %s times, want %s: the kill after %v missed the call", i, v.Value, want, delay)
 		}
-		for deadline := time.Now().Add(3 * time.Second); f.mustEval("p", 3, "main.slowEnded").Value != want; {
+		for deadline := time.Now().Add(testapp.Scaled(3 * time.Second)); f.mustEval("p", 3, "main.slowEnded").Value != want; {
 			if time.Now().After(deadline) {
 				t.Fatalf("#%d: the orphaned call never returned", i)
 			}
 			time.Sleep(20 * time.Millisecond)
 		}
-		// The guard frees a thread's slot when it has stepped the thread
-		// back into the rendezvous and restored its flags.
+		// The guard frees a thread's slot when it has brought the thread
+		// back into the rendezvous and restored its flags, a few steps of
+		// the protocol after the function's end: long enough, emulated, to
+		// be seen before.
 		for s := 0; s < 16; s++ {
-			expr := fmt.Sprintf(`"github.com/panicroom/panicroom/debugger".trapSlots[%d].tid`, s)
-			if v := f.mustEval("p", 3, expr); v.Value != "0" {
-				t.Fatalf("#%d: trap slot %d still holds thread %s after the call ended", i, s, v.Value)
+			expr := fmt.Sprintf(`"github.com/panicroom/panicroom/debugger".trapSlots[%d]`, s)
+			for deadline := time.Now().Add(testapp.Scaled(3 * time.Second)); ; time.Sleep(20 * time.Millisecond) {
+				v := f.mustEval("p", 3, expr+".tid")
+				if v.Value == "0" {
+					break
+				}
+				if time.Now().After(deadline) {
+					t.Fatalf("#%d: trap slot %d still holds thread %s after the call ended (pc %s, steps %s)", i, s, v.Value, f.mustEval("p", 3, expr+".pc").Value, f.mustEval("p", 3, expr+".steps").Value)
+				}
 			}
 		}
 		if v := f.mustEval("p", 3, "total"); v.Value != "7" {
@@ -310,7 +319,7 @@ func TestAgentEventsAreStructured(t *testing.T) {
 		t.Fatal(err)
 	}
 	waitRestart(t, f, pid)
-	deadline := time.Now().Add(5 * time.Second)
+	deadline := time.Now().Add(testapp.Scaled(5 * time.Second))
 	for {
 		out := f.stderr.String()
 		attached := strings.Contains(out, `level=INFO msg="panicroom: debugger attached in `) && strings.Contains(out, fmt.Sprintf("agent_pid=%d", pid))

@@ -37,6 +37,10 @@ func TestMain(m *testing.M) {
 func fixtureBinary(t testing.TB) string {
 	t.Helper()
 	buildOnce.Do(func() {
+		var ok bool
+		if buildBin, ok, buildErr = testapp.Prebuilt("debugger-app"); ok {
+			return
+		}
 		buildDir, buildErr = os.MkdirTemp("", "panicroom-debugger-test")
 		if buildErr != nil {
 			return
@@ -159,7 +163,7 @@ func (f *fixture) status() debugger.Status { return *f.do(command{Op: "status"})
 
 func (f *fixture) waitAttached() debugger.Status {
 	f.t.Helper()
-	deadline := time.Now().Add(60 * time.Second)
+	deadline := time.Now().Add(testapp.Scaled(60 * time.Second))
 	for {
 		st := f.status()
 		if st.State == debugger.StateAttached || st.State == debugger.StateUnavailable || time.Now().After(deadline) {
@@ -194,7 +198,7 @@ func alive(t *testing.T, f *fixture) {
 	t.Helper()
 	var b1, b2, gap int64
 	fmt.Sscan(f.do(command{Op: "heartbeat"}).Other, &b1, &gap)
-	for deadline := time.Now().Add(3 * time.Second); time.Now().Before(deadline); {
+	for deadline := time.Now().Add(testapp.Scaled(3 * time.Second)); time.Now().Before(deadline); {
 		time.Sleep(20 * time.Millisecond)
 		fmt.Sscan(f.do(command{Op: "heartbeat"}).Other, &b2, &gap)
 		if b2 > b1 {

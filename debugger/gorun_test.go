@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/panicroom/panicroom/debugger"
+	"github.com/panicroom/panicroom/internal/testapp"
 )
 
 // TestGoRunBuildSaysWhichFlag runs the fixture built as go run builds it
@@ -18,10 +19,16 @@ func TestGoRunBuildSaysWhichFlag(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds the fixture once more")
 	}
-	bin := filepath.Join(t.TempDir(), "app")
-	build := exec.Command("go", "build", "-gcflags=all=-N -l", "-gcflags=github.com/panicroom/panicroom/debugger/testdata/app=-N -l -dwarf=false", "-o", bin, "./testdata/app")
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("%v\n%s", err, out)
+	bin, prebuilt, err := testapp.Prebuilt("debugger-app-gorun")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !prebuilt {
+		bin = filepath.Join(t.TempDir(), "app")
+		build := exec.Command("go", "build", "-gcflags=all=-N -l", "-gcflags=github.com/panicroom/panicroom/debugger/testdata/app=-N -l -dwarf=false", "-o", bin, "./testdata/app")
+		if out, err := build.CombinedOutput(); err != nil {
+			t.Fatalf("%v\n%s", err, out)
+		}
 	}
 	cmd := exec.Command(bin)
 	cmd.Env = append(os.Environ(), "PANICROOM_AGENT=")

@@ -8,13 +8,18 @@ import (
 	"github.com/go-delve/delve/pkg/proc"
 )
 
-// Only linux/amd64 has a stand-in for a dead debugger's traps
-// (orphan_linux_amd64.go); elsewhere an agent killed mid-call kills the
-// app with SIGTRAP.
-
-func installTrapGuard() error {
-	return errors.New("no SIGTRAP guard on linux/arm64")
+// trapFlags is PSTATE, whose condition flags (NZCV) the guard puts back
+// when an orphaned call returns: the runtime reloads the general registers
+// itself, Delve would have restored the rest.
+func trapFlags(_ *tracer, regs proc.Registers) (uint64, error) {
+	all, err := regs.Slice(false)
+	if err != nil {
+		return 0, err
+	}
+	for _, r := range all {
+		if r.Name == "PSTATE" {
+			return r.Reg.Uint64Val, nil
+		}
+	}
+	return 0, errors.New("no PSTATE among the thread's registers")
 }
-
-func (tr *tracer) armTrap(*proc.EvalScope, proc.Thread) (uint64, error) { return 0, nil }
-func (tr *tracer) disarmTrap(uint64)                                    {}

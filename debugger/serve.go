@@ -149,10 +149,12 @@ func (tr *tracer) locate(req wireRequest) (*located, error) {
 	if err != nil || g == nil {
 		return nil, errorf(CodeReleased, "goroutine %d is gone", req.Goroutine)
 	}
-	stack, err := proc.GoroutineStacktrace(tr.t, g, len(req.Frames)+128, 0)
+	depth := len(req.Frames) + 128
+	stack, err := proc.GoroutineStacktrace(tr.t, g, depth, 0)
 	if err != nil {
 		return nil, fmt.Errorf("unwinding goroutine %d: %w", req.Goroutine, err)
 	}
+	stack = fixInjectedFrames(tr.t, g, stack, depth)
 	l := &located{g: g, stack: stack, index: matchFrames(req.Frames, stack), thread: tr.t.CurrentThread().ThreadID(), mem: tr.t.Memory()}
 	if g.Thread != nil {
 		l.thread = g.Thread.ThreadID()

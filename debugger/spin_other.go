@@ -1,11 +1,12 @@
-//go:build !amd64
+//go:build !amd64 && !arm64
 
 package debugger
 
 import "sync/atomic"
 
-// spin waits a little for *stop. Only the amd64 version is proof against
-// a debugger killed in the middle of setting up an injection.
+// spin waits a little for *stop. Only the assembly versions (amd64, arm64)
+// are proof against a debugger killed in the middle of setting up an
+// injection.
 //
 //go:noinline
 func spin(stop *uint32) {

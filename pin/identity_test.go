@@ -6,6 +6,8 @@ import (
 	"path/filepath"
 	"regexp"
 	"testing"
+
+	"github.com/panicroom/panicroom/internal/testapp"
 )
 
 // TestOnePINPerApp runs one app as a developer does on different days:
@@ -13,6 +15,7 @@ import (
 // print the same PIN: the PIN belongs to the app, not to where its binary
 // happens to be.
 func TestOnePINPerApp(t *testing.T) {
+	testapp.NeedGo(t)
 	if testing.Short() {
 		t.Skip("builds and runs the app three ways")
 	}

@@ -26,7 +26,8 @@ var (
 // Build builds pkg once per test binary and returns the executable's path:
 // a build with -N -l takes tens of seconds on a cold cache, and every test
 // starts its own process from it. The executable is named after the
-// package's last element.
+// package's last element. With $PANICROOM_FIXTURES set, the executable is
+// the one of that name there, built beforehand with the same flags.
 func Build(pkg string) (string, error) { return BuildAs(pkg, filepath.Base(pkg)) }
 
 // BuildAs is Build with the executable named name, which is also the name
@@ -37,6 +38,9 @@ func BuildAs(pkg, name string) (string, error) {
 	build, ok := builds[key]
 	if !ok {
 		build = sync.OnceValues(func() (string, error) {
+			if exe, ok, err := Prebuilt(name); ok {
+				return exe, err
+			}
 			d, err := buildDir()
 			if err != nil {
 				return "", err

@@ -14,6 +14,7 @@ import (
 	pth "path"
 	"runtime"
 	"runtime/debug"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -420,7 +421,7 @@ func main() {
 		fmt.Println(lookup(1))
 		fmt.Println(split(7))
 	}
-	ev = debugger.Start(debugger.Options{Timeout: 3 * time.Second, MaxRestarts: 50, Logger: slog.New(slog.NewTextHandler(os.Stderr, nil))})
+	ev = debugger.Start(debugger.Options{Timeout: scaled(3 * time.Second), MaxRestarts: 50, Logger: slog.New(slog.NewTextHandler(os.Stderr, nil))})
 	defer ev.Close()
 
 	// A heartbeat measures how long the app is frozen (attach, stops).
@@ -577,4 +578,13 @@ func deep(n int) int {
 		return int(pad[0])
 	}
 	return deep(n-1) + int(pad[n%512])
+}
+
+// scaled is d times $PANICROOM_TEST_TIMESCALE, as the tests scale their
+// waits (internal/testapp.Scaled) on a slow machine.
+func scaled(d time.Duration) time.Duration {
+	if f, err := strconv.ParseFloat(os.Getenv("PANICROOM_TEST_TIMESCALE"), 64); err == nil && f > 1 {
+		return time.Duration(float64(d) * f)
+	}
+	return d
 }

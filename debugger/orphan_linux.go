@@ -1,0 +1,154 @@
+//go:build linux && (amd64 || arm64) && !panicroom_noconsole
+
+package debugger
+
+import (
+	"encoding/binary"
+	"fmt"
+	"syscall"
+	"unsafe"
+
+	"github.com/go-delve/delve/pkg/proc"
+)
+
+// An agent killed while an injected call runs leaves the call to finish
+// with nobody to answer its traps: debugCallV2 and friends in the runtime
+// signal each step of the debug-call protocol with a breakpoint (int3 on
+// amd64, brk on arm64), and a SIGTRAP from the kernel is fatal to a Go
+// program (the runtime's signal table has no notify flag for it, so
+// os/signal cannot take it). trapHandler (orphan_linux_ARCH.s) stands in
+// for the dead debugger, for the threads the agent said it was calling
+// from, and nothing else.
+//
+// Before each injection the agent, with the app stopped, writes a slot:
+// the thread, the PC the call was injected at (in rendezvous) and the
+// flags there (RFLAGS on amd64, PSTATE on arm64). It clears the slot when the call is over. A slot
+// left behind means the agent died, or gave up on a call that never
+// returned; either way the handler then sees the protocol through.
+
+const (
+	trapSlotCount = 16
+	trapMaxSteps  = 1 << 20
+)
+
+type trapSlot struct {
+	tid   int64
+	pc    uint64
+	flags uint64
+	steps uint64
+}
+
+// The agent writes a trapSlot word by word, in the app's memory.
+const (
+	slotTid   = int(unsafe.Offsetof(trapSlot{}.tid))
+	slotPC    = int(unsafe.Offsetof(trapSlot{}.pc))
+	slotFlags = int(unsafe.Offsetof(trapSlot{}.flags))
+)
+
+// trapSlots is written by the agent with ptrace while the app is stopped
+// and read by trapHandler; the agent finds it by name.
+var trapSlots [trapSlotCount]trapSlot
+
+// trapChain is the runtime's own SIGTRAP handler.
+var trapChain uintptr
+
+const trapSlotsName = `"github.com/panicroom/panicroom/debugger".trapSlots`
+
+func trapHandler()
+func trapHandlerPC() uintptr
+
+// kernelSigaction is struct sigaction as rt_sigaction takes it.
+type kernelSigaction struct {
+	handler  uintptr
+	flags    uint64
+	restorer uintptr
+	mask     uint64
+}
+
+const saSiginfo = 0x4
+
+// installTrapGuard puts trapHandler in front of the runtime's SIGTRAP
+// handler, keeping the runtime's flags, mask and restorer.
+func installTrapGuard() error {
+	var old kernelSigaction
+	if err := rtSigaction(syscall.SIGTRAP, nil, &old); err != nil {
+		return err
+	}
+	if old.handler <= 1 || old.flags&saSiginfo == 0 {
+		return fmt.Errorf("SIGTRAP is not handled by the Go runtime (handler %#x, flags %#x)", old.handler, old.flags)
+	}
+	if old.handler == trapHandlerPC() {
+		return nil
+	}
+	trapChain = old.handler
+	nw := old
+	nw.handler = trapHandlerPC()
+	return rtSigaction(syscall.SIGTRAP, &nw, nil)
+}
+
+func rtSigaction(sig syscall.Signal, nw, old *kernelSigaction) error {
+	_, _, e := syscall.RawSyscall6(syscall.SYS_RT_SIGACTION, uintptr(sig), uintptr(unsafe.Pointer(nw)), uintptr(unsafe.Pointer(old)), 8, 0, 0)
+	if e != 0 {
+		return e
+	}
+	return nil
+}
+
+// armTrap fills a slot for the thread th, stopped in rendezvous, before a
+// call is injected from it. It returns the slot's address, or 0 when the
+// app has no free slot (16 calls that never returned): the call is then
+// made unguarded.
+func (tr *tracer) armTrap(sc *proc.EvalScope, th proc.Thread) (uint64, error) {
+	if tr.trapSlots == 0 {
+		addr, err := globalAddr(sc, trapSlotsName)
+		if err != nil {
+			// Not a binary we can guard (the app never started the
+			// agent through this package's Start): call unguarded.
+			return 0, nil
+		}
+		tr.trapSlots = addr
+	}
+	regs, err := th.Registers()
+	if err != nil {
+		return 0, err
+	}
+	flags, err := trapFlags(tr, regs)
+	if err != nil {
+		return 0, err
+	}
+	const size = int(unsafe.Sizeof(trapSlot{}))
+	var table [trapSlotCount * size]byte
+	if _, err := tr.t.Memory().ReadMemory(table[:], tr.trapSlots); err != nil {
+		return 0, err
+	}
+	free := -1
+	for i := 0; i < trapSlotCount; i++ {
+		tid := int64(binary.LittleEndian.Uint64(table[i*size+slotTid:]))
+		if tid == int64(th.ThreadID()) {
+			free = i
+			break
+		}
+		if tid <= 0 && free < 0 {
+			free = i
+		}
+	}
+	if free < 0 {
+		return 0, nil
+	}
+	var slot [size]byte
+	binary.LittleEndian.PutUint64(slot[slotTid:], uint64(th.ThreadID()))
+	binary.LittleEndian.PutUint64(slot[slotPC:], regs.PC())
+	binary.LittleEndian.PutUint64(slot[slotFlags:], flags)
+	addr := tr.trapSlots + uint64(free*size)
+	if _, err := tr.t.Memory().WriteMemory(addr, slot[:]); err != nil {
+		return 0, err
+	}
+	return addr, nil
+}
+
+// disarmTrap frees the slot of a call that is over.
+func (tr *tracer) disarmTrap(slot uint64) {
+	if slot != 0 {
+		tr.t.Memory().WriteMemory(slot+uint64(slotTid), make([]byte, 8))
+	}
+}
