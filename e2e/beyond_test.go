@@ -11,28 +11,15 @@ import (
 	"github.com/chromedp/chromedp"
 )
 
-// unlock opens frame's console on the open page and enters the PIN.
+// unlock opens frame's console on the open page, in a browser that has
+// not entered the PIN yet, and enters it.
 func unlock(s *session, frame, pin string) {
 	s.t.Helper()
 	s.do("opening the console of frame "+frame, chromedp.WaitVisible("#frame-"+frame+" .console-open"), chromedp.Click("#frame-"+frame+" .console-open"))
-	if eval[bool](s, `!!document.querySelector(".pin-dialog")`) || waitDialog(s) {
-		s.do("entering the PIN", chromedp.SendKeys(".pin-dialog input", pin), chromedp.Click(".pin-dialog button.primary"))
-	}
+	s.do("waiting for the PIN dialog", chromedp.WaitVisible(".pin-dialog input"))
+	s.do("entering the PIN", chromedp.SendKeys(".pin-dialog input", pin), chromedp.Click(".pin-dialog button.primary"))
+	waitTrue(s, "the PIN dialog to close", `!document.querySelector(".pin-dialog[open]")`, 30*time.Second)
 	s.do("waiting for the console", chromedp.WaitVisible("#frame-"+frame+" .console textarea"))
-}
-
-// waitDialog reports whether the PIN dialog opens within two seconds (it
-// does not once the browser holds the cookie).
-func waitDialog(s *session) bool {
-	for deadline := time.Now().Add(2 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
-		if eval[bool](s, `!!document.querySelector(".pin-dialog[open]")`) {
-			return true
-		}
-		if eval[bool](s, `!!document.querySelector(".console textarea")`) {
-			return false
-		}
-	}
-	return false
 }
 
 // fetchLater requests path in the background; its answer (or error) comes
