@@ -216,8 +216,20 @@ func TestTabAcrossRestart(t *testing.T) {
 	s.do("entering the PIN", chromedp.SendKeys(".pin-dialog input", pin), chromedp.Click(".pin-dialog button.primary"), chromedp.WaitVisible("#frame-1 .console textarea"))
 	// The modal dialog makes the page inert until it has closed.
 	waitTrue(s, "the PIN dialog to close", `!document.querySelector(".pin-dialog[open]")`, 10*time.Second)
-	if got := run(s, "1", "requested"); !strings.Contains(got, "42") {
-		t.Fatalf("before the restart: %q", got)
+	// A collection that ends between the panic and the debugger's snapshot
+	// releases the goroutine, by design (the page says so): take a new
+	// panic then, as the reliability harness does.
+	for attempt := 1; ; attempt++ {
+		got := run(s, "1", "requested")
+		if strings.Contains(got, "42") {
+			break
+		}
+		if !strings.Contains(got, "released") || attempt == 3 {
+			t.Fatalf("before the restart: %q", got)
+		}
+		t.Logf("panic %d was released before its snapshot; again", attempt)
+		s.open("/nil-pointer")
+		s.do("reopening the console", chromedp.WaitVisible("#frame-1 .console-open"), chromedp.Click("#frame-1 .console-open"), chromedp.WaitVisible("#frame-1 .console textarea"))
 	}
 
 	addr := strings.TrimPrefix(s.app.URL, "http://")
