@@ -106,6 +106,12 @@ func startFixture(t testing.TB, env ...string) *fixture {
 // the end of the test.
 func launchFixture(t testing.TB, cmd *exec.Cmd, start func() error) *fixture {
 	t.Helper()
+	if noConsoleBuild {
+		// The fixture is an app of its own, built with the console whatever
+		// this binary's tags: its tests belong to the main run, and
+		// repeating them here tests nothing about the no-console build.
+		t.Skip("the fixture's tests run in the main test run; -tags panicroom_noconsole tests this package without the console")
+	}
 	in, err := cmd.StdinPipe()
 	if err != nil {
 		t.Fatal(err)

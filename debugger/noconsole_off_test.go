@@ -1,0 +1,5 @@
+//go:build !panicroom_noconsole
+
+package debugger_test
+
+const noConsoleBuild = false
