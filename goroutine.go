@@ -139,11 +139,7 @@ func (d *Debugger) baseURL() string {
 
 // noteBase remembers the first request's scheme and host.
 func (d *Debugger) noteBase(r *http.Request) {
-	scheme := "http"
-	if r.TLS != nil {
-		scheme = "https"
-	}
-	base := scheme + "://" + r.Host
+	base := originOf(r)
 	d.firstBase.CompareAndSwap(nil, &base)
 }
 
@@ -204,8 +200,8 @@ func (d *Debugger) breakHere(r *http.Request) {
 		short = fmt.Sprintf("%s:%d", filepath.Base(frames[0].File), frames[0].Line)
 	}
 	why := d.parkPolicy()
-	if why == "" && d.eval.Status().State != debugger.StateAttached {
-		why = "the console is not attached (" + d.eval.Status().Reason + ")"
+	if st := d.eval.Status(); why == "" && st.State != debugger.StateAttached {
+		why = "the console is not attached (" + st.Reason + ")"
 	}
 	if why != "" {
 		d.cfg.logger.Warn("panicroom: Break did not stop: "+why, "at", at)

@@ -268,11 +268,15 @@ func (d *Debugger) absoluteURL(r *http.Request, id string) string {
 	if r == nil {
 		return d.baseURL() + Prefix + "panic/" + id
 	}
-	scheme := "http"
+	return originOf(r) + Prefix + "panic/" + id
+}
+
+// originOf is the scheme and host r reached the app at.
+func originOf(r *http.Request) string {
 	if r.TLS != nil {
-		scheme = "https"
+		return "https://" + r.Host
 	}
-	return scheme + "://" + r.Host + Prefix + "panic/" + id
+	return "http://" + r.Host
 }
 
 func isClientGone(err error) bool {
