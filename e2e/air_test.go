@@ -94,24 +94,7 @@ func TestAirKeepsTheConsole(t *testing.T) {
 	cmd := exec.Command(air)
 	cmd.Dir = dir
 	cmd.Env = append(os.Environ(), "APP_ADDR="+addr, "XDG_CONFIG_HOME="+t.TempDir(), "GOCACHE="+goCache(), "PANICROOM_EDITOR=none")
-	log := &testapp.Buffer{}
-	cmd.Stdout, cmd.Stderr = log, log
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	done := make(chan struct{})
-	go func() { cmd.Wait(); close(done) }()
-	t.Cleanup(func() {
-		cmd.Process.Signal(syscall.SIGINT)
-		select {
-		case <-done:
-		case <-time.After(15 * time.Second):
-			cmd.Process.Kill()
-		}
-		if t.Failed() {
-			t.Logf("air's output:\n%s", log.String())
-		}
-	})
+	log := startReloader(t, cmd, syscall.SIGINT, "air")
 	waitLogged := func(re *regexp.Regexp, n int, within time.Duration) [][]string {
 		t.Helper()
 		deadline := time.Now().Add(within)

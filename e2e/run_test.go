@@ -73,7 +73,15 @@ func startRunner(t *testing.T, dir string) (base string, log *testapp.Buffer) {
 	cmd.Env = append(os.Environ(), "XDG_CACHE_HOME="+filepath.Join(home, "cache"), "XDG_CONFIG_HOME="+filepath.Join(home, "config"), "PANICROOM_EDITOR=none",
 		// GOCACHE's default is under XDG_CACHE_HOME: keep the warm one.
 		"GOCACHE="+goCache())
-	log = &testapp.Buffer{}
+	return "http://" + addr, startReloader(t, cmd, syscall.SIGTERM, "panicroom run")
+}
+
+// startReloader starts cmd, a reloader (panicroom run, air) with its
+// output in the returned buffer, and stops it with stop at the end of the
+// test (killed after 15 s), showing its output if the test failed.
+func startReloader(t *testing.T, cmd *exec.Cmd, stop os.Signal, name string) *testapp.Buffer {
+	t.Helper()
+	log := &testapp.Buffer{}
 	cmd.Stdout, cmd.Stderr = log, log
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -81,17 +89,17 @@ func startRunner(t *testing.T, dir string) (base string, log *testapp.Buffer) {
 	done := make(chan struct{})
 	go func() { cmd.Wait(); close(done) }()
 	t.Cleanup(func() {
-		cmd.Process.Signal(syscall.SIGTERM)
+		cmd.Process.Signal(stop)
 		select {
 		case <-done:
 		case <-time.After(15 * time.Second):
 			cmd.Process.Kill()
 		}
 		if t.Failed() {
-			t.Logf("panicroom run's output:\n%s", log.String())
+			t.Logf("%s's output:\n%s", name, log.String())
 		}
 	})
-	return "http://" + addr, log
+	return log
 }
 
 var goCache = sync.OnceValue(func() string {
