@@ -160,6 +160,10 @@ func (d *Debugger) register(rec *record, spot *park.Spot) {
 	}
 	d.eval.Register(debugger.Panic{ID: rec.panic.ID, GoroutineID: rec.panic.Goroutine, Frames: frames, Spot: spot, Retain: retain,
 		KeepAlive: func(ptrs []uintptr) {
+			if !rec.liveFrames && rec.gcNear != "" && len(ptrs) > 0 {
+				d.loseFrames(rec, rec.gcNear)
+				return
+			}
 			if n := gcpause.Cycles(); !rec.liveFrames && n != rec.cycles && len(ptrs) > 0 {
 				// The hold gives way to a memory limit (the app's, or its
 				// own bound) and to a runtime.GC call: a collection ended

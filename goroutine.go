@@ -56,7 +56,7 @@ func Recover() {
 		return
 	}
 	if d := process.Load(); d != nil {
-		d.goroutinePanic(v)
+		d.goroutinePanic(v, time.Time{})
 		return
 	}
 	logUnhandled(v)
@@ -101,7 +101,7 @@ func (d *Debugger) runGoroutine(f func()) {
 	// The headroom a panic's recovery needs (see growStack), which a bare
 	// deferred Recover cannot have.
 	growStack(false)
-	defer d.Recover()
+	defer d.recoverGoroutine(time.Now())
 	f()
 }
 
@@ -118,14 +118,24 @@ func (d *Debugger) Recover() {
 	if v == nil && !panicking() {
 		return
 	}
-	d.goroutinePanic(v)
+	d.goroutinePanic(v, time.Time{})
+}
+
+// recoverGoroutine is Recover for a goroutine Go started, which knows
+// when its function began.
+func (d *Debugger) recoverGoroutine(started time.Time) {
+	v := recover()
+	if v == nil && !panicking() {
+		return
+	}
+	d.goroutinePanic(v, started)
 }
 
 // goroutinePanic is recoverPanic for a goroutine with no request. It runs
 // on top of the panicking frames.
-func (d *Debugger) goroutinePanic(v any) {
-	cycles := gcpause.Cycles()
-	d.answer(&job{value: v, pcs: traceback.Callers(0), goroutine: traceback.GoroutineID(), cycles: cycles})
+func (d *Debugger) goroutinePanic(v any, started time.Time) {
+	cycles, recovered := gcpause.Cycles(), time.Now()
+	d.answer(&job{value: v, pcs: traceback.Callers(0), goroutine: traceback.GoroutineID(), cycles: cycles, started: started, recovered: recovered})
 }
 
 // baseURL is the scheme and host the app was first reached at, for the

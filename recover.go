@@ -8,6 +8,7 @@ import (
 	"runtime"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/panicroom/panicroom/internal/gcpause"
 	"github.com/panicroom/panicroom/internal/park"
@@ -59,6 +60,12 @@ type job struct {
 	spot      *park.Spot
 	after     atomic.Int32
 	cycles    uint64 // gcpause.Cycles at the recover
+
+	// started is when the goroutine began the work that panicked (the
+	// handler, a Go's function), or zero where unknown (a bare Recover);
+	// recovered is when the panic was recovered, zero for a breakpoint.
+	// Between them lies the panic (see gcNearPanic).
+	started, recovered time.Time
 }
 
 // serve runs next with panic recovery.
@@ -130,7 +137,7 @@ func (d *Debugger) handOff(w *writer, r *http.Request) (panicked bool) {
 func (d *Debugger) handle(w *writer, r *http.Request) {
 	defer d.endHandler(w)
 	growStack(false)
-	defer d.recoverPanic(w, r)
+	defer d.recoverPanic(w, r, time.Now())
 	if w.next != nil {
 		w.next.ServeHTTP(w.outer, r)
 	} else {
@@ -166,7 +173,7 @@ func (d *Debugger) endHandler(w *writer) {
 // program counters, hands the rest to another goroutine, and waits in a
 // park.Spot, which keeps every frame below it alive and unmoved until the
 // panic is released.
-func (d *Debugger) recoverPanic(w *writer, r *http.Request) {
+func (d *Debugger) recoverPanic(w *writer, r *http.Request, started time.Time) {
 	if w.done {
 		return
 	}
@@ -183,8 +190,8 @@ func (d *Debugger) recoverPanic(w *writer, r *http.Request) {
 	// The count of ended collections, first: the dead frames' objects were
 	// reachable until the panic, and stay trustworthy only while no
 	// collection ends before the debugger's snapshot keeps them (register).
-	cycles := gcpause.Cycles()
-	d.answer(&job{value: v, pcs: traceback.Callers(0), goroutine: traceback.GoroutineID(), w: w, r: r, cycles: cycles})
+	cycles, recovered := gcpause.Cycles(), time.Now()
+	d.answer(&job{value: v, pcs: traceback.Callers(0), goroutine: traceback.GoroutineID(), w: w, r: r, cycles: cycles, started: started, recovered: recovered})
 }
 
 // answer answers j's panic and, when the goroutine may be parked, parks it
@@ -261,4 +268,40 @@ func panicking() bool {
 			return false
 		}
 	}
+}
+
+// gcNearWindow bounds how long before its recovery a panic is taken to
+// have happened, where the start of its work is unknown or earlier.
+const gcNearWindow = time.Second
+
+// gcNearPanic says why a collection that ended before j's recovery may
+// have run after its panic, or "" if none can have.
+//
+// The panicking frames are dead to the collector from the panic on (a
+// faulting frame is not even scanned), but the first code that can note
+// the count of collections runs at the recovery. A collection that
+// scanned the goroutine after the panic and ended before that note, as
+// when the goroutine is descheduled on its way to the recovery, or a
+// deferred call of the app's runs runtime.GC, may have freed what only
+// those frames held, and the count shows nothing. The last collection's
+// end tells: one that ended after the work began and close before the
+// recovery is suspect. Where the work began long before (or is unknown),
+// only the last gcNearWindow counts: a goroutine delayed longer than that
+// between its panic and its recovery escapes the check.
+func gcNearPanic(j *job) string {
+	if j.recovered.IsZero() {
+		return "" // a breakpoint: nothing panicked
+	}
+	end := gcpause.LastEnd()
+	from := j.recovered.Add(-gcNearWindow)
+	if j.started.After(from) {
+		from = j.started
+	}
+	// A collection that ended after the recovery moved the count, which
+	// register compares at the snapshot; LastEnd then hides any earlier
+	// one, but the frames are lost either way.
+	if end.IsZero() || !end.After(from) || end.After(j.recovered) {
+		return ""
+	}
+	return fmt.Sprintf("a garbage collection ended %v before this panic was recovered, possibly after the panic itself, so objects only its frames referenced may have been freed", j.recovered.Sub(end).Round(time.Microsecond))
 }

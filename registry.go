@@ -34,7 +34,11 @@ type record struct {
 	keep      []unsafe.Pointer
 	releaseGC func()
 	cycles    uint64
-	lost      string
+	// gcNear, when set, says why a collection that ended before the
+	// recovery, which cycles cannot show, may have freed what the dead
+	// frames referenced (gcNearPanic).
+	gcNear string
+	lost   string
 	// liveFrames marks a record whose goroutine did not panic: the
 	// top-level console's, and Break's.
 	liveFrames bool

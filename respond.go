@@ -26,7 +26,7 @@ func (d *Debugger) finish(j *job, noPark string) {
 	// the dead frames hold (KeepAlive in register), or until this goroutine
 	// knows it will not park them; a panic known not to park from the start
 	// (a burst, say) does not hold it at all.
-	rec := &record{releaseGC: func() {}, cycles: j.cycles}
+	rec := &record{releaseGC: func() {}, cycles: j.cycles, gcNear: gcNearPanic(j)}
 	if noPark == "" {
 		rec.releaseGC = gcpause.Hold()
 	}

@@ -108,6 +108,18 @@ func Cycles() uint64 {
 	return s[0].Value.Uint64()
 }
 
+// LastEnd returns when the last collection ended, by the wall clock, or
+// the zero Time if none has. A panic's frames are dead from the panic on,
+// but the earliest code that can note [Cycles] runs after it, in a
+// deferred call: a collection that both scanned the goroutine and ended in
+// between leaves the count unchanged. LastEnd tells a caller whether one
+// ended near enough to the panic to have done so.
+func LastEnd() time.Time {
+	var s debug.GCStats
+	debug.ReadGCStats(&s)
+	return s.LastGC
+}
+
 // inUse is the memory the runtime counts against a memory limit: mapped,
 // less what was returned to the OS.
 func inUse() int64 {
