@@ -25,28 +25,73 @@ import (
 // that wraps two handlers still has one helper process attached to it and
 // one PIN in its terminal.
 var (
-	agentOnce sync.Once
-	agent     *debugger.Agent
-
 	guardOnce sync.Once
 	guard     *pin.Guard
 	guardErr  error
 )
 
-func sharedAgent(disabled bool, logger *slog.Logger) *debugger.Agent {
-	agentOnce.Do(func() {
-		agentConsole = !disabled
-		agent = debugger.Start(debugger.Options{
-			Disabled: disabled,
-			Logger:   logger,
-		})
-	})
-	return agent
+// shared is the agent and what made it. The first New starts the agent;
+// the last Close of the Debuggers made since stops it (the helper detaches
+// and exits), and a New after that starts a new one. The PIN stays the
+// process's for its whole life.
+var shared struct {
+	mu    sync.Mutex
+	open  []*Debugger // made and not closed, oldest first
+	agent *debugger.Agent
+	// console and logger are the options of the New that started agent.
+	console bool
+	logger  *slog.Logger
+	// made counts the Debuggers ever made, for their stand's name.
+	made int
 }
 
-// agentConsole is whether the first Debugger, which started the agent,
-// wanted the console.
-var agentConsole bool
+// useAgent gives d the process's agent, starting it if no open Debugger
+// has one, and returns d's number among the Debuggers made.
+func (d *Debugger) useAgent() (seq int) {
+	shared.mu.Lock()
+	defer shared.mu.Unlock()
+	if shared.agent == nil {
+		shared.console, shared.logger = d.cfg.console, d.cfg.logger
+		shared.agent = debugger.Start(debugger.Options{
+			Disabled: !d.cfg.console,
+			Logger:   d.cfg.logger,
+		})
+	}
+	shared.open = append(shared.open, d)
+	shared.made++
+	d.eval = shared.agent
+	return shared.made
+}
+
+// publish makes d, now complete, the one the package-level Go, Recover and
+// Break use if no older Debugger is open.
+func (d *Debugger) publish() {
+	shared.mu.Lock()
+	defer shared.mu.Unlock()
+	d.published = true
+	process.CompareAndSwap(nil, d)
+}
+
+// dropAgent is d's Close of the process-wide state: the package-level Go,
+// Recover and Break move on to the oldest Debugger still open, and the last
+// one stops the agent. The lock is held until the helper has detached, so
+// that a New meanwhile waits rather than start a second helper on a
+// process the first still traces.
+func (d *Debugger) dropAgent() {
+	shared.mu.Lock()
+	defer shared.mu.Unlock()
+	shared.open = slices.DeleteFunc(shared.open, func(o *Debugger) bool { return o == d })
+	var next *Debugger
+	if i := slices.IndexFunc(shared.open, func(o *Debugger) bool { return o.published }); i >= 0 {
+		next = shared.open[i]
+	}
+	process.CompareAndSwap(d, next)
+	if len(shared.open) > 0 || shared.agent == nil {
+		return
+	}
+	shared.agent.Close()
+	shared.agent = nil
+}
 
 // announcePIN prints the shared guard's PIN line once per process.
 var announcePIN sync.Once
@@ -76,8 +121,16 @@ func (d *Debugger) processWideDiffer() []string {
 	if d.access.AllowRemote != guardConfig.AllowRemote {
 		out = append(out, "WithAllowRemote")
 	}
-	if d.cfg.console != agentConsole {
+	shared.mu.Lock()
+	console, logger := shared.console, shared.logger
+	shared.mu.Unlock()
+	if d.cfg.console != console {
 		out = append(out, "WithConsole")
+	}
+	if d.cfg.logger != logger {
+		// The agent's own events (attach, detach, its failures) go to the
+		// logger of the New that started it.
+		out = append(out, "WithLogger")
 	}
 	return out
 }
@@ -86,7 +139,7 @@ func (d *Debugger) processWideDiffer() []string {
 // in the background; the app never waits for it), the PIN, and the routes
 // that need both.
 func (d *Debugger) startDebugger() {
-	d.eval = sharedAgent(!d.cfg.console, d.cfg.logger)
+	d.standID = standName(d.useAgent())
 	d.guard, d.guardErr = sharedGuard(d.access)
 	if d.guardErr != nil {
 		d.cfg.logger.Error("panicroom: the console is off: " + d.guardErr.Error())

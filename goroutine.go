@@ -23,12 +23,13 @@ import (
 // which stop a goroutine that did not panic.
 
 // process is the Debugger the package-level Go, Recover and Break use: the
-// first one New made that is not closed. An app has one in almost every
-// case; one with several uses the methods of the one it means.
+// oldest one New made that is not closed (kept by publish and dropAgent).
+// An app has one in almost every case; one with several uses the methods
+// of the one it means.
 var process atomic.Pointer[Debugger]
 
 // Go runs f on a new goroutine as [Debugger.Go] does, with the process's
-// Debugger (the first New made). Without one, a panic in f is logged with
+// Debugger (the oldest open one). Without one, a panic in f is logged with
 // its stack through slog's default logger, and the program goes on.
 func Go(f func()) {
 	if d := process.Load(); d != nil {
@@ -43,7 +44,7 @@ func Go(f func()) {
 
 // Recover, deferred at the top of a goroutine, does for a panic in that
 // goroutine what [Debugger.Recover] does, with the process's Debugger (the
-// first New made). Without one, the panic is logged with its stack through
+// oldest open one). Without one, the panic is logged with its stack through
 // slog's default logger, and the program goes on.
 //
 //	go func() {
@@ -154,7 +155,7 @@ func (d *Debugger) noteBase(r *http.Request) {
 }
 
 // Break stops the calling goroutine here, as [Debugger.Break] does, with
-// the process's Debugger (the first New made). Without one it does
+// the process's Debugger (the oldest open one). Without one it does
 // nothing.
 func Break(r *http.Request) {
 	if d := process.Load(); d != nil {

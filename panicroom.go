@@ -39,6 +39,16 @@
 //	/__panicroom__/run/events   only under "panicroom run": server-sent events
 //	                            that name the run, so open pages follow rebuilds
 //
+// and the console's, each behind the checks of the Security section:
+//
+//	/__panicroom__/console               a console on the program itself
+//	                                     (package-level variables, calls)
+//	/__panicroom__/session               whether this browser may use the console
+//	/__panicroom__/pin                   POST: the PIN, for a session cookie
+//	/__panicroom__/pin/print             POST: print the PIN again in the terminal
+//	/__panicroom__/console/ws            the websocket the consoles speak over
+//	/__panicroom__/panic/{id}/continue   POST: let a Break go on
+//
 // Each panic is also logged once, through the configured [log/slog] logger,
 // with its page's URL.
 //
@@ -75,8 +85,13 @@
 // starts itself: a panic there gets a page with no request section, a log
 // line and the console, and the program goes on. [Break] stops a handler
 // (or any goroutine) at a line, with a console on every frame, until
-// Continue; its client waits meanwhile. They use the first Debugger the
-// process made; the same methods exist on [Debugger].
+// Continue; its client waits meanwhile. They use the oldest Debugger of the
+// process that is not closed; the same methods exist on [Debugger].
+//
+// The debugger's helper process and the PIN are the process's, shared by
+// every Debugger: the first New's console, logger and access options shape
+// them (a later New with others says so in its log), and the last Close
+// stops the helper.
 //
 // A panic's frames are dead to the runtime: what only they reference is no
 // longer a GC root. So the collector is held off from the panic until the
@@ -162,6 +177,12 @@ type Debugger struct {
 	guardErr error
 	consoles *console.Server
 	stand    stand
+	// standID names the top-level console's goroutine for the process's
+	// agent: "console" for the first Debugger, one of its own for each
+	// later one.
+	standID string
+	// published is set, under shared.mu, once New has made d complete.
+	published bool
 
 	// parkOff, when set, says why goroutines must not be parked now ("" to
 	// allow): parked frames are only worth their cost to a debugger that
@@ -214,7 +235,7 @@ func New(opts ...Option) *Debugger {
 	d.registry.onPark = d.register
 	d.registry.onChange = d.events.changed
 	d.mux = d.routes()
-	process.CompareAndSwap(nil, d)
+	d.publish()
 	return d
 }
 
@@ -233,12 +254,18 @@ func (d *Debugger) Wrap(next http.Handler) http.Handler {
 // viewable. Register it to run on shutdown:
 //
 //	srv.RegisterOnShutdown(func() { d.Close() })
+//
+// The last Close of the Debuggers the process made stops the debugger's
+// helper process too; a later New starts a new one. Close after the first
+// does nothing.
 func (d *Debugger) Close() error {
-	d.closed.Store(true)
-	process.CompareAndSwap(d, nil)
+	if d.closed.Swap(true) {
+		return nil
+	}
 	d.registry.close()
 	d.events.close()
 	d.releaseStand()
+	d.dropAgent()
 	return nil
 }
 

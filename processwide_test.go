@@ -25,3 +25,55 @@ func TestLaterDebuggerSaysWhatCannotApply(t *testing.T) {
 		t.Errorf("a Debugger with the first one's trusted hosts was warned about them:\n%s", same.String())
 	}
 }
+
+// isolateShared gives a test the process-wide state to itself: the
+// Debuggers other tests left open would otherwise keep the agent.
+func isolateShared(t *testing.T) {
+	shared.mu.Lock()
+	saved, savedAgent, savedProcess := shared.open, shared.agent, process.Load()
+	shared.open, shared.agent = nil, nil
+	process.Store(nil)
+	shared.mu.Unlock()
+	t.Cleanup(func() {
+		shared.mu.Lock()
+		shared.open, shared.agent = saved, savedAgent
+		process.Store(savedProcess)
+		shared.mu.Unlock()
+	})
+}
+
+// TestCloseIsCounted: Go, Recover and Break follow the oldest Debugger
+// still open; the last Close stops the agent and a later New starts a new
+// one; each Debugger's top-level console stands on a goroutine of its own
+// name, so that closing one does not take the other's away.
+func TestCloseIsCounted(t *testing.T) {
+	isolateShared(t)
+	first, _ := newTestDebugger(t)
+	second, _ := newTestDebugger(t)
+	if process.Load() != first {
+		t.Fatal("the package-level functions do not use the first Debugger")
+	}
+	if first.eval != second.eval {
+		t.Fatal("two Debuggers of one process have two agents")
+	}
+	if first.standID == second.standID {
+		t.Fatalf("both Debuggers' consoles stand on %q", first.standID)
+	}
+	agent := shared.agent
+	first.Close()
+	first.Close() // a second Close of the same Debugger counts for nothing
+	if process.Load() != second {
+		t.Fatalf("after the first Close the package-level functions use %p, want the second Debugger %p", process.Load(), second)
+	}
+	if shared.agent != agent {
+		t.Fatal("the agent was stopped while a Debugger still uses it")
+	}
+	second.Close()
+	if process.Load() != nil || shared.agent != nil {
+		t.Fatalf("after the last Close: process %p, agent %p; want none", process.Load(), shared.agent)
+	}
+	third, _ := newTestDebugger(t)
+	if third.eval == agent || shared.agent == nil || process.Load() != third {
+		t.Fatal("a New after the last Close did not start its own agent")
+	}
+}

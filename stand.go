@@ -5,6 +5,7 @@ package panicroom
 import (
 	"bytes"
 	"net/http"
+	"strconv"
 	"sync"
 	"time"
 
@@ -24,8 +25,15 @@ type stand struct {
 	err  error
 }
 
-// standID names the console's goroutine for the debugger, like a panic id.
-const standID = "console"
+// standName names the console's goroutine of the seq-th Debugger for the
+// debugger, like a panic id: the agent is the process's, so two Debuggers'
+// stands must not share a name.
+func standName(seq int) string {
+	if seq == 1 {
+		return "console"
+	}
+	return "console-" + strconv.Itoa(seq)
+}
 
 func (d *Debugger) ensureStand() error {
 	d.stand.mu.Lock()
@@ -45,7 +53,7 @@ func (d *Debugger) ensureStand() error {
 	d.stand.spot = spot
 	// Its frames are live ones, roots for the collector: no collection can
 	// free what they reference, so no count of them applies.
-	d.register(&record{panic: &traceback.Panic{ID: standID, Time: time.Now(), Goroutine: at.goroutine, Frames: frames}, liveFrames: true}, spot)
+	d.register(&record{panic: &traceback.Panic{ID: d.standID, Time: time.Now(), Goroutine: at.goroutine, Frames: frames}, liveFrames: true}, spot)
 	return nil
 }
 
@@ -81,7 +89,7 @@ func (d *Debugger) releaseStand() {
 	d.stand.spot = nil
 	d.stand.mu.Unlock()
 	if spot != nil {
-		d.eval.Forget(standID)
+		d.eval.Forget(d.standID)
 		spot.Release()
 	}
 }
@@ -94,7 +102,7 @@ func (d *Debugger) serveConsolePage(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	var buf bytes.Buffer
-	if err := d.renderer.Console(&buf, standID, banners, d.pageMeta(nil)); err != nil {
+	if err := d.renderer.Console(&buf, d.standID, banners, d.pageMeta(nil)); err != nil {
 		plainError(w, http.StatusInternalServerError, "rendering the console: "+err.Error())
 		return
 	}
