@@ -48,6 +48,12 @@ func TestGoPanicHasAPageAndTheProgramGoesOn(t *testing.T) {
 	if resp, body := get(t, srv.URL+"/start", ""); resp.StatusCode != 200 || body != "started" {
 		t.Fatalf("the server after the goroutine's panic: %d %q", resp.StatusCode, body)
 	}
+	// The index names the missing request rather than leave its cell empty.
+	for _, accept := range []string{"text/html", "text/plain", "application/json"} {
+		if _, index := get(t, srv.URL+Prefix, accept); !strings.Contains(index, "none (a goroutine of the app") {
+			t.Errorf("the %s index's row of the goroutine's panic does not say it had no request:\n%.3000s", accept, index)
+		}
+	}
 }
 
 // A deferred Recover works in any goroutine; runtime.Goexit and a normal

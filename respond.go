@@ -235,7 +235,7 @@ func requestOf(r *http.Request) *traceback.Request {
 }
 
 func (d *Debugger) log(p *traceback.Panic, r *http.Request, pageURL, note string) {
-	request := "none (a goroutine of the app's)"
+	request := noRequest
 	if r != nil {
 		request = r.Method + " " + r.URL.RequestURI()
 	}

@@ -251,9 +251,16 @@ func (d *Debugger) serveStatic(w http.ResponseWriter, r *http.Request) {
 	w.Write(f.body)
 }
 
+// noRequest stands for the request of a goroutine that served none, in the
+// log and the index (its HTML, text and JSON alike, and the live rows).
+const noRequest = "none (a goroutine of the app's)"
+
+// requestLine is the request a panic's index row names; for a goroutine
+// that served none (Go, Recover, Break(nil)) it says so, where an empty cell
+// would look like a panic whose request was lost.
 func requestLine(p *traceback.Panic) string {
 	if p.Request == nil {
-		return ""
+		return noRequest
 	}
 	return p.Request.Method + " " + p.Request.URL
 }
