@@ -89,6 +89,31 @@ func TestPanicShowsEveryGoroutine(t *testing.T) {
 	}
 }
 
+// TestGoroutinesCanBeLeftOut: WithGoroutines(false) takes no goroutine
+// dump, and every format of the page does without the section.
+func TestGoroutinesCanBeLeftOut(t *testing.T) {
+	d, _ := newTestDebugger(t, WithGoroutines(false))
+	srv := serve(t, d, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { panic("no dump") }))
+	resp, body := get(t, srv.URL+"/", "application/json")
+	if resp.StatusCode != 500 || strings.Contains(body, `"goroutines"`) {
+		t.Fatalf("status %d; the JSON answer has goroutines:\n%.800s", resp.StatusCode, body)
+	}
+	url := resp.Header.Get(PageHeader)
+	// The markers are split so that the page's source context, which shows
+	// these very lines, cannot contain them.
+	for accept, section := range map[string]string{"text/html": `aria-label="` + `Goroutines"`, "text/plain": "goroutines at the " + "panic, in"} {
+		if _, page := get(t, url, accept); !strings.Contains(page, "no dump") || strings.Contains(page, section) {
+			t.Errorf("the %s page has a goroutines section (%q) or lacks the panic:\n%.1500s", accept, section, page)
+		}
+	}
+	// And the default has it, as the marker says.
+	d2, _ := newTestDebugger(t)
+	srv2 := serve(t, d2, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { panic("dump") }))
+	if _, page := get(t, srv2.URL+"/", "text/plain"); !strings.Contains(page, "goroutines at the "+"panic, in") {
+		t.Errorf("the default text page has no goroutines section:\n%.1500s", page)
+	}
+}
+
 // TestAPIPanicCarriesPageURL: a panic answered as JSON or text names its
 // page in the body and in PageHeader, and the page is there.
 func TestAPIPanicCarriesPageURL(t *testing.T) {

@@ -100,6 +100,7 @@ func WithConsole(on bool) Option               { return nothing }
 func WithContextLines(n int) Option            { return nothing }
 func WithEditor(editor string) Option          { return nothing }
 func WithEditorPaths(pairs ...string) Option   { return nothing }
+func WithGoroutines(on bool) Option            { return nothing }
 func WithHistory(n int) Option                 { return nothing }
 func WithIdleTimeout(d time.Duration) Option   { return nothing }
 func WithLogger(l *slog.Logger) Option         { return nothing }

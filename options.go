@@ -24,6 +24,7 @@ type config struct {
 	lightStyle   string
 	darkStyle    string
 	console      bool
+	goroutines   bool
 	allowRemote  bool
 	allow        []string
 	editorPaths  []string
@@ -41,6 +42,7 @@ func defaults() config {
 		lightStyle:   "github",
 		darkStyle:    "github-dark",
 		console:      true,
+		goroutines:   true,
 		authorize:    pin.Authorize,
 	}
 }
@@ -113,6 +115,16 @@ func WithStyles(light, dark string) Option {
 // the environment does the same without a code change.
 func WithConsole(on bool) Option {
 	return func(c *config) { c.console = on }
+}
+
+// WithGoroutines turns the page's Goroutines section on (the default) or
+// off. Taking every goroutine's stack stops the world for as long as
+// runtime.Stack takes, on every panic (BenchmarkGoroutines10000 in package
+// traceback: tens of milliseconds for 10,000 goroutines waiting on one
+// channel, over a second for 10,000 deep, varied stacks). An app with that
+// many may prefer its panics without it.
+func WithGoroutines(on bool) Option {
+	return func(c *config) { c.goroutines = on }
 }
 
 // WithAllowRemote lets pages and console requests come from every

@@ -13,6 +13,9 @@ const goroutineContext = 2
 // on the goroutine that renders the page, never on the panicking one (whose
 // stack must not grow), and only on the panic path.
 func (d *Debugger) goroutines(j *job) *traceback.Goroutines {
+	if !d.cfg.goroutines {
+		return nil
+	}
 	gs := traceback.CaptureGoroutines(j.goroutine, d.classifier, ownFrames...)
 	gs.AddSource(d.sources, goroutineContext)
 	return gs
