@@ -38,9 +38,8 @@ var shared struct {
 	mu    sync.Mutex
 	open  []*Debugger // made and not closed, oldest first
 	agent *debugger.Agent
-	// console and logger are the options of the New that started agent.
+	// console is the option of the New that started agent.
 	console bool
-	logger  *slog.Logger
 	// made counts the Debuggers ever made, for their stand's name.
 	made int
 }
@@ -50,14 +49,15 @@ var shared struct {
 func (d *Debugger) useAgent() (seq int) {
 	shared.mu.Lock()
 	defer shared.mu.Unlock()
+	shared.open = append(shared.open, d)
+	setAgentLoggers(shared.open)
 	if shared.agent == nil {
-		shared.console, shared.logger = d.cfg.console, d.cfg.logger
+		shared.console = d.cfg.console
 		shared.agent = debugger.Start(debugger.Options{
 			Disabled: !d.cfg.console,
-			Logger:   d.cfg.logger,
+			Logger:   slog.New(&agentLog{}),
 		})
 	}
-	shared.open = append(shared.open, d)
 	shared.made++
 	d.eval = shared.agent
 	return shared.made
@@ -81,6 +81,10 @@ func (d *Debugger) dropAgent() {
 	shared.mu.Lock()
 	defer shared.mu.Unlock()
 	shared.open = slices.DeleteFunc(shared.open, func(o *Debugger) bool { return o == d })
+	if len(shared.open) > 0 {
+		// The last one's logger hears the helper stop.
+		setAgentLoggers(shared.open)
+	}
 	var next *Debugger
 	if i := slices.IndexFunc(shared.open, func(o *Debugger) bool { return o.published }); i >= 0 {
 		next = shared.open[i]
@@ -122,15 +126,10 @@ func (d *Debugger) processWideDiffer() []string {
 		out = append(out, "WithAllowRemote")
 	}
 	shared.mu.Lock()
-	console, logger := shared.console, shared.logger
+	console := shared.console
 	shared.mu.Unlock()
 	if d.cfg.console != console {
 		out = append(out, "WithConsole")
-	}
-	if d.cfg.logger != logger {
-		// The agent's own events (attach, detach, its failures) go to the
-		// logger of the New that started it.
-		out = append(out, "WithLogger")
 	}
 	return out
 }

@@ -89,9 +89,9 @@
 // process that is not closed; the same methods exist on [Debugger].
 //
 // The debugger's helper process and the PIN are the process's, shared by
-// every Debugger: the first New's console, logger and access options shape
-// them (a later New with others says so in its log), and the last Close
-// stops the helper.
+// every Debugger: the first New's console and access options shape them
+// (a later New with others says so in its log), the helper's events go to
+// every open Debugger's logger, and the last Close stops the helper.
 //
 // A panic's frames are dead to the runtime: what only they reference is no
 // longer a GC root. So the collector is held off from the panic until the

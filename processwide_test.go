@@ -3,6 +3,7 @@
 package panicroom
 
 import (
+	"log/slog"
 	"strings"
 	"testing"
 )
@@ -30,7 +31,7 @@ func TestLaterDebuggerSaysWhatCannotApply(t *testing.T) {
 // Debuggers other tests left open would otherwise keep the agent.
 func isolateShared(t *testing.T) {
 	shared.mu.Lock()
-	saved, savedAgent, savedProcess := shared.open, shared.agent, process.Load()
+	saved, savedAgent, savedProcess, savedLoggers := shared.open, shared.agent, process.Load(), agentLoggers.Load()
 	shared.open, shared.agent = nil, nil
 	process.Store(nil)
 	shared.mu.Unlock()
@@ -38,6 +39,7 @@ func isolateShared(t *testing.T) {
 		shared.mu.Lock()
 		shared.open, shared.agent = saved, savedAgent
 		process.Store(savedProcess)
+		agentLoggers.Store(savedLoggers)
 		shared.mu.Unlock()
 	})
 }
@@ -75,5 +77,31 @@ func TestCloseIsCounted(t *testing.T) {
 	third, _ := newTestDebugger(t)
 	if third.eval == agent || shared.agent == nil || process.Load() != third {
 		t.Fatal("a New after the last Close did not start its own agent")
+	}
+}
+
+// TestAgentEventsReachEveryLogger: the helper is every Debugger's, so its
+// events go to each open Debugger's logger, once per logger, with the
+// attributes and groups the agent adds; a closed Debugger's logger hears
+// no more of it.
+func TestAgentEventsReachEveryLogger(t *testing.T) {
+	isolateShared(t)
+	var a, b logBuffer
+	la, lb := slog.New(slog.NewTextHandler(&a, nil)), slog.New(slog.NewTextHandler(&b, nil))
+	d1 := New(WithLogger(la))
+	d2 := New(WithLogger(lb))
+	d3 := New(WithLogger(la))
+	t.Cleanup(func() { d1.Close(); d3.Close() })
+	agentLogger := slog.New(&agentLog{})
+	agentLogger.With("agent_pid", 42).WithGroup("call").Info("panicroom: debugger attached", "took", "0.4s")
+	for name, buf := range map[string]*logBuffer{"first": &a, "second": &b} {
+		if out := buf.String(); strings.Count(out, "debugger attached") != 1 || !strings.Contains(out, "agent_pid=42 call.took=0.4s") {
+			t.Errorf("the %s logger got:\n%s", name, out)
+		}
+	}
+	d2.Close()
+	agentLogger.Info("panicroom: the debugger's agent died; restarting it")
+	if strings.Contains(b.String(), "died") || !strings.Contains(a.String(), "died") {
+		t.Errorf("after the second Debugger closed: its logger %q, the first's %q", b.String(), a.String())
 	}
 }
