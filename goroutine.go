@@ -179,9 +179,11 @@ func BreakIf(cond bool, r *http.Request) {
 // goroutine serves, shown on the page, or nil outside a handler. Its
 // client waits meanwhile, so an API client's own timeout may end first.
 //
-// Where the console cannot use the goroutine (it is off, or not attached
-// yet), Break logs why and returns at once: a breakpoint never stops a
-// program that nothing could inspect.
+// Where the console cannot use the goroutine (it is off, unavailable, or
+// its helper keeps failing), Break logs why and returns at once: a
+// breakpoint never stops a program that nothing could inspect. While the
+// debugger is still attaching, in the app's first seconds, Break waits for
+// it (up to a minute).
 //
 // An assignment reaches the code after Break only where that code reads
 // the variable: a local initialized with a constant and never assigned
@@ -211,6 +213,15 @@ func (d *Debugger) breakHere(r *http.Request) {
 		short = fmt.Sprintf("%s:%d", filepath.Base(frames[0].File), frames[0].Line)
 	}
 	why := d.parkPolicy()
+	if why == "" && d.eval.Status().State == debugger.StateAttaching {
+		// The first seconds of an app, which a reloader makes frequent:
+		// the developer asked to stop here, and the console is moments
+		// away.
+		d.cfg.logger.Info("panicroom: Break waits for the debugger to attach", "at", at)
+		for deadline := time.Now().Add(breakAttachWait); d.eval.Status().State == debugger.StateAttaching && time.Now().Before(deadline); {
+			time.Sleep(20 * time.Millisecond)
+		}
+	}
 	if st := d.eval.Status(); why == "" && st.State != debugger.StateAttached {
 		why = "the console is not attached (" + st.Reason + ")"
 	}
@@ -245,6 +256,11 @@ func (d *Debugger) breakHere(r *http.Request) {
 	spot.Wait()
 	d.cfg.logger.Info("panicroom: continued from Break", "at", at, "page", pageURL)
 }
+
+// breakAttachWait bounds how long a Break waits for the debugger's attach:
+// seconds normally, tens of seconds on a loaded machine, and a Break that
+// waits longer would hang a handler for a debugger that is not coming.
+const breakAttachWait = time.Minute
 
 // shortDuration is d as people write it: 30m, not 30m0s.
 func shortDuration(d time.Duration) string {

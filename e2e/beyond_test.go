@@ -168,3 +168,38 @@ func TestBreakAndBackgroundGoroutine(t *testing.T) {
 	}
 	s.screenshot("background")
 }
+
+// TestBreakWaitsForTheAttach: a Break reached in the app's first moments,
+// before the debugger has attached (a reloader restarts the app on every
+// save, so this is common), waits for the attach and stops, instead of
+// running on as if the developer had not asked.
+func TestBreakWaitsForTheAttach(t *testing.T) {
+	a := startApp(t, demoPkg)
+	answer := make(chan string, 1)
+	go func() {
+		c := &http.Client{Timeout: 3 * time.Minute}
+		resp, err := c.Get(a.URL + "/break")
+		if err != nil {
+			answer <- "error: " + err.Error()
+			return
+		}
+		resp.Body.Close()
+		answer <- resp.Status
+	}()
+	deadline := time.Now().Add(2 * time.Minute)
+	for !breakLine.MatchString(a.Log()) {
+		if strings.Contains(a.Log(), "Break did not stop") || time.Now().After(deadline) {
+			t.Fatalf("a Break before the attach did not stop:\n%s", a.Log())
+		}
+		select {
+		case got := <-answer:
+			t.Fatalf("the client was answered (%s) and the Break never stopped:\n%s", got, a.Log())
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+	if !strings.Contains(a.Log(), "Break waits for the debugger to attach") {
+		// The attach won the race with the first request: the stop is
+		// right, but this run did not test the wait.
+		t.Logf("the debugger attached before the request reached Break:\n%s", a.Log())
+	}
+}
