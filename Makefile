@@ -38,7 +38,7 @@ crosscheck:
 # format error"); there the same packages run natively with the tag
 # panicroom_noconsole, which builds the debugger as on a platform without
 # the console (platform_other.go) and leaves Delve out.
-NOCONSOLE_PKGS := . ./traceback ./internal/park ./pin ./console ./debugger ./reliability
+NOCONSOLE_PKGS := . ./internal/traceback ./internal/park ./pin ./internal/console ./internal/debugger ./reliability
 
 noconsole:
 	@probe=$$(mktemp -d); printf 'package main\nfunc main() {}\n' > $$probe/probe.go; \
@@ -101,8 +101,8 @@ test-arm64:
 # the report. Crashers land in the package's testdata/fuzz: commit them.
 FUZZTIME ?= 30s
 FUZZLOG  ?= /dev/null
-FUZZ_TARGETS := FuzzRewrite:./debugger FuzzDecode:./console FuzzCookie:./pin \
-	FuzzNegotiateAccept:./internal/negotiate FuzzContext:./traceback FuzzValueOf:./traceback
+FUZZ_TARGETS := FuzzRewrite:./internal/debugger FuzzDecode:./internal/console FuzzCookie:./pin \
+	FuzzNegotiateAccept:./internal/negotiate FuzzContext:./internal/traceback FuzzValueOf:./internal/traceback
 
 fuzz:
 	@mkdir -p bin; : > $(FUZZLOG); status=0; for t in $(FUZZ_TARGETS); do \

@@ -8,8 +8,8 @@ import (
 	"os"
 	"sync"
 
+	"github.com/panicroom/panicroom/internal/traceback"
 	"github.com/panicroom/panicroom/pin"
-	"github.com/panicroom/panicroom/traceback"
 )
 
 // environment is what the process's environment says about where the

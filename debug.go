@@ -13,12 +13,12 @@ import (
 	"sync"
 	"unsafe"
 
-	"github.com/panicroom/panicroom/console"
-	"github.com/panicroom/panicroom/debugger"
+	"github.com/panicroom/panicroom/internal/console"
+	"github.com/panicroom/panicroom/internal/debugger"
 	"github.com/panicroom/panicroom/internal/gcpause"
 	"github.com/panicroom/panicroom/internal/park"
+	"github.com/panicroom/panicroom/internal/traceback"
 	"github.com/panicroom/panicroom/pin"
-	"github.com/panicroom/panicroom/traceback"
 )
 
 // The agent and the PIN belong to the process, not to one Debugger: an app

@@ -11,7 +11,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/panicroom/panicroom/traceback"
+	"github.com/panicroom/panicroom/internal/traceback"
 )
 
 // waitOnChannel is the app's frame the 50 goroutines of

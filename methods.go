@@ -10,7 +10,7 @@ import (
 	"strings"
 	"sync"
 
-	"github.com/panicroom/panicroom/traceback"
+	"github.com/panicroom/panicroom/internal/traceback"
 )
 
 // methodSets lists, by receiver type ("main.User"), the methods present in

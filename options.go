@@ -6,8 +6,8 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/panicroom/panicroom/internal/traceback"
 	"github.com/panicroom/panicroom/pin"
-	"github.com/panicroom/panicroom/traceback"
 )
 
 // An Option configures a Debugger.

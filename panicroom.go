@@ -127,10 +127,10 @@ import (
 	"runtime"
 	"sync/atomic"
 
-	"github.com/panicroom/panicroom/console"
-	"github.com/panicroom/panicroom/debugger"
+	"github.com/panicroom/panicroom/internal/console"
+	"github.com/panicroom/panicroom/internal/debugger"
+	"github.com/panicroom/panicroom/internal/traceback"
 	"github.com/panicroom/panicroom/pin"
-	"github.com/panicroom/panicroom/traceback"
 )
 
 // ownFrames are the middleware's own functions, left out of tracebacks. They

@@ -16,9 +16,9 @@ import (
 	"time"
 	"unsafe"
 
-	"github.com/panicroom/panicroom/debugger"
+	"github.com/panicroom/panicroom/internal/debugger"
 	"github.com/panicroom/panicroom/internal/park"
-	"github.com/panicroom/panicroom/traceback"
+	"github.com/panicroom/panicroom/internal/traceback"
 )
 
 // stacks returns every goroutine's stack.

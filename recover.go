@@ -12,7 +12,7 @@ import (
 
 	"github.com/panicroom/panicroom/internal/gcpause"
 	"github.com/panicroom/panicroom/internal/park"
-	"github.com/panicroom/panicroom/traceback"
+	"github.com/panicroom/panicroom/internal/traceback"
 )
 
 // stackHeadroom is how much free stack every request starts with. A panic's

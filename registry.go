@@ -9,9 +9,9 @@ import (
 	"time"
 	"unsafe"
 
-	"github.com/panicroom/panicroom/debugger"
+	"github.com/panicroom/panicroom/internal/debugger"
 	"github.com/panicroom/panicroom/internal/park"
-	"github.com/panicroom/panicroom/traceback"
+	"github.com/panicroom/panicroom/internal/traceback"
 )
 
 // record is one panic: its page data, and while it is parked, the Spot its

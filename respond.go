@@ -14,7 +14,7 @@ import (
 	"time"
 
 	"github.com/panicroom/panicroom/internal/gcpause"
-	"github.com/panicroom/panicroom/traceback"
+	"github.com/panicroom/panicroom/internal/traceback"
 )
 
 // finish builds the panic's record and answers the request. It runs on its

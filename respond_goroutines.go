@@ -2,7 +2,7 @@
 
 package panicroom
 
-import "github.com/panicroom/panicroom/traceback"
+import "github.com/panicroom/panicroom/internal/traceback"
 
 // goroutineContext is how many lines of source the page shows around each
 // goroutine group's innermost frame of the app's code: enough to see the

@@ -16,8 +16,8 @@ import (
 	"sync"
 
 	"github.com/panicroom/panicroom/internal/negotiate"
-	"github.com/panicroom/panicroom/traceback"
-	"github.com/panicroom/panicroom/web"
+	"github.com/panicroom/panicroom/internal/traceback"
+	"github.com/panicroom/panicroom/internal/web"
 )
 
 // Prefix is the URL path under which panicroom serves its own pages. Every

@@ -10,7 +10,7 @@ import (
 	"time"
 
 	"github.com/panicroom/panicroom/internal/park"
-	"github.com/panicroom/panicroom/traceback"
+	"github.com/panicroom/panicroom/internal/traceback"
 )
 
 // stand is the goroutine the top-level console evaluates on. Delve needs a

@@ -17,8 +17,8 @@ import (
 
 	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/chromedp"
+	"github.com/panicroom/panicroom/internal/traceback"
 	"github.com/panicroom/panicroom/reliability"
-	"github.com/panicroom/panicroom/traceback"
 )
 
 // The payloads that testdata/xssapp puts in its panic value and source; the

@@ -29,7 +29,7 @@ import (
 	"time"
 
 	"github.com/panicroom/panicroom/internal/devrun"
-	"github.com/panicroom/panicroom/traceback"
+	"github.com/panicroom/panicroom/internal/traceback"
 )
 
 func main() {

@@ -18,8 +18,8 @@ import (
 
 	"github.com/panicroom/panicroom/internal/gostack"
 	"github.com/panicroom/panicroom/internal/negotiate"
-	"github.com/panicroom/panicroom/traceback"
-	"github.com/panicroom/panicroom/web"
+	"github.com/panicroom/panicroom/internal/traceback"
+	"github.com/panicroom/panicroom/internal/web"
 )
 
 // Failure is why the app is down.

@@ -16,7 +16,7 @@ import (
 
 	"github.com/panicroom/panicroom/internal/procfs"
 	"github.com/panicroom/panicroom/internal/runenv"
-	"github.com/panicroom/panicroom/traceback"
+	"github.com/panicroom/panicroom/internal/traceback"
 )
 
 // Config is one "panicroom run".

@@ -3,7 +3,7 @@
 // the process is the agent and PANICROOM_BENCH_AGENT_CPUPROFILE names a
 // file, a CPU profile is written there until the process gets SIGUSR1.
 //
-// It must initialize before github.com/panicroom/panicroom/debugger, whose
+// It must initialize before github.com/panicroom/panicroom/internal/debugger, whose
 // init runs the agent and exits: Go initializes packages that are ready in
 // the order of their import paths, and this one's path sorts first and
 // needs only packages the debugger needs too. benchapp checks the order at

@@ -13,7 +13,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/panicroom/panicroom/web"
+	"github.com/panicroom/panicroom/internal/web"
 )
 
 // Banner is a notice shown at the top of a page: why the console is off, why

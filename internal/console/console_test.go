@@ -16,7 +16,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/gorilla/websocket"
-	"github.com/panicroom/panicroom/debugger"
+	"github.com/panicroom/panicroom/internal/debugger"
 	"github.com/panicroom/panicroom/internal/testapp"
 )
 

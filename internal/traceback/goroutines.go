@@ -207,7 +207,7 @@ func trimRecovering(g gostack.Goroutine, hide []string) gostack.Goroutine {
 // the one that takes it, and those of concurrent panics waiting to share it.
 func ownGoroutine(g gostack.Goroutine) bool {
 	for _, f := range g.Frames {
-		if strings.HasPrefix(f.Function, "github.com/panicroom/panicroom/traceback.CaptureGoroutines") {
+		if strings.HasPrefix(f.Function, "github.com/panicroom/panicroom/internal/traceback.CaptureGoroutines") {
 			return true
 		}
 	}

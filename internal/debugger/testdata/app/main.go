@@ -21,7 +21,7 @@ import (
 	"time"
 	"unsafe"
 
-	"github.com/panicroom/panicroom/debugger"
+	"github.com/panicroom/panicroom/internal/debugger"
 	"github.com/panicroom/panicroom/internal/park"
 )
 

@@ -235,7 +235,7 @@ func TestRealCapture(t *testing.T) {
 	out := normalize(b.String())
 	for _, want := range []string{
 		"panic: assignment to entry in nil map",
-		"github.com/panicroom/panicroom/traceback.(*widget).explode(...)",
+		"github.com/panicroom/panicroom/internal/traceback.(*widget).explode(...)",
 		"\tGOROOT/src/testing/testing.go:",
 		"> ", "func (w *widget) explode(m map[string]int) { m[\"x\"] = w.n }",
 	} {

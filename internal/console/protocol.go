@@ -5,7 +5,7 @@ import (
 	"errors"
 	"fmt"
 
-	"github.com/panicroom/panicroom/debugger"
+	"github.com/panicroom/panicroom/internal/debugger"
 )
 
 // request is one message from the browser.

@@ -7,7 +7,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/panicroom/panicroom/debugger"
+	"github.com/panicroom/panicroom/internal/debugger"
 	"github.com/panicroom/panicroom/internal/testapp"
 )
 
@@ -25,7 +25,7 @@ func TestGoRunBuildSaysWhichFlag(t *testing.T) {
 	}
 	if !prebuilt {
 		bin = filepath.Join(t.TempDir(), "app")
-		build := exec.Command("go", "build", "-gcflags=all=-N -l", "-gcflags=github.com/panicroom/panicroom/debugger/testdata/app=-N -l -dwarf=false", "-o", bin, "./testdata/app")
+		build := exec.Command("go", "build", "-gcflags=all=-N -l", "-gcflags=github.com/panicroom/panicroom/internal/debugger/testdata/app=-N -l -dwarf=false", "-o", bin, "./testdata/app")
 		if out, err := build.CombinedOutput(); err != nil {
 			t.Fatalf("%v\n%s", err, out)
 		}

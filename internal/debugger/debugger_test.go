@@ -4,7 +4,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/panicroom/panicroom/debugger"
+	"github.com/panicroom/panicroom/internal/debugger"
 )
 
 // Page frames of the fixture's panic: 0 check, 1 validate, 2 process,

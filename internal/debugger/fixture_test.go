@@ -13,7 +13,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/panicroom/panicroom/debugger"
+	"github.com/panicroom/panicroom/internal/debugger"
 	"github.com/panicroom/panicroom/internal/testapp"
 )
 

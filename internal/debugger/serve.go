@@ -17,7 +17,7 @@ import (
 
 // spinName is the function a goroutine spins in while the agent injects a
 // call from it (rendezvous in agent.go).
-const spinName = "github.com/panicroom/panicroom/debugger.spin"
+const spinName = "github.com/panicroom/panicroom/internal/debugger.spin"
 
 func (tr *tracer) serve(req wireRequest) (ans wireAnswer) {
 	if req.Timeout <= 0 {

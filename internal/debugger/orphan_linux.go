@@ -52,7 +52,7 @@ var trapSlots [trapSlotCount]trapSlot
 // trapChain is the runtime's own SIGTRAP handler.
 var trapChain uintptr
 
-const trapSlotsName = `"github.com/panicroom/panicroom/debugger".trapSlots`
+const trapSlotsName = `"github.com/panicroom/panicroom/internal/debugger".trapSlots`
 
 func trapHandler()
 func trapHandlerPC() uintptr

@@ -14,7 +14,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/panicroom/panicroom/debugger"
+	"github.com/panicroom/panicroom/internal/debugger"
 	"github.com/panicroom/panicroom/internal/testapp"
 )
 
@@ -201,7 +201,7 @@ func TestAgentKilledMidCall(t *testing.T) {
 		// the protocol after the function's end: long enough, emulated, to
 		// be seen before.
 		for s := 0; s < 16; s++ {
-			expr := fmt.Sprintf(`"github.com/panicroom/panicroom/debugger".trapSlots[%d]`, s)
+			expr := fmt.Sprintf(`"github.com/panicroom/panicroom/internal/debugger".trapSlots[%d]`, s)
 			for deadline := time.Now().Add(testapp.Scaled(3 * time.Second)); ; time.Sleep(20 * time.Millisecond) {
 				v := f.mustEval("p", 3, expr+".tid")
 				if v.Value == "0" {

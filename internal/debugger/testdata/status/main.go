@@ -5,7 +5,7 @@ package main
 import (
 	"fmt"
 
-	"github.com/panicroom/panicroom/debugger"
+	"github.com/panicroom/panicroom/internal/debugger"
 )
 
 func main() {

@@ -43,11 +43,11 @@ func TestFramesOfStartsAtThePanickingFrame(t *testing.T) {
 			t.Errorf("frame %s should have been removed", f.Function)
 		}
 	}
-	i := indexOf(names, "github.com/panicroom/panicroom/traceback.(*widget).explode")
+	i := indexOf(names, "github.com/panicroom/panicroom/internal/traceback.(*widget).explode")
 	if i < 0 || i > 1 {
 		t.Fatalf("explode at %d in %v, want 0 or 1 (below a runtime map frame)", i, names)
 	}
-	if names[i+1] != "github.com/panicroom/panicroom/traceback.outer" {
+	if names[i+1] != "github.com/panicroom/panicroom/internal/traceback.outer" {
 		t.Errorf("frame after explode = %s, want outer", names[i+1])
 	}
 	for j, f := range frames {
@@ -58,7 +58,7 @@ func TestFramesOfStartsAtThePanickingFrame(t *testing.T) {
 			t.Errorf("frame %d lacks a location: %+v", j, f)
 		}
 	}
-	if frames[i].Package != "github.com/panicroom/panicroom/traceback" || frames[i].Name != "(*widget).explode" {
+	if frames[i].Package != "github.com/panicroom/panicroom/internal/traceback" || frames[i].Name != "(*widget).explode" {
 		t.Errorf("explode split as %q + %q", frames[i].Package, frames[i].Name)
 	}
 }
@@ -68,12 +68,12 @@ func TestFramesOfHidesFunctions(t *testing.T) {
 	func() {
 		defer func() {
 			recover()
-			frames = FramesOf(Callers(0), "github.com/panicroom/panicroom/traceback.")
+			frames = FramesOf(Callers(0), "github.com/panicroom/panicroom/internal/traceback.")
 		}()
 		outer(nil)
 	}()
 	for _, f := range frames {
-		if f.Package == "github.com/panicroom/panicroom/traceback" {
+		if f.Package == "github.com/panicroom/panicroom/internal/traceback" {
 			t.Errorf("hidden package frame kept: %s", f.Function)
 		}
 	}
@@ -111,7 +111,7 @@ func TestFramesOfBoundsCheckHelpersRemoved(t *testing.T) {
 		}()
 		indexPast(nil, 3)
 	}()
-	if frames[0].Function != "github.com/panicroom/panicroom/traceback.indexPast" {
+	if frames[0].Function != "github.com/panicroom/panicroom/internal/traceback.indexPast" {
 		t.Errorf("top frame %s, want indexPast (bounds-check helpers above it removed)", frames[0].Function)
 	}
 }

@@ -53,7 +53,7 @@ import (
 	"net/http"
 	"time"
 
-	"github.com/panicroom/panicroom/debugger"
+	"github.com/panicroom/panicroom/internal/debugger"
 )
 
 // Evaluator is what the console needs from the debugger.
