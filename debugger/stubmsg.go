@@ -2,6 +2,7 @@ package debugger
 
 import (
 	"errors"
+	"fmt"
 	"strings"
 )
 
@@ -43,14 +44,17 @@ const (
 func explainStub(err error, env stubEnv) (reason, fix string) {
 	msg := err.Error()
 	mac := env.goos == "darwin"
+	var old *oldStubError
 	switch {
+	case errors.As(err, &old):
+		return msg, fmt.Sprintf("install lldb-server %d or newer (Debian 12: `apt-get install lldb-19`; it is found in /usr/lib/llvm-N/bin), or unset %s for Delve's ptrace backend", minLLDBServerAMD64, envBackend)
 	case strings.Contains(msg, stubMsgUnavailable):
 		if mac {
 			return "debugserver, the debugger stub macOS allows, is not installed (it comes with the Xcode command line tools)",
 				"install the command line tools: `xcode-select --install`, then restart the app"
 		}
 		return "lldb-server is not installed, and " + envBackend + "=" + backendStub + " drives the app through it",
-			"install LLVM's lldb (`apt-get install lldb` on Debian and Ubuntu, `dnf install lldb` on Fedora), or unset " + envBackend + " for Delve's ptrace backend"
+			"install LLVM's lldb-server (Debian 12: `apt-get install lldb-19`; Fedora: `dnf install lldb`), or unset " + envBackend + " for Delve's ptrace backend"
 	case strings.Contains(msg, stubMsgRosetta):
 		return "debugserver cannot attach from a shell running under Rosetta (" + msg + ")",
 			"start the app from a native arm64 shell (`arch -arm64 zsh`) with an arm64 Go toolchain"

@@ -21,6 +21,9 @@ type target interface {
 	// explainAttach turns an attach error into the page's reason and the
 	// one thing to do about it.
 	explainAttach(err error, pid int) (reason, fix string)
+	// stopped says why the app stopped on its own with err, when the
+	// backend is the cause; else "".
+	stopped(err error) string
 }
 
 // liveReader reads a running app.

@@ -19,3 +19,5 @@ func (nativeTarget) liveMemory(pid int) liveReader { return liveMemory{pid: pid}
 func (nativeTarget) explainAttach(err error, pid int) (string, string) {
 	return explainAttach(err, pid)
 }
+
+func (nativeTarget) stopped(error) string { return "" }

@@ -24,10 +24,22 @@ func (stubTarget) attach(pid int) (*proc.TargetGroup, error) {
 	// The agent is the app's binary re-executed, so its path is the app's:
 	// Delve then need not ask the stub for it (lldb-server does not say).
 	exe, _ := os.Executable()
+	undo, err := prepareStub()
+	if err != nil {
+		return nil, err
+	}
+	defer undo()
 	return gdbserial.LLDBAttach(pid, exe, nil, nil)
 }
 
 func (stubTarget) liveMemory(int) liveReader { return nil }
+
+func (stubTarget) stopped(err error) string {
+	if runtime.GOOS != "darwin" {
+		return ""
+	}
+	return explainStubStop(err, runtime.GOOS, debugserverCanUnmask())
+}
 
 func (stubTarget) explainAttach(err error, pid int) (string, string) {
 	env := stubEnv{goos: runtime.GOOS, exe: exePath()}

@@ -136,6 +136,9 @@ func agentMain() int {
 			if tr.exitedErr(err) {
 				return 0
 			}
+			if why := tgt.stopped(err); why != "" {
+				fmt.Fprintln(os.Stderr, "panicroom agent:", why)
+			}
 			tr.resume()
 		}
 	}
