@@ -66,9 +66,11 @@ func explainStub(err error, env stubEnv) (reason, fix string) {
 			return "debugserver exited before attaching (" + msg + "): macOS refused to let it debug the app, which it does unless Developer Mode is on (a server cannot answer the authorization prompt); debugserver's own message is on the app's stderr",
 				fixDeveloperMode
 		}
-		if env.native != nil && strings.Contains(msg, "exit status") {
+		if env.native != nil {
 			// lldb-server attaches with ptrace: the kernel's refusals
-			// and their fixes are the native backend's.
+			// and their fixes are the native backend's. (lldb-server 19
+			// dies of a segmentation fault attaching to an app that
+			// already has a tracer.)
 			reason, fix := env.native(errors.New("operation not permitted"))
 			return "lldb-server exited before attaching (" + msg + "; its own message is on the app's stderr); " + reason, fix
 		}
