@@ -1,4 +1,4 @@
-//go:build linux && (amd64 || arm64) && !panicroom_noconsole
+//go:build (linux || darwin) && (amd64 || arm64) && !panicroom_noconsole
 
 package debugger
 
@@ -30,12 +30,4 @@ type target interface {
 type liveReader interface {
 	proc.MemoryReadWriter
 	read(buf []byte, addr uint64) bool
-}
-
-// newTarget returns the backend named by chooseBackend.
-func newTarget(name string) target {
-	if name == backendStub {
-		return stubTarget{}
-	}
-	return nativeTarget{}
 }

@@ -7,6 +7,14 @@ import (
 	"github.com/go-delve/delve/pkg/proc/native"
 )
 
+// newTarget returns the backend named by chooseBackend.
+func newTarget(name string) target {
+	if name == backendStub {
+		return stubTarget{}
+	}
+	return nativeTarget{}
+}
+
 // nativeTarget is Delve's ptrace backend: the agent is the app's tracer,
 // and reads while the app runs go through process_vm_readv
 // (nonstop_linux.go).
