@@ -1,6 +1,8 @@
 package debugger_test
 
 import (
+	"os"
+	"os/exec"
 	"strings"
 	"testing"
 
@@ -451,4 +453,30 @@ func TestValuesAsGoPrintsThem(t *testing.T) {
 			t.Errorf("%s: %+v, want %q", expr, r.Err, msg)
 		}
 	}
+}
+
+// TestUnknownBackendRefused: a PANICROOM_BACKEND the agent does not know
+// leaves the console unavailable with a reason naming the valid values,
+// before any agent starts, and the app keeps serving.
+func TestUnknownBackendRefused(t *testing.T) {
+	cmd := exec.Command(fixtureBinary(t))
+	cmd.Env = append(os.Environ(), "PANICROOM_AGENT=", "PANICROOM_BACKEND=gdb")
+	f := launchFixture(t, cmd, cmd.Start)
+	st := f.waitAttached()
+	if st.State != debugger.StateUnavailable {
+		t.Fatalf("state %s, want unavailable: %+v", st.State, st)
+	}
+	for _, s := range []string{`PANICROOM_BACKEND="gdb"`, `"native"`, `"lldb"`} {
+		if !strings.Contains(st.Reason, s) {
+			t.Errorf("reason %q does not say %s", st.Reason, s)
+		}
+	}
+	if st.AgentPID != 0 || st.Restarts != 0 {
+		t.Errorf("an agent was started: %+v", st)
+	}
+	f.panic("p")
+	if r := f.eval("p", 2, "total"); r.Err == nil || r.Err.Code != debugger.CodeUnavailable || !strings.Contains(r.Err.Msg, "PANICROOM_BACKEND") {
+		t.Errorf("eval: %+v, want unavailable naming PANICROOM_BACKEND", r.Err)
+	}
+	alive(t, f)
 }
