@@ -107,7 +107,7 @@ func Start(opts Options) *Agent {
 	case consoleUnsupported != "":
 		a.status = Status{State: StateUnavailable, Reason: consoleUnsupported, Fix: consoleUnsupportedFix}
 	case backendErr != nil:
-		a.status = Status{State: StateUnavailable, Reason: backendErr.Error(), Fix: "set " + envBackend + " to " + backendNative + " or " + backendStub + ", or unset it"}
+		a.status = Status{State: StateUnavailable, Reason: backendErr.Error(), Fix: backendFix}
 	case !hasDebugInfo():
 		a.status = Status{State: StateUnavailable,
 			Reason: "the binary has no debug information, so the debugger cannot find variables (go run strips it by default, as does -ldflags=-w)",

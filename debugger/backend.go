@@ -19,6 +19,9 @@ const (
 	backendStub   = "lldb"
 )
 
+// backendFix is what to do about a refused PANICROOM_BACKEND.
+const backendFix = "set " + envBackend + " to " + backendNative + " or " + backendStub + ", or unset it"
+
 // chooseBackend returns the backend for goos given the value of
 // PANICROOM_BACKEND. macOS has no ptrace a debugger can use, so there the
 // stub is the only choice.

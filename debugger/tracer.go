@@ -72,7 +72,7 @@ func agentMain() int {
 	start := time.Now()
 	backend, err := backendFromEnv(runtime.GOOS)
 	if err != nil {
-		enc.Encode(wireReady{PID: os.Getpid(), Err: err.Error(), Fix: "set " + envBackend + " to " + backendNative + " or " + backendStub + ", or unset it"})
+		enc.Encode(wireReady{PID: os.Getpid(), Err: err.Error(), Fix: backendFix})
 		return 1
 	}
 	tgt := newTarget(backend)
