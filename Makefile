@@ -95,6 +95,20 @@ fmt:
 test-arm64:
 	@GO=$(GO) sh scripts/arm64/run
 
+# The debugger, fault and console suites with the agent on Delve's
+# gdbserial backend, the one macOS uses with debugserver, here driving
+# LLVM's lldb-server (PANICROOM_BACKEND=lldb): installs lldb-19 when no
+# lldb-server 19 or newer is found (as root, scripts/ensure-lldb), then runs
+# ./internal/debugger (debugger and fault tests), ./internal/console, and the browser's
+# console tests. Tests that cannot pass through a stub skip saying why.
+LLDB_E2E := ^(TestConsole|TestTopLevelConsole)$$
+
+.PHONY: test-lldb
+test-lldb: browser
+	@sh scripts/ensure-lldb
+	PANICROOM_BACKEND=lldb $(GO) test -race -count=1 ./internal/debugger ./internal/console
+	PANICROOM_BACKEND=lldb $(GO) test -race -count=1 -run '$(LLDB_E2E)' ./e2e
+
 .PHONY: fuzz reliability
 
 # Each fuzz target runs for FUZZTIME; its output goes to FUZZLOG too, for

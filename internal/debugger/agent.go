@@ -95,6 +95,7 @@ func Start(opts Options) *Agent {
 		exited:    make(chan struct{}),
 		sem:       make(chan struct{}, 1),
 	}
+	_, backendErr := backendFromEnv(runtime.GOOS)
 	off := true
 	switch {
 	case opts.Disabled:
@@ -105,6 +106,8 @@ func Start(opts Options) *Agent {
 		a.status = Status{State: StateOff, Reason: "the console is off inside go test binaries"}
 	case consoleUnsupported != "":
 		a.status = Status{State: StateUnavailable, Reason: consoleUnsupported, Fix: consoleUnsupportedFix}
+	case backendErr != nil:
+		a.status = Status{State: StateUnavailable, Reason: backendErr.Error(), Fix: backendFix}
 	case !hasDebugInfo():
 		a.status = Status{State: StateUnavailable,
 			Reason: "the binary has no debug information, so the debugger cannot find variables (go run strips it by default, as does -ldflags=-w)",

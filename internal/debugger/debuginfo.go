@@ -2,6 +2,7 @@ package debugger
 
 import (
 	"debug/elf"
+	"debug/macho"
 	"os"
 )
 
@@ -15,10 +16,13 @@ func hasDebugInfo() bool {
 	if err != nil {
 		return true // let the agent try and say what it finds
 	}
-	f, err := elf.Open(exe)
-	if err != nil {
-		return true
+	if f, err := elf.Open(exe); err == nil {
+		defer f.Close()
+		return f.Section(".debug_info") != nil || f.Section(".zdebug_info") != nil
 	}
-	defer f.Close()
-	return f.Section(".debug_info") != nil || f.Section(".zdebug_info") != nil
+	if f, err := macho.Open(exe); err == nil {
+		defer f.Close()
+		return f.Section("__debug_info") != nil || f.Section("__zdebug_info") != nil
+	}
+	return true
 }

@@ -17,7 +17,7 @@
 // fd 4, serialized, each bounded by Options.Timeout (default 10 s). The
 // first request about a parked goroutine stops the app to unwind its stack;
 // later reads, expansions and locals are answered from those frames while
-// the app runs (nonstop_linux.go). Assignments stop the app for the length
+// the app runs (nonstop_linux.go; with the native backend only). Assignments stop the app for the length
 // of one request; calls also need the goroutine running on a thread, so the
 // app makes it spin in rendezvous (no breakpoint is ever written into the
 // app) and the agent injects from there, rewriting frame-N locals to
@@ -37,7 +37,19 @@
 // pointer held in the app frames' args and locals, each checked against
 // the runtime's heap metadata while the app is stopped (allocated object,
 // in-use span, never a stack), and hands them to [Panic].KeepAlive, which
-// stores them in the parked record. See keepalive_linux.go.
+// stores them in the parked record. See keepalive.go.
+//
+// # Backends
+//
+// The agent drives the app with one of Delve's backends, behind the small
+// target interface (target.go): native ptrace on Linux (the default,
+// target_native_linux.go), or gdbserial, which speaks the GDB remote
+// protocol to a debug stub (target_stub.go): Apple's debugserver on
+// macOS, where it is the only choice (agent_darwin.go), and LLVM's
+// lldb-server on Linux with PANICROOM_BACKEND=lldb, which is how the macOS
+// path is tested here (make test-lldb). A stub cannot read the app while it
+// runs, so through it every request stops the app; its failures are
+// explained by explainStub (stubmsg.go).
 //
 // # Failure
 //

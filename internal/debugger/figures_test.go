@@ -14,15 +14,35 @@ import (
 // answer), so they include the pipe round trip and the stop of the app.
 //
 //	go test -run '^$' -bench Figures -benchtime 1x ./debugger/
+//	PANICROOM_BACKEND=lldb go test -run '^$' -bench Figures -benchtime 1x ./debugger/
 func BenchmarkFigures(b *testing.B) {
 	f := startFixture(b)
 	st := f.status()
+	b.Logf("backend: %s", backendName())
 	var beats, gap int64
 	fmt.Sscan(f.do(command{Op: "heartbeat"}).Other, &beats, &gap)
 	b.Logf("attach: %v (agent start to ready); longest freeze of the app seen by a 1 ms ticker since start: %v", st.AttachTook.Round(time.Millisecond), time.Duration(gap).Round(time.Millisecond))
 	f.panic("p")
 	snap := f.do(command{Op: "snapshot", Panic: "p"})
 	b.Logf("snapshot: %v stopped in the agent, %d frames", snap.Snapshot.Took.Round(time.Microsecond), len(snap.Snapshot.Frames))
+	// A snapshot starts when a panic is parked: from the panic to its
+	// answer, over fresh panics.
+	var walls, stops []time.Duration
+	for i := 0; i < 7; i++ {
+		id := fmt.Sprintf("snap-%d", i)
+		start := time.Now()
+		f.panic(id)
+		r := f.do(command{Op: "snapshot", Panic: id})
+		if r.Err != nil {
+			b.Fatalf("snapshot %s: %v", id, r.Err)
+		}
+		walls = append(walls, time.Since(start))
+		stops = append(stops, r.Snapshot.Took)
+		f.do(command{Op: "release", Panic: id})
+	}
+	sort.Slice(walls, func(i, j int) bool { return walls[i] < walls[j] })
+	sort.Slice(stops, func(i, j int) bool { return stops[i] < stops[j] })
+	b.Logf("snapshot round trip (panic to answer): median %v, max %v; stopped in the agent: median %v over %d", walls[len(walls)/2].Round(time.Microsecond), walls[len(walls)-1].Round(time.Microsecond), stops[len(stops)/2].Round(time.Microsecond), len(walls))
 
 	measure := func(name, expr string, n int) {
 		var ds []time.Duration

@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"sync"
 	"testing"
@@ -212,4 +213,29 @@ func alive(t *testing.T, f *fixture) {
 		}
 	}
 	t.Fatalf("the app's heartbeat stopped (%d -> %d)", b1, b2)
+}
+
+// backendName is the agent's backend in this run: PANICROOM_BACKEND as
+// the agent reads it (make test-lldb sets it to lldb).
+func backendName() string {
+	if b := os.Getenv("PANICROOM_BACKEND"); b != "" {
+		return b
+	}
+	if runtime.GOOS == "darwin" {
+		return "lldb"
+	}
+	return "native"
+}
+
+// throughStub reports whether the agent drives the app through a debug
+// stub (lldb-server, debugserver) rather than ptrace.
+func throughStub() bool { return backendName() == "lldb" }
+
+// readStops is how many times n reads stop the app: none with ptrace,
+// which reads a running app; one each through a stub, which cannot.
+func readStops(n int) int {
+	if throughStub() {
+		return n
+	}
+	return 0
 }

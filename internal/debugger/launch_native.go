@@ -1,4 +1,4 @@
-//go:build linux && (amd64 || arm64) && !panicroom_noconsole
+//go:build (linux || darwin) && (amd64 || arm64) && !panicroom_noconsole
 
 package debugger
 
@@ -11,22 +11,8 @@ import (
 	"os"
 	"os/exec"
 	"strconv"
-	"syscall"
 	"time"
 )
-
-// prSetPtracer is PR_SET_PTRACER ("Yama" in ASCII), not in package syscall.
-const prSetPtracer = 0x59616d61
-
-// setPtracer lets pid trace this process under Yama ptrace_scope 1. EINVAL
-// means Yama is not in the kernel, and then nothing needs granting.
-func setPtracer(pid int) error {
-	_, _, errno := syscall.RawSyscall6(syscall.SYS_PRCTL, prSetPtracer, uintptr(pid), 0, 0, 0, 0)
-	if errno != 0 && !errors.Is(errno, syscall.EINVAL) {
-		return errno
-	}
-	return nil
-}
 
 // launch re-executes this binary as the agent and waits for it to attach.
 func (a *Agent) launch() (*conn, wireReady, error) {
@@ -48,7 +34,7 @@ func (a *Agent) launch() (*conn, wireReady, error) {
 	cmd.Env = append(os.Environ(), envRole+"="+roleAgent, envParent+"="+strconv.Itoa(os.Getpid()))
 	cmd.Stderr = os.Stderr
 	cmd.ExtraFiles = []*os.File{reqR, ansW} // fds 3 and 4
-	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL, Setpgid: true}
+	cmd.SysProcAttr = agentProcAttr()
 	if err := cmd.Start(); err != nil {
 		reqR.Close()
 		reqW.Close()

@@ -95,7 +95,7 @@ func (tr *tracer) readsRunning(req wireRequest) bool {
 	// An abandoned call may end at any moment, and Delve handles that
 	// stop on its own goroutine, with the target's state: no reads beside
 	// it.
-	if !tr.running || len(tr.stuck) > 0 {
+	if !tr.running || len(tr.stuck) > 0 || tr.live == nil {
 		return false
 	}
 	switch req.Op {

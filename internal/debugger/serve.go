@@ -1,4 +1,4 @@
-//go:build linux && (amd64 || arm64) && !panicroom_noconsole
+//go:build (linux || darwin) && (amd64 || arm64) && !panicroom_noconsole
 
 package debugger
 
@@ -253,7 +253,7 @@ func capitalizeFirst(s string) string {
 
 // snapshot reads every app frame's args and locals. Asked with KeepAlive,
 // it also lists the heap pointers they hold, so that the app can keep
-// those objects from the collector (keepalive_linux.go).
+// those objects from the collector (keepalive.go).
 func (tr *tracer) snapshot(req wireRequest, ans *wireAnswer) (*Snapshot, error) {
 	start := time.Now()
 	l, err := tr.locate(req)

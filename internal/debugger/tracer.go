@@ -1,4 +1,4 @@
-//go:build linux && (amd64 || arm64) && !panicroom_noconsole
+//go:build (linux || darwin) && (amd64 || arm64) && !panicroom_noconsole
 
 package debugger
 
@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"runtime"
 	"strconv"
 	"strings"
 	"syscall"
@@ -16,7 +17,6 @@ import (
 
 	"github.com/go-delve/delve/pkg/logflags"
 	"github.com/go-delve/delve/pkg/proc"
-	"github.com/go-delve/delve/pkg/proc/native"
 
 	"github.com/panicroom/panicroom/internal/procfs"
 	"github.com/panicroom/panicroom/pin"
@@ -70,9 +70,15 @@ func agentMain() int {
 	defer guard.Close()
 
 	start := time.Now()
-	tr, err := attach(ppid)
+	backend, err := backendFromEnv(runtime.GOOS)
 	if err != nil {
-		reason, fix := explainAttach(err, ppid)
+		enc.Encode(wireReady{PID: os.Getpid(), Err: err.Error(), Fix: backendFix})
+		return 1
+	}
+	tgt := newTarget(backend)
+	tr, err := attach(tgt, ppid)
+	if err != nil {
+		reason, fix := tgt.explainAttach(err, ppid)
 		enc.Encode(wireReady{PID: os.Getpid(), Err: reason, Fix: fix})
 		return 1
 	}
@@ -129,6 +135,9 @@ func agentMain() int {
 			tr.running = false
 			if tr.exitedErr(err) {
 				return 0
+			}
+			if why := tgt.stopped(err); why != "" {
+				fmt.Fprintln(os.Stderr, "panicroom agent:", why)
 			}
 			tr.resume()
 		}
@@ -240,7 +249,7 @@ type tracer struct {
 	// and live reads the running app (nonstop_linux.go); thawed is the
 	// goroutine of the read being answered that way.
 	frozen *recent[int64, *frozen]
-	live   liveMemory
+	live   liveReader // nil: the backend reads only with the app stopped
 	thawed *located
 	// frames holds the page's frames of each panic, sent once
 	// (framesFor).
@@ -252,12 +261,12 @@ type tracer struct {
 	imports importCache
 }
 
-func attach(pid int) (*tracer, error) {
-	grp, err := native.Attach(pid, nil, nil)
+func attach(tgt target, pid int) (*tracer, error) {
+	grp, err := tgt.attach(pid)
 	if err != nil {
 		return nil, err
 	}
-	tr := &tracer{grp: grp, t: grp.Selected, stuck: map[int64]bool{}, frozen: newRecent[int64, *frozen](maxFrozen), live: liveMemory{pid: pid}, frames: newRecent[string, []Frame](maxFrames), imports: importCache{}}
+	tr := &tracer{grp: grp, t: grp.Selected, stuck: map[int64]bool{}, frozen: newRecent[int64, *frozen](maxFrozen), live: tgt.liveMemory(pid), frames: newRecent[string, []Frame](maxFrames), imports: importCache{}}
 	// Delve sets breakpoints on runtime.fatalpanic and runtime.throw. If
 	// this agent were killed, the next fatal error in the app would hit a
 	// bare int3 (trap 3 of DESIGN.md); and we have no use for them.

@@ -58,7 +58,7 @@ type wireAnswer struct {
 	// KeepAlive lists, for a snapshot asked with KeepAlive, the heap
 	// pointers held in the memory of the app frames' args and locals, each
 	// checked against the runtime's heap metadata while the app was stopped
-	// (keepalive_linux.go). KeepAliveGC is runtime.memstats.numgc at that
+	// (keepalive.go). KeepAliveGC is runtime.memstats.numgc at that
 	// stop: once a collection has ended since, the check is void.
 	KeepAlive   []uintptr `json:",omitempty"`
 	KeepAliveGC uint32    `json:",omitempty"`

@@ -1,0 +1,31 @@
+//go:build linux && (amd64 || arm64) && !panicroom_noconsole
+
+package debugger
+
+import (
+	"github.com/go-delve/delve/pkg/proc"
+	"github.com/go-delve/delve/pkg/proc/native"
+)
+
+// newTarget returns the backend named by chooseBackend.
+func newTarget(name string) target {
+	if name == backendStub {
+		return stubTarget{}
+	}
+	return nativeTarget{}
+}
+
+// nativeTarget is Delve's ptrace backend: the agent is the app's tracer,
+// and reads while the app runs go through process_vm_readv
+// (nonstop_linux.go).
+type nativeTarget struct{}
+
+func (nativeTarget) attach(pid int) (*proc.TargetGroup, error) { return native.Attach(pid, nil, nil) }
+
+func (nativeTarget) liveMemory(pid int) liveReader { return liveMemory{pid: pid} }
+
+func (nativeTarget) explainAttach(err error, pid int) (string, string) {
+	return explainAttach(err, pid)
+}
+
+func (nativeTarget) stopped(error) string { return "" }
