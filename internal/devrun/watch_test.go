@@ -125,7 +125,7 @@ func TestWatcherWait(t *testing.T) {
 // debugger.GoBuildFlags. The constant is read from the source, since
 // importing debugger would link Delve into this test.
 func TestBuildArgsMatchDebuggerAdvice(t *testing.T) {
-	f, err := parser.ParseFile(token.NewFileSet(), "../../debugger/evaluator.go", nil, 0)
+	f, err := parser.ParseFile(token.NewFileSet(), "../debugger/evaluator.go", nil, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
