@@ -95,7 +95,7 @@ fmt:
 test-arm64:
 	@GO=$(GO) sh scripts/arm64/run
 
-# The part of test-arm64 that fits a CI job (about 7 minutes): the agent's
+# The part of test-arm64 that fits a CI job (3.5 to 8 minutes): the agent's
 # faults on arm64 (kills before, during and after a call, a call that never
 # returns, the SIGTRAP guard and its slots; each makes calls after the
 # restart) with -short, and ./console.
