@@ -50,9 +50,12 @@ func installTrapGuard() error {
 }
 
 // armTrap: no guard, so calls are made unguarded.
-func (tr *tracer) armTrap(*proc.EvalScope, proc.Thread) (uint64, error) { return 0, nil }
+func (tr *tracer) armTrap(*proc.EvalScope, *proc.G) (uint64, error) { return 0, nil }
 
 func (tr *tracer) disarmTrap(uint64) {}
+
+// sweepTrapSlots: no guard, so no slots left by an earlier agent.
+func (tr *tracer) sweepTrapSlots() {}
 
 // Reads while the app runs need the native backend's process_vm_readv;
 // through debugserver every read stops the app, so nothing is frozen.

@@ -59,7 +59,8 @@
 // each step with a breakpoint (int3, brk), which kills a Go program when
 // no debugger answers it: the app puts a SIGTRAP handler in front of the
 // runtime's that finishes the protocol of a call whose agent died
-// (orphan_linux.go, orphan_linux_amd64.s, orphan_linux_arm64.s). Calls are
+// (orphan_linux.go, orphan_linux_amd64.s, orphan_linux_arm64.s), and a new
+// agent frees at attach the handler's slots that no call needs. Calls are
 // injected from spin (spin_amd64.s, spin_arm64.s), which survives an agent
 // killed while setting one up. On arm64 Delve misplaces the frames below a
 // call that never returned; they are unwound again (injected.go).

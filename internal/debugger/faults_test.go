@@ -221,6 +221,69 @@ func TestAgentKilledMidCall(t *testing.T) {
 	}
 }
 
+// TestStaleTrapSlots: an agent killed after Delve has taken a call through
+// its last step, and before it freed the call's guard slot, leaves the slot
+// set for a thread that is back in its park; the next agent frees such
+// slots at attach, and keeps the slot of a call that is still running,
+// which the guard must see through if it ever returns. The stale slots are
+// written here by hand: that kill lands in a window of microseconds.
+func TestStaleTrapSlots(t *testing.T) {
+	f := startFixture(t)
+	f.panic("stuck")
+	f.panic("p")
+	if r := f.eval("stuck", 3, "blockForever()"); r.Err == nil || r.Err.Code != debugger.CodeTimeout {
+		t.Fatalf("blockForever(): %+v, want a timeout", r.Err)
+	}
+	const slots = `"github.com/panicroom/panicroom/debugger".trapSlots`
+	tids := func() []string {
+		var out []string
+		for s := 0; s < 16; s++ {
+			out = append(out, f.mustEval("p", 3, fmt.Sprintf("%s[%d].tid", slots, s)).Value)
+		}
+		return out
+	}
+	before := tids()
+	stuck, free := -1, []int{}
+	for s, tid := range before {
+		if tid != "0" {
+			stuck = s
+		} else {
+			free = append(free, s)
+		}
+	}
+	if stuck < 0 || len(free) != 15 {
+		t.Fatalf("slots after a stuck call: %v, want exactly one set", before)
+	}
+	// The app's main thread with its main goroutine, neither in a call;
+	// and a thread and goroutine that do not exist.
+	stale := []struct{ tid, goid int }{{f.cmd.Process.Pid, 1}, {1 << 30, 1 << 40}}
+	for i, st := range stale {
+		for _, set := range []string{fmt.Sprintf("%s[%d].tid = %d", slots, free[i], st.tid), fmt.Sprintf("%s[%d].goid = %d", slots, free[i], st.goid)} {
+			if r := f.eval("p", 3, set); r.Err != nil {
+				t.Fatalf("%s: %+v", set, r.Err)
+			}
+		}
+	}
+	pid := f.status().AgentPID
+	if err := syscall.Kill(pid, syscall.SIGKILL); err != nil {
+		t.Fatalf("kill agent %d: %v", pid, err)
+	}
+	waitRestart(t, f, pid)
+	after := tids()
+	for i := range stale {
+		if after[free[i]] != "0" {
+			t.Errorf("stale slot %d (thread %s, not in a call) was not freed at attach", free[i], after[free[i]])
+		}
+	}
+	if after[stuck] != before[stuck] {
+		t.Errorf("the stuck call's slot %d holds %s, want %s: a call still running lost its guard", stuck, after[stuck], before[stuck])
+	}
+	alive(t, f)
+	if v := f.mustEval("p", 3, "add(total, 1)"); v.Value != "8" {
+		t.Errorf("after the restart add(total, 1) = %s", v.Value)
+	}
+}
+
 // TestPtraceRefused: when the kernel refuses the agent's ptrace — here
 // because the app already has a tracer, as under strace or another
 // debugger — the status says why and what to do, the agent is not

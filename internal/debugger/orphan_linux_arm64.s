@@ -10,6 +10,7 @@
 #define SI_CODE 8
 #define UC_R2 200	// uc_mcontext.regs[2]
 #define UC_R20 344	// uc_mcontext.regs[20]
+#define UC_R30 424	// uc_mcontext.regs[30], LR
 #define UC_SP 432	// uc_mcontext.sp
 #define UC_PC 440	// uc_mcontext.pc
 #define UC_PSTATE 448	// uc_mcontext.pstate
@@ -19,6 +20,7 @@
 
 #define SLOT_TID trapSlot_tid
 #define SLOT_FLAGS trapSlot_flags
+#define SLOT_STEPS trapSlot_steps
 #define SLOT_SIZE trapSlot__size
 
 // trapHandler is the SIGTRAP handler while the agent may inject calls.
@@ -51,6 +53,11 @@ find:
 	B	chain
 
 found:
+	// steps counts the traps the thread sent here, for tests' messages:
+	// an orphaned call takes three at most (0, 1, 16).
+	MOVD	SLOT_STEPS(R11), R13
+	ADD	$1, R13, R13
+	MOVD	R13, SLOT_STEPS(R11)
 	MOVW	SI_CODE(R1), R13
 	CMPW	TRAP_BRKPT, R13
 	BNE	chain
@@ -63,7 +70,7 @@ found:
 	CMP	$0, R13
 	BEQ	skip
 	CMP	$1, R13
-	BEQ	skip
+	BEQ	returned
 	CMP	$2, R13
 	BEQ	skip
 	CMP	$8, R13
@@ -73,6 +80,17 @@ found:
 	CMP	$32, R13
 	BEQ	spsave
 	B	chain
+
+returned:
+	// 1: the call returned into debugCallN, or was skipped. The debugger
+	// had set LR to the instruction after trap 0 for the function to
+	// return there, and debugCallN's epilogue returns by LR without
+	// reloading it: put back the LR its prologue saved at (SP), as the
+	// debugger does (Delve's callInjectionComplete2). Without it the
+	// thread returned to trap 1 again, forever.
+	MOVD	UC_SP(R2), R13
+	MOVD	(R13), R13
+	MOVD	R13, UC_R30(R2)
 
 skip:
 	// 0: the arguments are wanted, so the call is skipped; 1: the call

@@ -626,7 +626,7 @@ func callResult(bi *proc.BinaryInfo, req wireRequest, rets []*proc.Variable) (*V
 func (tr *tracer) inject(req wireRequest, sc *proc.EvalScope, l *located, expr string, deadline time.Time, checkEscape bool) error {
 	// If this agent dies before the call is over, the app's SIGTRAP
 	// handler finishes the protocol in its place.
-	slot, err := tr.armTrap(sc, l.g.Thread)
+	slot, err := tr.armTrap(sc, l.g)
 	if err != nil {
 		return errorf(CodeCall, "preparing the call: %v", err)
 	}

@@ -83,6 +83,7 @@ func agentMain() int {
 		return 1
 	}
 	tr.prepareKeepAlive()
+	tr.sweepTrapSlots()
 	ready := wireReady{PID: os.Getpid(), AttachTook: time.Since(start), Optimized: tr.optimized}
 	tr.resume()
 	// Read while the app runs: it is the binary's file, not its memory.
