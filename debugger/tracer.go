@@ -76,7 +76,9 @@ func agentMain() int {
 		enc.Encode(wireReady{PID: os.Getpid(), Err: reason, Fix: fix})
 		return 1
 	}
-	tr.prepareKeepAlive()
+	if tr.heap == nil {
+		tr.prepareKeepAlive()
+	}
 	ready := wireReady{PID: os.Getpid(), AttachTook: time.Since(start), Optimized: tr.optimized}
 	tr.resume()
 	// Read while the app runs: it is the binary's file, not its memory.
@@ -253,11 +255,20 @@ type tracer struct {
 }
 
 func attach(pid int) (*tracer, error) {
-	grp, err := native.Attach(pid, nil, nil)
+	var grp *proc.TargetGroup
+	var heap *heapLayout
+	bi, err := preload(pid)
+	if err == nil {
+		heap, _ = preloadHeapLayout(bi, pid) // else read at the first snapshot
+		grp, err = attachPreloaded(pid, bi)
+	} else {
+		// Delve reads what it needs itself, with the app stopped.
+		grp, err = native.Attach(pid, nil, nil)
+	}
 	if err != nil {
 		return nil, err
 	}
-	tr := &tracer{grp: grp, t: grp.Selected, stuck: map[int64]bool{}, frozen: newRecent[int64, *frozen](maxFrozen), live: liveMemory{pid: pid}, frames: newRecent[string, []Frame](maxFrames), imports: importCache{}}
+	tr := &tracer{grp: grp, t: grp.Selected, heap: heap, stuck: map[int64]bool{}, frozen: newRecent[int64, *frozen](maxFrozen), live: liveMemory{pid: pid}, frames: newRecent[string, []Frame](maxFrames), imports: importCache{}}
 	// Delve sets breakpoints on runtime.fatalpanic and runtime.throw. If
 	// this agent were killed, the next fatal error in the app would hit a
 	// bare int3 (trap 3 of DESIGN.md); and we have no use for them.
