@@ -44,10 +44,9 @@ func BenchmarkHappyPath(b *testing.B) {
 	})
 }
 
-// A request that does not panic costs at most two allocations: its
-// writer's wrapper, which is not pooled (see writer), and, when no
-// goroutine is idle, the start of the one its handler runs on (see
-// runHandlers).
+// A request that does not panic costs two allocations: its writer's
+// wrapper, which is not pooled (see writer), and the start of the goroutine
+// its handler runs on (see handoff).
 func TestHappyPathAllocatesOnlyItsWrapperAndGoroutine(t *testing.T) {
 	req := httptest.NewRequest("GET", "/", nil)
 	w := &discardWriter{h: http.Header{}}

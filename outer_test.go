@@ -8,7 +8,6 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
-	"runtime/pprof"
 	"strings"
 	"sync"
 	"testing"
@@ -176,50 +175,5 @@ func TestOuterMiddlewareSeesABrokenResponse(t *testing.T) {
 	waitFor(t, "the access log line", func() bool { return access.String() != "" })
 	if got := access.String(); got != "GET /stream 200 7B true" {
 		t.Errorf("access log: %q", got)
-	}
-}
-
-// labelProbe reports the pprof labels of the goroutine it runs on, as the
-// goroutine profile records them.
-//
-//go:noinline
-func labelProbe() string {
-	var b strings.Builder
-	pprof.Lookup("goroutine").WriteTo(&b, 1)
-	for _, rec := range strings.Split(b.String(), "\n\n") {
-		if !strings.Contains(rec, "panicroom.labelProbe") {
-			continue
-		}
-		for _, line := range strings.Split(rec, "\n") {
-			if l, ok := strings.CutPrefix(line, "# labels: "); ok {
-				return l
-			}
-		}
-		return ""
-	}
-	return "no record of labelProbe"
-}
-
-// TestHandlerHasTheRequestsLabels: the handler runs on another goroutine
-// than the request, often one that served an earlier request; its CPU
-// samples carry the labels pprof.Do gave the request, and none of an
-// earlier request's.
-func TestHandlerHasTheRequestsLabels(t *testing.T) {
-	got := make(chan string, 1)
-	h := New().Wrap(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		got <- labelProbe()
-	}))
-	for i, want := range []string{`{"route":"/a"}`, "", `{"route":"/c"}`, ""} {
-		req := httptest.NewRequest("GET", "/", nil)
-		if want == "" {
-			h.ServeHTTP(httptest.NewRecorder(), req)
-		} else {
-			pprof.Do(req.Context(), pprof.Labels("route", strings.Trim(want[9:], `"}`)), func(ctx context.Context) {
-				h.ServeHTTP(httptest.NewRecorder(), req.WithContext(ctx))
-			})
-		}
-		if l := <-got; l != want {
-			t.Errorf("request %d: the handler's goroutine has labels %q, want %q", i, l, want)
-		}
 	}
 }

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"net/http"
 	"runtime"
-	"runtime/pprof"
 	"sync"
 	"sync/atomic"
 
@@ -77,9 +76,9 @@ func (d *Debugger) serve(next http.Handler, rw http.ResponseWriter, r *http.Requ
 // returns through the outer middleware, so an access log (chi's Logger,
 // gin's Logger), a trace span or a metrics wrapper sees the 500 and its
 // duration like any other response, and net/http ends the response as
-// usual, HTTP/2 streams included. The price is a switch to another
-// goroutine and back per request, one already started and grown when one
-// is idle (runHandlers, BenchmarkHappyPath).
+// usual, HTTP/2 streams included. The price is a goroutine per request
+// (about 1.5 µs with its stack grown, BenchmarkHappyPath); the handler's
+// goroutine inherits the request's pprof labels as any go statement does.
 const (
 	outcomeReturned = iota // the handler returned
 	outcomeAnswered        // it panicked, and the panic was answered
@@ -112,12 +111,7 @@ func (h *handoff) signal(outcome int, v any) {
 // panicked.
 func (d *Debugger) handOff(w *writer, r *http.Request) (panicked bool) {
 	w.hand.wg.Add(1)
-	select {
-	case h := <-idleHandlers:
-		h <- handlerJob{d, w, r}
-	default:
-		go runHandlers(handlerJob{d, w, r})
-	}
+	go d.handle(w, r)
 	w.hand.wg.Wait()
 	switch w.hand.outcome {
 	case outcomeAnswered:
@@ -130,39 +124,6 @@ func (d *Debugger) handOff(w *writer, r *http.Request) (panicked bool) {
 		panic(w.hand.value)
 	}
 	return false
-}
-
-// A goroutine that ran a handler serves the next one. Starting one per
-// request cost ~1.5 µs, most of it growing the new goroutine's stack to
-// stackHeadroom; an idle one waits with its stack already grown (until a
-// collection shrinks it). One that parks a panic or ends in
-// runtime.Goexit never comes back, and a finished one leaves when
-// maxIdleHandlers already wait. A go statement would give the handler the
-// request goroutine's pprof labels; a reused goroutine takes them from the
-// request's context instead, where pprof.Do puts them.
-type handlerJob struct {
-	d *Debugger
-	w *writer
-	r *http.Request
-}
-
-const maxIdleHandlers = 64
-
-var idleHandlers = make(chan chan handlerJob, maxIdleHandlers)
-
-func runHandlers(j handlerJob) {
-	jobs := make(chan handlerJob)
-	for {
-		pprof.SetGoroutineLabels(j.r.Context())
-		j.d.handle(j.w, j.r)
-		j = handlerJob{}
-		select {
-		case idleHandlers <- jobs:
-		default:
-			return
-		}
-		j = <-jobs
-	}
 }
 
 // handle is the handler's goroutine.
