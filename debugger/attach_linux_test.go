@@ -91,6 +91,9 @@ func TestAttachPreloaded(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	if stopped, err := loadHeapLayout(grp.Selected.BinInfo(), sc); err != nil || *stopped != *heap {
+		t.Errorf("heap layout read while running %+v, in the stop %+v (%v)", *heap, stopped, err)
+	}
 	if v, err := sc.EvalExpression("len(runtime.allgs)", proc.LoadConfig{}); err != nil || v.Value == nil || v.Value.String() == "0" {
 		t.Errorf("len(runtime.allgs) = %v, %v", v, err)
 	}
