@@ -84,8 +84,12 @@ func TestPanicShowsEveryGoroutine(t *testing.T) {
 		t.Errorf("waitOnChannel is in %d groups, want 1", found)
 	}
 	_, html := get(t, srv.URL+Prefix+"panic/"+p.ID, "text/html")
-	if !strings.Contains(html, `<details id="goroutines">`) || !strings.Contains(html, `<span class="gcount" title="goroutines with this stack">50</span>`) {
-		t.Errorf("HTML page lacks the collapsed goroutines section with a group of 50")
+	if !strings.Contains(html, `<details id="goroutines">`) || !strings.Contains(html, `data-src="`+Prefix+"panic/"+p.ID+`/goroutines"`) {
+		t.Errorf("HTML page lacks the collapsed goroutines section pointing at its groups")
+	}
+	// The groups come when the section is opened.
+	if _, groups := get(t, srv.URL+Prefix+"panic/"+p.ID+"/goroutines", ""); !strings.Contains(groups, `<span class="gcount" title="goroutines with this stack">50</span>`) {
+		t.Errorf("the goroutine groups lack the group of 50")
 	}
 }
 

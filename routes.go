@@ -12,6 +12,7 @@ import (
 	"mime"
 	"net/http"
 	"path"
+	"strconv"
 	"strings"
 	"sync"
 
@@ -61,6 +62,8 @@ func (d *Debugger) routes() *http.ServeMux {
 	mux.HandleFunc("GET "+Prefix+"console/ws", d.serveConsoleWS)
 	mux.HandleFunc("GET "+Prefix+"console", d.serveConsolePage)
 	mux.HandleFunc("POST "+Prefix+"panic/{id}/continue", d.serveContinue)
+	mux.HandleFunc("GET "+Prefix+"panic/{id}/frame/{n}", d.serveFrameSource)
+	mux.HandleFunc("GET "+Prefix+"panic/{id}/goroutines", d.serveGoroutines)
 	mux.HandleFunc("GET "+Prefix+"run/events", d.serveRunEvents)
 	mux.HandleFunc(Prefix, func(w http.ResponseWriter, r *http.Request) {
 		plainError(w, http.StatusNotFound, "404 not found: panicroom has no page at "+r.URL.Path)
@@ -133,6 +136,49 @@ func (d *Debugger) servePanic(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	setPageHeaders(w.Header(), ctype)
+	w.Write(encode(r, w.Header(), buf.Bytes()))
+}
+
+// serveFrameSource answers the source of one frame, which the page leaves
+// out of the HTML for frames that start closed.
+func (d *Debugger) serveFrameSource(w http.ResponseWriter, r *http.Request) {
+	rec := d.registry.get(r.PathValue("id"))
+	if rec == nil {
+		plainError(w, http.StatusNotFound, "404 not found: no panic with this id (only the last pages are kept, and none survive a restart)")
+		return
+	}
+	n, err := strconv.Atoi(r.PathValue("n"))
+	if err != nil || n < 0 || n >= len(rec.panic.Frames) {
+		plainError(w, http.StatusNotFound, fmt.Sprintf("404 not found: no frame %q in this panic, which has frames 0 to %d", r.PathValue("n"), len(rec.panic.Frames)-1))
+		return
+	}
+	var buf bytes.Buffer
+	if err := d.renderer.FrameSource(&buf, rec.panic, n); err != nil {
+		plainError(w, http.StatusInternalServerError, "rendering the frame's source: "+err.Error())
+		return
+	}
+	setPageHeaders(w.Header(), "text/html; charset=utf-8")
+	w.Write(encode(r, w.Header(), buf.Bytes()))
+}
+
+// serveGoroutines answers the groups of the page's Goroutines section,
+// which the page leaves out of the HTML until the section is opened.
+func (d *Debugger) serveGoroutines(w http.ResponseWriter, r *http.Request) {
+	rec := d.registry.get(r.PathValue("id"))
+	if rec == nil {
+		plainError(w, http.StatusNotFound, "404 not found: no panic with this id (only the last pages are kept, and none survive a restart)")
+		return
+	}
+	if rec.panic.Goroutines == nil {
+		plainError(w, http.StatusNotFound, "404 not found: no goroutines were recorded for this panic")
+		return
+	}
+	var buf bytes.Buffer
+	if err := d.renderer.GoroutineGroups(&buf, rec.panic); err != nil {
+		plainError(w, http.StatusInternalServerError, "rendering the goroutines: "+err.Error())
+		return
+	}
+	setPageHeaders(w.Header(), "text/html; charset=utf-8")
 	w.Write(encode(r, w.Header(), buf.Bytes()))
 }
 

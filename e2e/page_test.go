@@ -77,6 +77,27 @@ func TestNilPointerPage(t *testing.T) {
 		if f.Kind == "frame-app" || f.Open {
 			t.Errorf("%s: kind %q open %v, want a closed non-app frame", f.ID, f.Kind, f.Open)
 		}
+		if f.Current != "" {
+			t.Errorf("%s: closed, yet its source is in the page", f.ID)
+		}
+	}
+	// A closed frame fetches its source when opened, once.
+	closed := frames[2]
+	got := await[frame](s, `new Promise((resolve, reject) => {
+		const f = document.getElementById(`+jsString(closed.ID)+`);
+		f.querySelector("summary").click();
+		const deadline = Date.now() + 10000;
+		(function poll() {
+			const cur = f.querySelector(".src tr.current .ln");
+			if (cur) { return resolve({Current: cur.textContent.trim(), Spans: f.querySelectorAll(".src .code span[class]").length, Open: f.open}); }
+			const failed = f.querySelector(".nosrc");
+			if (failed) { return reject(new Error(failed.textContent)); }
+			if (Date.now() > deadline) { return reject(new Error("no source 10 s after opening")); }
+			setTimeout(poll, 20);
+		})();
+	})`)
+	if _, line, _ := strings.Cut(closed.Loc, ":"); !got.Open || got.Current != line || got.Spans == 0 {
+		t.Errorf("%s opened: %+v, want its highlighted source marked at line %s", closed.ID, got, line)
 	}
 	s.screenshot("light")
 }

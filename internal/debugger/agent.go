@@ -74,9 +74,10 @@ func numGC() uint32 { return uint32(gcpause.Cycles()) }
 // pages.
 const keptSnapshots = 256
 
-// Start starts the agent in the background and returns at once. The app is
-// frozen for the length of the attach (about half a second, Status reports
-// it), which is why this belongs at start-up.
+// Start starts the agent in the background and returns at once. The agent
+// reads the binary's debug information while the app runs (about half a
+// second, Status.AttachTook reports the whole attach), then stops the app
+// once, for tens of milliseconds, to attach; this belongs at start-up.
 func Start(opts Options) *Agent {
 	if opts.Timeout <= 0 {
 		opts.Timeout = DefaultTimeout

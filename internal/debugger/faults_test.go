@@ -234,7 +234,7 @@ func TestStaleTrapSlots(t *testing.T) {
 	if r := f.eval("stuck", 3, "blockForever()"); r.Err == nil || r.Err.Code != debugger.CodeTimeout {
 		t.Fatalf("blockForever(): %+v, want a timeout", r.Err)
 	}
-	const slots = `"github.com/panicroom/panicroom/debugger".trapSlots`
+	const slots = `"github.com/panicroom/panicroom/internal/debugger".trapSlots`
 	tids := func() []string {
 		var out []string
 		for s := 0; s < 16; s++ {

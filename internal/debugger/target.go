@@ -12,8 +12,10 @@ import (
 // with the app stopped, call injection and detaching are Delve's
 // proc.TargetGroup for every backend, so they are not here.
 type target interface {
-	// attach stops the app and returns Delve's view of it.
-	attach(pid int) (*proc.TargetGroup, error)
+	// attach stops the app and returns Delve's view of it, and the heap
+	// layout the keep-alive reads when the backend could read it before
+	// the stop (nil: prepareKeepAlive reads it in the stop).
+	attach(pid int) (*proc.TargetGroup, *heapLayout, error)
 	// liveMemory reads the app's memory while it runs, or is nil when the
 	// backend cannot: then every read stops the app (never a read of a
 	// moving target through a path that was not made for it).

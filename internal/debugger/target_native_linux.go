@@ -20,7 +20,19 @@ func newTarget(name string) target {
 // (nonstop_linux.go).
 type nativeTarget struct{}
 
-func (nativeTarget) attach(pid int) (*proc.TargetGroup, error) { return native.Attach(pid, nil, nil) }
+// attach reads the binary's debug information and the heap layout while
+// the app runs, and only then stops it (attach_linux.go).
+func (nativeTarget) attach(pid int) (*proc.TargetGroup, *heapLayout, error) {
+	bi, err := preload(pid)
+	if err != nil {
+		// Delve reads what it needs itself, with the app stopped.
+		grp, err := native.Attach(pid, nil, nil)
+		return grp, nil, err
+	}
+	heap, _ := preloadHeapLayout(bi, pid) // else read in the stop
+	grp, err := attachPreloaded(pid, bi)
+	return grp, heap, err
+}
 
 func (nativeTarget) liveMemory(pid int) liveReader { return liveMemory{pid: pid} }
 

@@ -20,16 +20,17 @@ import (
 // the length of one request.
 type stubTarget struct{}
 
-func (stubTarget) attach(pid int) (*proc.TargetGroup, error) {
+func (stubTarget) attach(pid int) (*proc.TargetGroup, *heapLayout, error) {
 	// The agent is the app's binary re-executed, so its path is the app's:
 	// Delve then need not ask the stub for it (lldb-server does not say).
 	exe, _ := os.Executable()
 	undo, err := prepareStub()
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	defer undo()
-	return gdbserial.LLDBAttach(pid, exe, nil, nil)
+	grp, err := gdbserial.LLDBAttach(pid, exe, nil, nil)
+	return grp, nil, err
 }
 
 func (stubTarget) liveMemory(int) liveReader { return nil }

@@ -82,7 +82,9 @@ func agentMain() int {
 		enc.Encode(wireReady{PID: os.Getpid(), Err: reason, Fix: fix})
 		return 1
 	}
-	tr.prepareKeepAlive()
+	if tr.heap == nil {
+		tr.prepareKeepAlive()
+	}
 	tr.sweepTrapSlots()
 	ready := wireReady{PID: os.Getpid(), AttachTook: time.Since(start), Optimized: tr.optimized}
 	tr.resume()
@@ -263,11 +265,11 @@ type tracer struct {
 }
 
 func attach(tgt target, pid int) (*tracer, error) {
-	grp, err := tgt.attach(pid)
+	grp, heap, err := tgt.attach(pid)
 	if err != nil {
 		return nil, err
 	}
-	tr := &tracer{grp: grp, t: grp.Selected, stuck: map[int64]bool{}, frozen: newRecent[int64, *frozen](maxFrozen), live: tgt.liveMemory(pid), frames: newRecent[string, []Frame](maxFrames), imports: importCache{}}
+	tr := &tracer{grp: grp, t: grp.Selected, heap: heap, stuck: map[int64]bool{}, frozen: newRecent[int64, *frozen](maxFrozen), live: tgt.liveMemory(pid), frames: newRecent[string, []Frame](maxFrames), imports: importCache{}}
 	// Delve sets breakpoints on runtime.fatalpanic and runtime.throw. If
 	// this agent were killed, the next fatal error in the app would hit a
 	// bare int3 (trap 3 of DESIGN.md); and we have no use for them.

@@ -15,6 +15,10 @@ type goroutinesView struct {
 	// Lead is the group the collapsed section names: the largest in the
 	// app's code, or the largest, after the panicking goroutine.
 	Lead *groupView
+	// GroupsURL is where the page fetches the groups when the section is
+	// opened: they weighed as much as the rest of a 20-frame page, and the
+	// section starts closed.
+	GroupsURL string
 }
 
 // GroupCount counts the groups, the omitted ones included.

@@ -150,20 +150,44 @@ func TestGoroutinesViews(t *testing.T) {
 		t.Fatal(err)
 	}
 	page := b.String()
+	// The page holds the collapsed section; its groups come when opened.
 	for _, want := range []string{
 		`<details id="goroutines">`, // collapsed: no open attribute
+		`<p class="glead">largest: <b>50</b> in chan receive at <span class="fn">main.worker.`,
+		`<div class="src-later" data-src="/__panicroom__/panic/0123456789abcdef01/goroutines">`,
+	} {
+		if !strings.Contains(page, want) {
+			t.Errorf("page lacks %q", want)
+		}
+	}
+	if strings.Contains(page, `class="ggroup`) {
+		t.Errorf("the page holds the groups of the collapsed section")
+	}
+	b.Reset()
+	if err := r.GoroutineGroups(&b, p); err != nil {
+		t.Fatal(err)
+	}
+	groups := b.String()
+	for _, want := range []string{
 		`<span class="gcount" title="goroutines with this stack">50</span>`,
 		`chan receive, 2–5 minutes`,
 		`goroutines 7, 8, 9 and 47 more`,
 		`<li class="gframe gframe-app">`,
 		`href="vscode://file/app/handler.go:5"`,
 		`the goroutine that panicked`,
-		`<p class="glead">largest: <b>50</b> in chan receive at <span class="fn">main.worker.`,
 		`1 smaller groups (2 goroutines) were not kept`,
 	} {
-		if !strings.Contains(page, want) {
-			t.Errorf("page lacks %q", want)
+		if !strings.Contains(groups, want) {
+			t.Errorf("the groups lack %q", want)
 		}
+	}
+	for _, bad := range []string{"<script>alert", "<img src=x"} {
+		if strings.Contains(groups, bad) {
+			t.Errorf("the groups contain unescaped %q", bad)
+		}
+	}
+	if err := r.GoroutineGroups(&b, &Panic{ID: "x"}); err == nil {
+		t.Errorf("groups of a panic without goroutines: no error")
 	}
 	if strings.Contains(page, `id="goroutines" open`) {
 		t.Errorf("the goroutines section starts open")

@@ -3,12 +3,14 @@ package traceback
 import (
 	"bufio"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"html/template"
 	"io"
 	"os"
 	"path/filepath"
 	"runtime"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -105,7 +107,11 @@ const (
 
 type frameView struct {
 	Frame
-	Open      bool
+	Open bool
+	// SourceURL, for a frame that starts closed, is where the page
+	// fetches its source when it is opened: a page of 20 frames with the
+	// source of each weighed 100 KiB, most of it in frames nobody opens.
+	SourceURL string
 	EditorURL template.URL
 	Dir, Base string
 	Short     string
@@ -134,6 +140,9 @@ func (r *Renderer) HTML(w io.Writer, pg Page) error {
 		MarkdownURL:   r.prefix + "panic/" + p.ID + "?format=markdown",
 		Goroutines:    r.goroutinesView(p.Goroutines),
 	}
+	if v.Goroutines != nil {
+		v.Goroutines.GroupsURL = r.prefix + "panic/" + p.ID + "/goroutines"
+	}
 	views := make([]frameView, len(p.Frames))
 	run, opened := 0, 0
 	for i, f := range p.Frames {
@@ -158,6 +167,8 @@ func (r *Renderer) HTML(w io.Writer, pg Page) error {
 		if visible && opened < maxOpen {
 			fv.Open = true
 			opened++
+		} else {
+			fv.SourceURL = r.frameSourceURL(p, i)
 		}
 		n := len(v.Groups)
 		if n == 0 || v.Groups[n-1].App != visible || v.Groups[n-1].repeat != repeat {
@@ -169,7 +180,10 @@ func (r *Renderer) HTML(w io.Writer, pg Page) error {
 	if v.AppCount == 0 && len(p.Frames) > 0 {
 		// Nothing of the app's own: show everything rather than an empty list.
 		v.Groups = []frameGroup{{App: true, Frames: views}}
-		views[0].Open = true
+		for i := range views {
+			views[i].SourceURL = r.frameSourceURL(p, i)
+		}
+		views[0].Open, views[0].SourceURL = true, ""
 	}
 	for i, g := range v.Groups {
 		if g.repeat != "" {
@@ -181,6 +195,40 @@ func (r *Renderer) HTML(w io.Writer, pg Page) error {
 	}
 	bw := bufio.NewWriter(w)
 	if err := t.ExecuteTemplate(bw, "page", v); err != nil {
+		return err
+	}
+	return bw.Flush()
+}
+
+func (r *Renderer) frameSourceURL(p *Panic, i int) string {
+	return r.prefix + "panic/" + p.ID + "/frame/" + strconv.Itoa(i)
+}
+
+// FrameSource writes the HTML of frame i's source, which the page of a
+// frame that starts closed fetches when it is opened.
+func (r *Renderer) FrameSource(w io.Writer, p *Panic, i int) error {
+	if i < 0 || i >= len(p.Frames) {
+		return fmt.Errorf("frame %d does not exist: the panic has %d frames", i, len(p.Frames))
+	}
+	t, err := templates()
+	if err != nil {
+		return err
+	}
+	return t.ExecuteTemplate(w, "source", r.frameView(p.Frames[i]))
+}
+
+// GoroutineGroups writes the HTML of the groups of the page's Goroutines
+// section, which the page fetches when the section is opened.
+func (r *Renderer) GoroutineGroups(w io.Writer, p *Panic) error {
+	if p.Goroutines == nil {
+		return errors.New("no goroutines were recorded for this panic")
+	}
+	t, err := templates()
+	if err != nil {
+		return err
+	}
+	bw := bufio.NewWriter(w)
+	if err := t.ExecuteTemplate(bw, "goroutine-groups", r.goroutinesView(p.Goroutines)); err != nil {
 		return err
 	}
 	return bw.Flush()

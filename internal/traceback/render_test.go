@@ -97,6 +97,43 @@ func TestHTMLEscapesEverything(t *testing.T) {
 	golden(t, "page.golden.html", normalize(page))
 }
 
+// TestClosedFramesFetchTheirSource: a frame that starts closed carries the
+// URL of its source instead of the source, and FrameSource answers it,
+// escaped like the page.
+func TestClosedFramesFetchTheirSource(t *testing.T) {
+	r, _ := NewRenderer("/p/", "none")
+	p := fixture(t)
+	var b bytes.Buffer
+	if err := r.HTML(&b, Page{Panic: p}); err != nil {
+		t.Fatal(err)
+	}
+	page := b.String()
+	if !strings.Contains(page, `<div class="src-later" data-src="/p/panic/0123456789abcdef01/frame/1">`) {
+		t.Errorf("the closed standard library frame does not point at its source")
+	}
+	if n := strings.Count(page, "No source: source file not found"); n != 1 {
+		t.Errorf("%d frames say they have no source, want the open one only (the closed one's is fetched)", n)
+	}
+	if n := strings.Count(page, `<div class="src-later" data-src="/p/panic/0123456789abcdef01/frame/`); n != 1 {
+		t.Errorf("%d frames wait for their source, want only the closed one", n)
+	}
+	b.Reset()
+	if err := r.FrameSource(&b, p, 0); err != nil {
+		t.Fatal(err)
+	}
+	src := b.String()
+	if !strings.Contains(src, `<tr class="current"><td class="ln">5<td class="code">`) || !strings.Contains(src, "&lt;script&gt;alert(1)") || strings.Contains(src, "<script>") {
+		t.Errorf("frame 0's source is not the escaped, highlighted context:\n%s", src)
+	}
+	b.Reset()
+	if err := r.FrameSource(&b, p, 1); err != nil || !strings.Contains(b.String(), "No source: source file not found") {
+		t.Errorf("frame 1: %q, %v; want why it has no source", b.String(), err)
+	}
+	if err := r.FrameSource(&b, p, 3); err == nil {
+		t.Errorf("frame 3 of 3: no error")
+	}
+}
+
 // TestRecursionIsFolded renders a 240-deep recursion: three calls show, the
 // rest fold into one group, and no more than maxOpen frames start open.
 func TestRecursionIsFolded(t *testing.T) {

@@ -174,4 +174,7 @@ func TestStyleCSSHasBothSchemes(t *testing.T) {
 	if strings.Count(css, ".chroma .kd") != 2 {
 		t.Errorf("keyword rule should appear once per scheme")
 	}
+	if strings.Contains(css, "*/ .chroma") {
+		t.Errorf("the rules still carry chroma's comments, which only weigh the page")
+	}
 }

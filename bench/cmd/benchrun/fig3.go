@@ -71,7 +71,7 @@ func pageWeight(r *report, bin string) {
 		base, rat, "≤ 40 KiB", verdict(float64(ph+pa), 40*1024, bytesUnit)})
 	if ph+pa > 40*1024 {
 		r.missed("Figure 3: page weight",
-			fmt.Sprintf("The 20-frame page weighs %s against a goal of 40 KiB: %s of HTML (source context of every frame, highlighted, for both colour schemes' classes) and %s of stylesheets and script. Bytes are counted uncompressed: neither server compresses on loopback.", kib(float64(ph+pa)), kib(float64(ph)), kib(float64(pa))), "")
+			fmt.Sprintf("The 20-frame page weighs %s against a goal of 40 KiB: %s of HTML (the highlighted source of the frames that start open and the summary of every frame; closed frames and the goroutine groups fetch theirs when opened) and %s of stylesheets and script (console.js, the consoles' code, is most of it). Bytes are counted uncompressed: neither server compresses on loopback.", kib(float64(ph+pa)), kib(float64(ph)), kib(float64(pa))), "")
 	}
 
 	exe := chromiumPath()

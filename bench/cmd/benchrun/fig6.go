@@ -70,23 +70,26 @@ func startup(r *report, bin string) {
 		ratio(float64(fp), float64(fb)), "never delayed (≈ 1× bare)", verdict(float64(fp)/float64(fb), 1.1, ratioUnit) + " (within 10%)"})
 	r.add(row{fmt.Sprintf("6. Start to console ready, \"debugger attached\" logged (median / max of %d)", rounds),
 		fmt.Sprintf("%s / %s", ms(ready.med()), ms(ready.max())), "first request " + ms(fp), ratio(float64(ready.med()), float64(fp)),
-		"≤ 1 s", verdict(float64(ready.med()), float64(time.Second), durUnit)})
+		"≤ 500 ms", verdict(float64(ready.med()), float64(500*time.Millisecond), durUnit)})
 	r.add(row{"6. Longest request during start-up and attach (paced every 1 ms; median / max of rounds)",
 		fmt.Sprintf("%s / %s", ms(freeze["panicroom"].med()), ms(freeze["panicroom"].max())),
 		fmt.Sprintf("bare %s / %s", ms(freeze["bare"].med()), ms(freeze["bare"].max())),
-		ratio(float64(freeze["panicroom"].med()), float64(freeze["bare"].med())), "first request never delayed",
-		"— (the freeze; see notes)"})
-	r.note("Figure 6: the attach freezes the app once, for about the longest request above; requests that arrive in it wait. The first request is served before the agent attaches, so it is not delayed, but the requests right after it can be.")
-	if ready.med() > time.Second {
-		r.missed("Figure 6: console ready", fmt.Sprintf("The console was ready %s after start (median), %s over the 1 s goal; Delve loads the binary's debug information while the app is stopped.", ms(ready.med()), ms(ready.med()-time.Second)), "")
+		ratio(float64(freeze["panicroom"].med()), float64(freeze["bare"].med())), "≤ 20 ms",
+		verdict(float64(freeze["panicroom"].med()), float64(20*time.Millisecond), durUnit)})
+	r.note("Figure 6: the agent reads the binary's debug information while the app runs, then stops the app once to attach; requests that arrive in that stop wait, and the longest request above is about its length. The first request is served before the agent attaches, so it is not delayed, but the requests right after it can be.")
+	if ready.med() > 500*time.Millisecond {
+		r.missed("Figure 6: console ready", fmt.Sprintf("The console was ready %s after start (median), %s over the 500 ms goal: most of it is the agent parsing the binary's DWARF (Delve's loadDebugInfoMaps, before the stop) on cores it shares with the app and the client.", ms(ready.med()), ms(ready.med()-500*time.Millisecond)), "")
+	}
+	if freeze["panicroom"].med() > 20*time.Millisecond {
+		r.missed("Figure 6: the attach's stop", fmt.Sprintf("The longest request during start-up took %s (median of rounds), against 20 ms. Inside the stop, with the debug information already loaded: PTRACE_ATTACH of every thread, Delve's goroutine cache (a linear DWARF scan for runtime.allgs), its breakpoints on runtime.throw, fatal and fatalpanic (line tables) and ours cleared.", ms(freeze["panicroom"].med())), "")
 	}
 
 	rss, hwm := agentRSS(nil, lastPR, "")
 	appRSS := procRSS(lastPR.cmd.Process.Pid)
 	r.add(row{"6. Agent memory after attach: RSS (peak)", fmt.Sprintf("%s (%s)", kib(rss), kib(hwm)), "the app " + kib(appRSS),
-		ratio(rss, appRSS), "≤ 64 MiB", verdict(hwm, 64<<20, bytesUnit)})
-	if hwm > 64<<20 {
-		r.missed("Figure 6: agent memory", fmt.Sprintf("The agent's peak RSS was %s, %s over 64 MiB: Delve's loaded debug information of the app's binary (built with -N -l, with Delve itself linked in).", kib(hwm), kib(hwm-64<<20)), "")
+		ratio(rss, appRSS), "≤ 48 MiB", verdict(hwm, 48<<20, bytesUnit)})
+	if hwm > 48<<20 {
+		r.missed("Figure 6: agent memory", fmt.Sprintf("The agent's peak RSS was %s, %s over 48 MiB: Delve's loaded debug information of the app's binary (built with -N -l, with Delve itself linked in) is its live heap, plus the collector's headroom and the binary's text.", kib(hwm), kib(hwm-48<<20)), "")
 	}
 
 	// Memory per parked panic against chi's Recoverer, which does not park.
@@ -97,9 +100,9 @@ func startup(r *report, bin string) {
 	chGo, chRSS := perPanic(chi, 16)
 	r.add(row{"6. Memory per parked panic (16 panics of 20 frames): RSS / Go heap+stacks after GC",
 		fmt.Sprintf("%s / %s", kib(prRSS), kib(prGo)), fmt.Sprintf("chi, not parked: %s / %s", kib(chRSS), kib(chGo)),
-		"—", "≤ 32 KiB", verdict(max(prRSS, prGo), 32*1024, bytesUnit)})
-	if max(prRSS, prGo) > 32*1024 {
-		r.missed("Figure 6: memory per parked panic", fmt.Sprintf("Each parked panic costs %s of RSS and %s of Go runtime memory (after a collection), against 32 KiB: the parked goroutine keeps its stack, which every request grows to at least stackHeadroom (48 KiB, so a 64 KiB stack) before the handler runs, and waits in read(2), which holds an OS thread (its stack and the runtime's per-M memory) for as long as it is parked.", kib(prRSS), kib(prGo)), "")
+		"—", "≤ 64 KiB", verdict(max(prRSS, prGo), 64*1024, bytesUnit)})
+	if max(prRSS, prGo) > 64*1024 {
+		r.missed("Figure 6: memory per parked panic", fmt.Sprintf("Each parked panic costs %s of RSS and %s of Go runtime memory (after a collection), against 64 KiB: the parked goroutine keeps its stack, which every request grows to at least stackHeadroom (48 KiB, so a 64 KiB stack) before the handler runs, and waits in read(2), which holds an OS thread (its stack and the runtime's per-M memory) for as long as it is parked.", kib(prRSS), kib(prGo)), "")
 	}
 }
 

@@ -31,6 +31,33 @@
     });
   });
 
+  // Frames that start closed carry no source, and the Goroutines section
+  // no groups; each is fetched once, when first opened. toggle does not
+  // bubble: listen in capture.
+  document.addEventListener("toggle", function (e) {
+    var f = e.target;
+    if (!f.open || !f.querySelector) { return; }
+    var later = f.querySelector(":scope > .src-later[data-src], :scope > .body > .src-later[data-src]");
+    if (!later || later.getAttribute("aria-busy")) { return; }
+    later.setAttribute("aria-busy", "true");
+    fetch(later.getAttribute("data-src"), { credentials: "same-origin" })
+      .then(function (r) {
+        return r.text().then(function (t) {
+          if (!r.ok) { throw new Error(t.trim() || "HTTP " + r.status); }
+          return t;
+        });
+      })
+      .then(function (html) {
+        // The server's html/template escaped every byte of source.
+        later.insertAdjacentHTML("beforebegin", html);
+        later.remove();
+      }, function (err) {
+        later.removeAttribute("aria-busy");
+        later.className = "nosrc";
+        later.textContent = "Could not load this part of the page: " + err.message;
+      });
+  }, true);
+
   function toast(text) {
     var t = document.querySelector(".toast");
     if (!t) {
