@@ -61,7 +61,7 @@ type Renderer struct {
 }
 
 var templates = sync.OnceValues(func() (*template.Template, error) {
-	return template.New("").ParseFS(web.FS, "templates/*.html")
+	return template.New("").Funcs(template.FuncMap{"plural": plural}).ParseFS(web.FS, "templates/*.html")
 })
 
 // NewRenderer returns a renderer for pages served under prefix (which ends
