@@ -124,9 +124,8 @@ func (d *Debugger) serveIndex(w http.ResponseWriter, r *http.Request) {
 }
 
 func (d *Debugger) servePanic(w http.ResponseWriter, r *http.Request) {
-	rec := d.registry.get(r.PathValue("id"))
+	rec := d.panicOf(w, r)
 	if rec == nil {
-		plainError(w, http.StatusNotFound, "404 not found: no panic with this id (only the last pages are kept, and none survive a restart)")
 		return
 	}
 	var buf bytes.Buffer
@@ -142,9 +141,8 @@ func (d *Debugger) servePanic(w http.ResponseWriter, r *http.Request) {
 // serveFrameSource answers the source of one frame, which the page leaves
 // out of the HTML for frames that start closed.
 func (d *Debugger) serveFrameSource(w http.ResponseWriter, r *http.Request) {
-	rec := d.registry.get(r.PathValue("id"))
+	rec := d.panicOf(w, r)
 	if rec == nil {
-		plainError(w, http.StatusNotFound, "404 not found: no panic with this id (only the last pages are kept, and none survive a restart)")
 		return
 	}
 	n, err := strconv.Atoi(r.PathValue("n"))
@@ -152,30 +150,39 @@ func (d *Debugger) serveFrameSource(w http.ResponseWriter, r *http.Request) {
 		plainError(w, http.StatusNotFound, fmt.Sprintf("404 not found: no frame %q in this panic, which has frames 0 to %d", r.PathValue("n"), len(rec.panic.Frames)-1))
 		return
 	}
-	var buf bytes.Buffer
-	if err := d.renderer.FrameSource(&buf, rec.panic, n); err != nil {
-		plainError(w, http.StatusInternalServerError, "rendering the frame's source: "+err.Error())
-		return
-	}
-	setPageHeaders(w.Header(), "text/html; charset=utf-8")
-	w.Write(encode(r, w.Header(), buf.Bytes()))
+	writeFragment(w, r, "the frame's source", func(buf *bytes.Buffer) error { return d.renderer.FrameSource(buf, rec.panic, n) })
 }
 
 // serveGoroutines answers the groups of the page's Goroutines section,
 // which the page leaves out of the HTML until the section is opened.
 func (d *Debugger) serveGoroutines(w http.ResponseWriter, r *http.Request) {
-	rec := d.registry.get(r.PathValue("id"))
+	rec := d.panicOf(w, r)
 	if rec == nil {
-		plainError(w, http.StatusNotFound, "404 not found: no panic with this id (only the last pages are kept, and none survive a restart)")
 		return
 	}
 	if rec.panic.Goroutines == nil {
 		plainError(w, http.StatusNotFound, "404 not found: no goroutines were recorded for this panic")
 		return
 	}
+	writeFragment(w, r, "the goroutines", func(buf *bytes.Buffer) error { return d.renderer.GoroutineGroups(buf, rec.panic) })
+}
+
+// panicOf is the record the request's {id} names, or nil once w has
+// answered 404.
+func (d *Debugger) panicOf(w http.ResponseWriter, r *http.Request) *record {
+	rec := d.registry.get(r.PathValue("id"))
+	if rec == nil {
+		plainError(w, http.StatusNotFound, "404 not found: no panic with this id (only the last pages are kept, and none survive a restart)")
+	}
+	return rec
+}
+
+// writeFragment answers the HTML render writes, a part of a page fetched
+// when it is opened, or a 500 naming what failed.
+func writeFragment(w http.ResponseWriter, r *http.Request, what string, render func(*bytes.Buffer) error) {
 	var buf bytes.Buffer
-	if err := d.renderer.GoroutineGroups(&buf, rec.panic); err != nil {
-		plainError(w, http.StatusInternalServerError, "rendering the goroutines: "+err.Error())
+	if err := render(&buf); err != nil {
+		plainError(w, http.StatusInternalServerError, "rendering "+what+": "+err.Error())
 		return
 	}
 	setPageHeaders(w.Header(), "text/html; charset=utf-8")
