@@ -188,7 +188,11 @@ func (r *Renderer) HTML(w io.Writer, pg Page) error {
 	for i, g := range v.Groups {
 		if g.repeat != "" {
 			_, name := SplitFunction(g.repeat)
-			v.Groups[i].Label = fmt.Sprintf("more calls of %s (recursion)", name)
+			call := "calls"
+			if len(g.Frames) == 1 {
+				call = "call"
+			}
+			v.Groups[i].Label = fmt.Sprintf("more %s of %s (recursion)", call, name)
 			continue
 		}
 		v.Groups[i].Label = groupLabel(g.Frames)

@@ -52,6 +52,9 @@
       var bar = el("p", "continue-bar");
       var button = el("button", "continue-button", "Continue");
       button.type = "button";
+      // Continue changes what the program does, as the console does: it
+      // takes the PIN, and says so before the dialog surprises anyone.
+      button.title = "Let the goroutine go on from Break (asks for the console's PIN first if this browser has not entered it)";
       var said = el("span", "continue-said");
       button.addEventListener("click", function () {
         button.disabled = true;
