@@ -18,13 +18,27 @@ func TestConsoleBoxStaysReadable(t *testing.T) {
 	s.events.allow(`status of 40[13] .*/__panicroom__/(session|pin) `)
 	pin := waitLog(s, pinLine, 10*time.Second)[1]
 	waitLog(s, regexp.MustCompile(`debugger attached`), 60*time.Second)
-	s.open("/nil-pointer")
-	s.do("opening the console", chromedp.WaitVisible("#frame-1 .console-open"), chromedp.Click("#frame-1 .console-open"), chromedp.WaitVisible(".pin-dialog input"))
-	s.do("entering the PIN", chromedp.SendKeys(".pin-dialog input", pin), chromedp.Click(".pin-dialog button.primary"), chromedp.WaitVisible("#frame-1 .console textarea"))
-	// The modal dialog makes the page inert until it has closed.
-	waitTrue(s, "the PIN dialog to close", `!document.querySelector(".pin-dialog[open]")`, 10*time.Second)
-	if got := run(s, "1", `strings.Repeat("abcdefghij", 300)`); !strings.Contains(got, "3000 bytes") {
-		t.Errorf("a long string's answer does not give its size: %q", got)
+	// A collection that ends before the debugger's snapshot releases the
+	// goroutine by design (its page says so): then take a new panic.
+	for attempt := 1; ; attempt++ {
+		s.open("/nil-pointer")
+		if attempt == 1 {
+			s.do("opening the console", chromedp.WaitVisible("#frame-1 .console-open"), chromedp.Click("#frame-1 .console-open"), chromedp.WaitVisible(".pin-dialog input"))
+			s.do("entering the PIN", chromedp.SendKeys(".pin-dialog input", pin), chromedp.Click(".pin-dialog button.primary"), chromedp.WaitVisible("#frame-1 .console textarea"))
+			// The modal dialog makes the page inert until it has closed.
+			waitTrue(s, "the PIN dialog to close", `!document.querySelector(".pin-dialog[open]")`, 10*time.Second)
+		} else {
+			s.do("opening the console", chromedp.WaitVisible("#frame-1 .console-open"), chromedp.Click("#frame-1 .console-open"), chromedp.WaitVisible("#frame-1 .console textarea"))
+		}
+		got := run(s, "1", `strings.Repeat("abcdefghij", 300)`)
+		if strings.Contains(got, "released") && attempt < 3 {
+			t.Logf("panic %d was released before its snapshot; again", attempt)
+			continue
+		}
+		if !strings.Contains(got, "3000 bytes") {
+			t.Errorf("a long string's answer does not give its size: %q", got)
+		}
+		break
 	}
 	clip := `document.querySelector("#frame-1 .con-entry:last-child .vt-clip")`
 	if !eval[bool](s, clip+` && `+clip+`.scrollHeight > `+clip+`.clientHeight + 20`) {
