@@ -26,8 +26,11 @@ func (d *Debugger) finish(j *job, noPark string) {
 	// the dead frames hold (KeepAlive in register), or until this goroutine
 	// knows it will not park them; a panic known not to park from the start
 	// (a burst, say) does not hold it at all.
-	rec := &record{releaseGC: func() {}, cycles: j.cycles, gcNear: gcNearPanic(j)}
+	rec := &record{releaseGC: func() {}, cycles: j.cycles}
 	if noPark == "" {
+		// Only a goroutine that may park has frames to distrust: a burst's
+		// panics skip the read of the collector's statistics.
+		rec.gcNear = gcNearPanic(j)
 		rec.releaseGC = gcpause.Hold()
 	}
 	defer func() {
