@@ -38,7 +38,7 @@ crosscheck:
 # format error"); there the same packages run natively with the tag
 # panicroom_noconsole, which builds the debugger as on a platform without
 # the console (platform_other.go) and leaves Delve out.
-NOCONSOLE_PKGS := . ./internal/traceback ./internal/park ./pin ./internal/console ./internal/debugger ./reliability
+NOCONSOLE_PKGS := . ./internal/traceback ./internal/park ./pin ./internal/console ./internal/agent ./internal/backend ./reliability
 
 noconsole:
 	@probe=$$(mktemp -d); printf 'package main\nfunc main() {}\n' > $$probe/probe.go; \
@@ -99,14 +99,14 @@ test-arm64:
 # gdbserial backend, the one macOS uses with debugserver, here driving
 # LLVM's lldb-server (PANICROOM_BACKEND=lldb): installs lldb-19 when no
 # lldb-server 19 or newer is found (as root, scripts/ensure-lldb), then runs
-# ./internal/debugger (debugger and fault tests), ./internal/console, and the browser's
+# ./internal/agent (debugger and fault tests), ./internal/backend, ./internal/console, and the browser's
 # console tests. Tests that cannot pass through a stub skip saying why.
 LLDB_E2E := ^(TestConsole|TestTopLevelConsole)$$
 
 .PHONY: test-lldb
 test-lldb: browser
 	@sh scripts/ensure-lldb
-	PANICROOM_BACKEND=lldb $(GO) test -race -count=1 ./internal/debugger ./internal/console
+	PANICROOM_BACKEND=lldb $(GO) test -race -count=1 ./internal/agent ./internal/backend ./internal/console
 	PANICROOM_BACKEND=lldb $(GO) test -race -count=1 -run '$(LLDB_E2E)' ./e2e
 
 # The part of test-arm64 that fits a CI job (3.5 to 8 minutes): the agent's
@@ -116,7 +116,7 @@ test-lldb: browser
 ARM64_SHORT_TESTS = ^(TestCallDeadline|TestAgentKilled|TestAgentKilledMidCall|TestStaleTrapSlots)$$
 .PHONY: test-arm64-short
 test-arm64-short:
-	@GO=$(GO) ARM64_SHORT=1 ARM64_PKGS='./internal/debugger:$(ARM64_SHORT_TESTS) ./internal/console' sh scripts/arm64/run
+	@GO=$(GO) ARM64_SHORT=1 ARM64_PKGS='./internal/agent:$(ARM64_SHORT_TESTS) ./internal/console' sh scripts/arm64/run
 
 .PHONY: fuzz reliability
 
@@ -124,7 +124,7 @@ test-arm64-short:
 # the report. Crashers land in the package's testdata/fuzz: commit them.
 FUZZTIME ?= 30s
 FUZZLOG  ?= /dev/null
-FUZZ_TARGETS := FuzzRewrite:./internal/debugger FuzzDecode:./internal/console FuzzCookie:./pin \
+FUZZ_TARGETS := FuzzRewrite:./internal/backend FuzzDecode:./internal/console FuzzCookie:./pin \
 	FuzzNegotiateAccept:./internal/negotiate FuzzContext:./internal/traceback FuzzValueOf:./internal/traceback
 
 fuzz:

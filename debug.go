@@ -11,12 +11,10 @@ import (
 	"slices"
 	"strings"
 	"sync"
-	"unsafe"
 
+	"github.com/panicroom/panicroom/internal/agent"
 	"github.com/panicroom/panicroom/internal/console"
-	"github.com/panicroom/panicroom/internal/debugger"
-	"github.com/panicroom/panicroom/internal/gcpause"
-	"github.com/panicroom/panicroom/internal/park"
+	"github.com/panicroom/panicroom/internal/debugapi"
 	"github.com/panicroom/panicroom/internal/traceback"
 	"github.com/panicroom/panicroom/pin"
 )
@@ -37,10 +35,10 @@ var (
 var shared struct {
 	mu    sync.Mutex
 	open  []*Debugger // made and not closed, oldest first
-	agent *debugger.Agent
+	agent *agent.Client
 	// console is the option of the New that started agent.
 	console bool
-	// made counts the Debuggers ever made, for their stand's name.
+	// made counts the Debuggers ever made, for their top-level console goroutine's name.
 	made int
 }
 
@@ -53,7 +51,7 @@ func (d *Debugger) useAgent() (seq int) {
 	setAgentLoggers(shared.open)
 	if shared.agent == nil {
 		shared.console = d.cfg.console
-		shared.agent = debugger.Start(debugger.Options{
+		shared.agent = agent.Start(agent.Options{
 			Disabled: !d.cfg.console,
 			Logger:   slog.New(&agentLog{}),
 		})
@@ -138,7 +136,7 @@ func (d *Debugger) processWideDiffer() []string {
 // in the background; the app never waits for it), the PIN, and the routes
 // that need both.
 func (d *Debugger) startDebugger() {
-	d.standID = standName(d.useAgent())
+	d.topLevelID = topLevelName(d.useAgent())
 	d.guard, d.guardErr = sharedGuard(d.access)
 	if d.guardErr != nil {
 		d.cfg.logger.Error("panicroom: the console is off: " + d.guardErr.Error())
@@ -149,16 +147,16 @@ func (d *Debugger) startDebugger() {
 			slog.Any("options", differ))
 	}
 	st := d.eval.Status()
-	if st.State == debugger.StateUnavailable {
+	if st.State == debugapi.StateUnavailable {
 		// Known before the agent starts (the platform, a stripped binary):
 		// one line saying why and what to do, and no PIN that opens nothing.
 		d.cfg.logger.Warn("panicroom: the console is unavailable: " + st.Reason + withFix(st.Fix))
-	} else if st.State != debugger.StateOff && d.guard != nil {
+	} else if st.State != debugapi.StateOff && d.guard != nil {
 		// The guard is the process's: its PIN line is printed once, however
 		// many Debuggers an app makes.
 		announcePIN.Do(d.guard.Announce)
 		if traceback.BuildInfo().Optimized {
-			d.cfg.logger.Warn("panicroom: this binary is optimized, so the console will find variables missing and refuse calls; " + debugger.BuildAdvice + ". If this is a release build, compile panicroom out with -tags panicroom_off")
+			d.cfg.logger.Warn("panicroom: this binary is optimized, so the console will find variables missing and refuse calls; " + debugapi.BuildAdvice + ". If this is a release build, compile panicroom out with -tags panicroom_off")
 		}
 	}
 	d.registry.onRelease = func(rec *record) { d.eval.Forget(rec.panic.ID) }
@@ -166,7 +164,7 @@ func (d *Debugger) startDebugger() {
 		// Parked frames are worth a thread only to a debugger that can read
 		// them.
 		switch st := d.eval.Status(); st.State {
-		case debugger.StateOff, debugger.StateUnavailable:
+		case debugapi.StateOff, debugapi.StateUnavailable:
 			return consoleOff
 		}
 		if d.guard == nil {
@@ -201,60 +199,26 @@ func (d *Debugger) authorizeConsole(r *http.Request) (int, string) {
 }
 
 // register tells the debugger about a goroutine that was just parked.
-func (d *Debugger) register(rec *record, spot *park.Spot) {
-	frames := make([]debugger.Frame, len(rec.panic.Frames))
+func (d *Debugger) register(rec *record) {
+	frames := make([]debugapi.Frame, len(rec.panic.Frames))
 	for i, f := range rec.panic.Frames {
-		frames[i] = debugger.Frame{Function: f.Function, File: f.File, Line: f.Line, PC: f.PC, App: f.Kind == traceback.App}
+		frames[i] = debugapi.Frame{Function: f.Function, File: f.File, Line: f.Line, PC: f.PC, App: f.Kind == traceback.App}
 	}
 	var retain func(bool) bool
 	if !rec.liveFrames {
 		retain = func(peek bool) bool { return d.registry.retain(rec, peek) }
 	}
-	d.eval.Register(debugger.Panic{ID: rec.panic.ID, GoroutineID: rec.panic.Goroutine, Frames: frames, Spot: spot, Retain: retain,
-		KeepAlive: func(ptrs []uintptr) {
-			if !rec.liveFrames && rec.gcNear != "" && len(ptrs) > 0 {
-				d.loseFrames(rec, rec.gcNear)
-				return
-			}
-			if n := gcpause.Cycles(); !rec.liveFrames && n != rec.cycles && len(ptrs) > 0 {
-				// The hold gives way to a memory limit (the app's, or its
-				// own bound) and to a runtime.GC call: a collection ended
-				// since the panic, and may have freed objects only the dead
-				// frames held. Their addresses could now name other
-				// objects, so nothing may be read through them.
-				d.loseFrames(rec, fmt.Sprintf("%d garbage collection(s) ran between the panic and the debugger's snapshot (the app reached its memory limit, or called runtime.GC), so objects only its frames referenced may have been freed", n-rec.cycles))
-				return
-			}
-			keep := make([]unsafe.Pointer, len(ptrs))
-			for i := range ptrs {
-				// The agent vouches that each address was a live heap object
-				// when it stopped the app, and the collector has been off
-				// since the panic; reading the word as a pointer (rather than
-				// converting the uintptr) keeps vet's unsafeptr check honest
-				// about where the trust comes from.
-				keep[i] = *(*unsafe.Pointer)(unsafe.Pointer(&ptrs[i]))
-			}
-			rec.mu.Lock()
-			rec.keep = keep
-			release := rec.releaseGC
-			rec.mu.Unlock()
-			if release != nil {
-				release()
-			}
-		}})
+	rec.mu.Lock()
+	pk := rec.pk
+	rec.mu.Unlock()
+	d.eval.Register(debugapi.Panic{ID: rec.panic.ID, GoroutineID: rec.panic.Goroutine, Frames: frames, Parked: pk, Retain: retain})
 }
 
 // loseFrames releases rec's goroutine because its frames can no longer be
-// trusted, and says why on its page. It runs on the debugger's goroutine
-// that delivers the snapshot, which Forget must not wait for.
+// trusted (park.Parked's onLost), and says why in the log; the page says
+// it too. It runs on the debugger's goroutine that delivers the snapshot,
+// which Forget must not wait for.
 func (d *Debugger) loseFrames(rec *record, why string) {
-	rec.mu.Lock()
-	rec.lost = why
-	release := rec.releaseGC
-	rec.mu.Unlock()
-	if release != nil {
-		release()
-	}
 	d.cfg.logger.Warn("panicroom: a parked goroutine was released: its frames cannot be trusted",
 		slog.String("page", Prefix+"panic/"+rec.panic.ID), slog.String("reason", why))
 	go d.registry.release(rec)
@@ -328,18 +292,18 @@ func (d *Debugger) consoleBanners(rec *record) []traceback.Banner {
 	st := d.eval.Status()
 	var out []traceback.Banner
 	switch st.State {
-	case debugger.StateUnavailable:
+	case debugapi.StateUnavailable:
 		out = append(out, traceback.Banner{Level: "warn", Text: "The console is unavailable: " + st.Reason + withFix(st.Fix)})
-	case debugger.StateOff:
+	case debugapi.StateOff:
 		// The reasons read "the console is off inside go test binaries" and
 		// the like: a sentence of their own.
 		out = append(out, traceback.Banner{Level: "info", Text: capitalize(st.Reason) + withFix(st.Fix)})
 	}
 	if st.Optimized {
-		out = append(out, traceback.Banner{Level: "warn", Text: "This binary was built with optimizations: variables may be unreadable and calls are refused. " + capitalize(debugger.BuildAdvice) + "."})
+		out = append(out, traceback.Banner{Level: "warn", Text: "This binary was built with optimizations: variables may be unreadable and calls are refused. " + capitalize(debugapi.BuildAdvice) + "."})
 	}
 	if st.NoMainVariables {
-		out = append(out, traceback.Banner{Level: "warn", Text: capitalize(debugger.NoMainVariablesAdvice) + "."})
+		out = append(out, traceback.Banner{Level: "warn", Text: capitalize(debugapi.NoMainVariablesAdvice) + "."})
 	}
 	if d.guard == nil {
 		out = append(out, traceback.Banner{Level: "warn", Text: "The console is off: " + d.guardErr.Error()})

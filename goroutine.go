@@ -12,7 +12,7 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/panicroom/panicroom/internal/debugger"
+	"github.com/panicroom/panicroom/internal/debugapi"
 	"github.com/panicroom/panicroom/internal/gcpause"
 	"github.com/panicroom/panicroom/internal/park"
 	"github.com/panicroom/panicroom/internal/traceback"
@@ -213,16 +213,16 @@ func (d *Debugger) breakHere(r *http.Request) {
 		short = fmt.Sprintf("%s:%d", filepath.Base(frames[0].File), frames[0].Line)
 	}
 	why := d.parkPolicy()
-	if why == "" && d.eval.Status().State == debugger.StateAttaching {
+	if why == "" && d.eval.Status().State == debugapi.StateAttaching {
 		// The first seconds of an app, which a reloader makes frequent:
 		// the developer asked to stop here, and the console is moments
 		// away.
 		d.cfg.logger.Info("panicroom: Break waits for the debugger to attach", "at", at)
-		for deadline := time.Now().Add(breakAttachWait); d.eval.Status().State == debugger.StateAttaching && time.Now().Before(deadline); {
+		for deadline := time.Now().Add(breakAttachWait); d.eval.Status().State == debugapi.StateAttaching && time.Now().Before(deadline); {
 			time.Sleep(20 * time.Millisecond)
 		}
 	}
-	if st := d.eval.Status(); why == "" && st.State != debugger.StateAttached {
+	if st := d.eval.Status(); why == "" && st.State != debugapi.StateAttached {
 		why = "the console is not attached (" + st.Reason + ")"
 	}
 	if why != "" {
@@ -237,7 +237,7 @@ func (d *Debugger) breakHere(r *http.Request) {
 	j := &job{pcs: pcs, goroutine: traceback.GoroutineID(), r: r}
 	p := d.capture(j)
 	p.Value = traceback.Value{Type: "panicroom.Break", Message: "stopped at " + short, Category: "breakpoint"}
-	rec := &record{panic: p, liveFrames: true, breakpoint: true, releaseGC: func() {}}
+	rec := &record{panic: p, liveFrames: true, breakpoint: true}
 	if r != nil {
 		rec.note = "The client of this request is waiting for the handler: it gets the handler's answer once you press Continue (or type continue in a console), or after " + shortDuration(d.cfg.idle) + " without use."
 	} else {
@@ -252,7 +252,7 @@ func (d *Debugger) breakHere(r *http.Request) {
 	d.cfg.logger.Warn("panicroom: stopped at Break; open the page, Continue releases it", "at", at, "request", request, "page", pageURL)
 	// The debugger looks for the goroutine in its Spot: register it from
 	// another goroutine once this one waits there, as for a panic.
-	go d.registry.park(rec, spot)
+	go d.registry.park(rec, park.Live(spot))
 	spot.Wait()
 	d.cfg.logger.Info("panicroom: continued from Break", "at", at, "page", pageURL)
 }

@@ -128,7 +128,7 @@ import (
 	"sync/atomic"
 
 	"github.com/panicroom/panicroom/internal/console"
-	"github.com/panicroom/panicroom/internal/debugger"
+	"github.com/panicroom/panicroom/internal/debugapi"
 	"github.com/panicroom/panicroom/internal/traceback"
 	"github.com/panicroom/panicroom/pin"
 )
@@ -172,15 +172,15 @@ type Debugger struct {
 	// URLs of panics with no request (Go, Recover).
 	firstBase atomic.Pointer[string]
 
-	eval     debugger.Evaluator
+	eval     debugapi.Evaluator
 	guard    *pin.Guard
 	guardErr error
 	consoles *console.Server
-	stand    stand
-	// standID names the top-level console's goroutine for the process's
+	topLevel topLevel
+	// topLevelID names the top-level console's goroutine for the process's
 	// agent: "console" for the first Debugger, one of its own for each
 	// later one.
-	standID string
+	topLevelID string
 	// published is set, under shared.mu, once New has made d complete.
 	published bool
 
@@ -264,7 +264,7 @@ func (d *Debugger) Close() error {
 	}
 	d.registry.close()
 	d.events.close()
-	d.releaseStand()
+	d.releaseTopLevel()
 	d.dropAgent()
 	return nil
 }

@@ -16,7 +16,8 @@ import (
 	"time"
 	"unsafe"
 
-	"github.com/panicroom/panicroom/internal/debugger"
+	"github.com/panicroom/panicroom/internal/debugapi"
+	"github.com/panicroom/panicroom/internal/gcpause"
 	"github.com/panicroom/panicroom/internal/park"
 	"github.com/panicroom/panicroom/internal/traceback"
 )
@@ -243,18 +244,19 @@ func TestRecordIsCompleteWhenPublished(t *testing.T) {
 // collection when gc is set, as when an app reaches its memory limit
 // between a panic and the snapshot.
 type collectingEval struct {
-	debugger.Evaluator
+	debugapi.Evaluator
 	gc     bool
 	called chan struct{}
 }
 
-func (e *collectingEval) Register(p debugger.Panic) {
+func (e *collectingEval) Register(p debugapi.Panic) {
 	go func() {
 		if e.gc {
 			runtime.GC()
 		}
-		var x int
-		p.KeepAlive([]uintptr{uintptr(unsafe.Pointer(&x))})
+		x := new(int)
+		p.Parked.Keep([]uintptr{uintptr(unsafe.Pointer(x))}, uint32(gcpause.Cycles()))
+		runtime.KeepAlive(x)
 		close(e.called)
 	}()
 }
@@ -298,9 +300,8 @@ func TestCollectionBeforeSnapshotReleases(t *testing.T) {
 			<-fake.called
 			rec := d.registry.list()[0]
 			if tc.want == "" {
-				rec.mu.Lock()
-				kept := len(rec.keep)
-				rec.mu.Unlock()
+				addrs, _ := rec.pk.Kept()
+				kept := len(addrs)
 				if kept != 1 || !rec.parked() {
 					t.Fatalf("without a collection: kept %d objects, parked %v; want 1, true", kept, rec.parked())
 				}
@@ -317,22 +318,28 @@ func TestCollectionBeforeSnapshotReleases(t *testing.T) {
 }
 
 // TestRetainedPanicKeepsItsGoroutine: once a console call was handed
-// pointers into a panic's frames (debugger.Panic.Retain), releasing the
+// pointers into a panic's frames (debugapi.Panic.Retain), releasing the
 // panic, by the bound or by Close, must leave its goroutine parked and its
 // kept objects held, since the callee may still point into those frames;
-// other panics are released as usual, and at debugger.RetainLimit the
+// other panics are released as usual, and at debugapi.RetainLimit the
 // registry agrees to keep no more.
 func TestRetainedPanicKeepsItsGoroutine(t *testing.T) {
-	g := newRegistry(debugger.RetainLimit+2, 100, time.Hour)
+	g := newRegistry(debugapi.RetainLimit+2, 100, time.Hour)
 	parkOne := func(id string) *record {
 		spot, err := park.New()
 		if err != nil {
 			t.Fatal(err)
 		}
 		go spot.Wait()
-		rec := &record{panic: &traceback.Panic{ID: id}, keep: []unsafe.Pointer{unsafe.Pointer(new(int))}}
+		rec := &record{panic: &traceback.Panic{ID: id}}
+		// Held, as at a panic, so that no collection comes between the
+		// count and the keep.
+		pk := park.Dead(spot, gcpause.Hold(), gcpause.Cycles(), "", nil)
+		obj := new(int)
+		pk.Keep([]uintptr{uintptr(unsafe.Pointer(obj))}, uint32(gcpause.Cycles()))
+		runtime.KeepAlive(obj)
 		g.add(rec)
-		g.park(rec, spot)
+		g.park(rec, pk)
 		return rec
 	}
 	kept, plain := parkOne("kept"), parkOne("plain")
@@ -340,7 +347,7 @@ func TestRetainedPanicKeepsItsGoroutine(t *testing.T) {
 	if !g.retain(kept, true) {
 		t.Fatal("the first panic may not be kept")
 	}
-	if kept.retained {
+	if kept.pk.Retained() {
 		t.Fatal("a peek committed the registry")
 	}
 	g.retain(kept, false)
@@ -359,19 +366,21 @@ func TestRetainedPanicKeepsItsGoroutine(t *testing.T) {
 	if kept.parked() || kept.released.IsZero() {
 		t.Error("a retained panic is not shown as released")
 	}
-	if kept.keep == nil || plain.keep != nil {
-		t.Errorf("kept objects after release: retained %v, plain %v; want only the retained one's", kept.keep, plain.keep)
+	keptAddrs, _ := kept.pk.Kept()
+	plainAddrs, _ := plain.pk.Kept()
+	if len(keptAddrs) != 1 || len(plainAddrs) != 0 {
+		t.Errorf("kept objects after release: retained %v, plain %v; want only the retained one's", keptAddrs, plainAddrs)
 	}
-	for i := 1; i < debugger.RetainLimit; i++ {
+	for i := 1; i < debugapi.RetainLimit; i++ {
 		r := parkOne(fmt.Sprint("more", i))
 		if !g.retain(r, true) {
-			t.Fatalf("panic %d of %d may not be kept", i+1, debugger.RetainLimit)
+			t.Fatalf("panic %d of %d may not be kept", i+1, debugapi.RetainLimit)
 		}
 		g.retain(r, false)
 	}
 	last := parkOne("last")
 	if g.retain(last, true) {
-		t.Errorf("the registry agrees to keep more than %d panics", debugger.RetainLimit)
+		t.Errorf("the registry agrees to keep more than %d panics", debugapi.RetainLimit)
 	}
 	if !g.retain(kept, true) {
 		t.Error("a panic already kept is refused at the limit")

@@ -58,8 +58,8 @@ func TestCloseIsCounted(t *testing.T) {
 	if first.eval != second.eval {
 		t.Fatal("two Debuggers of one process have two agents")
 	}
-	if first.standID == second.standID {
-		t.Fatalf("both Debuggers' consoles stand on %q", first.standID)
+	if first.topLevelID == second.topLevelID {
+		t.Fatalf("both Debuggers' consoles stand on %q", first.topLevelID)
 	}
 	agent := shared.agent
 	first.Close()

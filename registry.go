@@ -7,9 +7,8 @@ import (
 	"encoding/hex"
 	"sync"
 	"time"
-	"unsafe"
 
-	"github.com/panicroom/panicroom/internal/debugger"
+	"github.com/panicroom/panicroom/internal/debugapi"
 	"github.com/panicroom/panicroom/internal/park"
 	"github.com/panicroom/panicroom/internal/traceback"
 )
@@ -21,47 +20,45 @@ type record struct {
 	note     string // what happened to the response, when not the page
 	parkNote string // why the goroutine was not parked, if it was not
 
-	mu       sync.Mutex
-	spot     *park.Spot
-	released time.Time
+	mu sync.Mutex
+	// pk is the parked goroutine, from the park on; it stays after the
+	// release, for the reason its frames were lost, if they were.
+	pk       *park.Parked
+	released time.Time // zero while parked
 	timer    *time.Timer
 
-	// keep holds the heap objects the parked frames reference, which the
-	// runtime no longer counts as live; releaseGC ends the collector hold
-	// taken at the panic (see package gcpause). cycles is gcpause.Cycles
-	// at the recover; lost, once set, says why the frames could not be
-	// kept after all.
-	keep      []unsafe.Pointer
-	releaseGC func()
-	cycles    uint64
-	// gcNear, when set, says why a collection that ended before the
-	// recovery, which cycles cannot show, may have freed what the dead
-	// frames referenced (gcNearPanic).
-	gcNear string
-	lost   string
 	// liveFrames marks a record whose goroutine did not panic: the
 	// top-level console's, and Break's.
 	liveFrames bool
 	// breakpoint marks Break's records, which Continue releases.
 	breakpoint bool
-	// retained is set once a console call was handed pointers into the
-	// parked frames (debugger.Panic.Retain): the callee may have kept
-	// them, so the frames, and the heap objects keep holds for them, must
-	// outlive the release. The goroutine then never leaves its Spot.
-	retained bool
 }
 
 func (r *record) parked() bool {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	return r.spot != nil
+	return r.pk != nil && r.released.IsZero()
 }
 
 // liveSpot returns the record's Spot while it is parked.
 func (r *record) liveSpot() *park.Spot {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	return r.spot
+	if r.pk == nil || !r.released.IsZero() {
+		return nil
+	}
+	return r.pk.Spot
+}
+
+// lost says why the record's frames could not be trusted, or "".
+func (r *record) lost() string {
+	r.mu.Lock()
+	pk := r.pk
+	r.mu.Unlock()
+	if pk == nil {
+		return ""
+	}
+	return pk.Lost()
 }
 
 // registry keeps the recent panics and bounds the parked ones: at most max
@@ -78,7 +75,7 @@ type registry struct {
 	closed  bool
 	// onPark and onRelease, if set, are told about every park and release:
 	// the debugger registers and forgets the goroutine.
-	onPark    func(*record, *park.Spot)
+	onPark    func(*record)
 	onRelease func(*record)
 	// onChange, if set, is told outside the lock about every record
 	// added, parked and released: the index's live updates.
@@ -87,7 +84,7 @@ type registry struct {
 	recent []time.Time // when the last parks happened, at most max
 
 	// kept are the retained records, whose goroutines stay parked until
-	// the process exits, at most debugger.RetainLimit of them.
+	// the process exits, at most debugapi.RetainLimit of them.
 	kept []*record
 }
 
@@ -139,17 +136,17 @@ func (g *registry) addLocked(rec *record) (added bool) {
 	return added
 }
 
-// park keeps rec's goroutine in spot, releasing the oldest parked one when
-// over the bound.
-func (g *registry) park(rec *record, spot *park.Spot) {
+// park keeps rec's goroutine parked in pk, releasing the oldest parked
+// one when over the bound.
+func (g *registry) park(rec *record, pk *park.Parked) {
 	g.mu.Lock()
 	if g.closed || g.max == 0 {
 		g.mu.Unlock()
-		spot.Release()
+		pk.Release()
 		return
 	}
 	rec.mu.Lock()
-	rec.spot = spot
+	rec.pk = pk
 	rec.timer = time.AfterFunc(g.idle, func() { g.release(rec) })
 	rec.mu.Unlock()
 	g.parked = append(g.parked, rec)
@@ -165,7 +162,7 @@ func (g *registry) park(rec *record, spot *park.Spot) {
 	onPark := g.onPark
 	g.mu.Unlock()
 	if onPark != nil {
-		onPark(rec, spot)
+		onPark(rec)
 	}
 	if g.onChange != nil {
 		g.onChange(rec, false)
@@ -184,26 +181,21 @@ func (g *registry) touch(rec *record) {
 	}
 }
 
-// release lets rec's goroutine return. Its page stays.
+// release lets rec's goroutine return, unless a call made it retained
+// (park.Parked.Release). Its page stays.
 func (g *registry) release(rec *record) {
 	rec.mu.Lock()
-	spot := rec.spot
-	rec.spot = nil
-	retained := rec.retained
-	if !retained {
-		rec.keep = nil // the frames are gone with the goroutine
+	pk := rec.pk
+	if pk == nil || !rec.released.IsZero() {
+		rec.mu.Unlock()
+		return
 	}
-	if spot != nil {
-		rec.released = time.Now()
-	}
+	rec.released = time.Now()
 	if rec.timer != nil {
 		rec.timer.Stop()
 		rec.timer = nil
 	}
 	rec.mu.Unlock()
-	if spot == nil {
-		return
-	}
 	g.mu.Lock()
 	for i, r := range g.parked {
 		if r == rec {
@@ -219,31 +211,31 @@ func (g *registry) release(rec *record) {
 	if g.onChange != nil {
 		g.onChange(rec, false)
 	}
-	if retained {
-		// The page and the console treat it as released; the goroutine
-		// stays where it is, so that no pointer a call kept ever points
-		// into a stack that was reused.
-		return
-	}
-	spot.Release()
+	// A retained goroutine stays where it is, so that no pointer a call
+	// kept ever points into a stack that was reused; the page and the
+	// console treat it as released.
+	pk.Release()
 }
 
-// retain answers debugger.Panic.Retain for rec: with peek, whether rec's
+// retain answers debugapi.Panic.Retain for rec: with peek, whether rec's
 // frames may be kept for good (they are already, or fewer than
-// debugger.RetainLimit are); without, it keeps them. The commitment is
+// debugapi.RetainLimit are); without, it keeps them. The commitment is
 // never refused: it follows a call that has already been made.
 func (g *registry) retain(rec *record, peek bool) bool {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	rec.mu.Lock()
-	defer rec.mu.Unlock()
+	pk := rec.pk
+	rec.mu.Unlock()
 	switch {
-	case rec.retained:
+	case pk == nil:
+		return false
+	case pk.Retained():
 		return true
 	case peek:
-		return len(g.kept) < debugger.RetainLimit
+		return len(g.kept) < debugapi.RetainLimit
 	}
-	rec.retained = true
+	pk.Retain()
 	g.kept = append(g.kept, rec)
 	return true
 }

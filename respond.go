@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/panicroom/panicroom/internal/gcpause"
+	"github.com/panicroom/panicroom/internal/park"
 	"github.com/panicroom/panicroom/internal/traceback"
 )
 
@@ -23,21 +24,23 @@ import (
 // the goroutine will not be parked whatever else holds.
 func (d *Debugger) finish(j *job, noPark string) {
 	// The collector stays off until the debugger has told us which objects
-	// the dead frames hold (KeepAlive in register), or until this goroutine
+	// the dead frames hold (park.Parked.Keep), or until this goroutine
 	// knows it will not park them; a panic known not to park from the start
 	// (a burst, say) does not hold it at all.
-	rec := &record{releaseGC: func() {}, cycles: j.cycles}
+	endHold, distrust := func() {}, ""
 	if noPark == "" {
 		// Only a goroutine that may park has frames to distrust: a burst's
 		// panics skip the read of the collector's statistics.
-		rec.gcNear = gcNearPanic(j)
-		rec.releaseGC = gcpause.Hold()
+		distrust = gcNearPanic(j)
+		endHold = gcpause.Hold()
 	}
+	handedOver := false
 	defer func() {
-		if !rec.parked() {
-			rec.releaseGC()
+		if !handedOver {
+			endHold()
 		}
 	}()
+	rec := &record{}
 	defer func() {
 		if e := recover(); e != nil {
 			// panicroom must never take the server down, not even when its own
@@ -123,7 +126,8 @@ func (d *Debugger) finish(j *job, noPark string) {
 	// The answer is complete: the request's goroutine may return through
 	// the middleware outside panicroom while this one is parked.
 	j.answered()
-	d.registry.park(rec, j.spot)
+	handedOver = true
+	d.registry.park(rec, park.Dead(j.spot, endHold, j.cycles, distrust, func(why string) { d.loseFrames(rec, why) }))
 }
 
 // parkRefusal says why a goroutine should not be parked, or "" if it may.

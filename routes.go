@@ -220,8 +220,9 @@ func (d *Debugger) banners(rec *record) []traceback.Banner {
 		out = append(out, traceback.Banner{Level: level, Text: rec.note})
 	}
 	rec.mu.Lock()
-	released, lost := rec.released, rec.lost
+	released := rec.released
 	rec.mu.Unlock()
+	lost := rec.lost()
 	switch {
 	case lost != "":
 		out = append(out, traceback.Banner{Level: "warn", Text: "The goroutine was released: " + lost + ". Values shown from its snapshot may be wrong; reproduce the panic to inspect it."})

@@ -53,19 +53,19 @@ import (
 	"net/http"
 	"time"
 
-	"github.com/panicroom/panicroom/internal/debugger"
+	"github.com/panicroom/panicroom/internal/debugapi"
 )
 
 // Evaluator is what the console needs from the debugger.
 type Evaluator interface {
-	Status() debugger.Status
-	Snapshot(ctx context.Context, panicID string) (*debugger.Snapshot, error)
-	Eval(ctx context.Context, req debugger.Request) (*debugger.Value, error)
-	Locals(ctx context.Context, panicID string, frame int) (*debugger.FrameVars, error)
-	Expand(ctx context.Context, h debugger.Handle) (*debugger.Value, error)
+	Status() debugapi.Status
+	Snapshot(ctx context.Context, panicID string) (*debugapi.Snapshot, error)
+	Eval(ctx context.Context, req debugapi.Request) (*debugapi.Value, error)
+	Locals(ctx context.Context, panicID string, frame int) (*debugapi.FrameVars, error)
+	Expand(ctx context.Context, h debugapi.Handle) (*debugapi.Value, error)
 }
 
-var _ Evaluator = debugger.Evaluator(nil)
+var _ Evaluator = debugapi.Evaluator(nil)
 
 // Server is the websocket endpoint. Its zero value is not usable: set
 // Evaluator and Authorize.

@@ -16,7 +16,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/gorilla/websocket"
-	"github.com/panicroom/panicroom/internal/debugger"
+	"github.com/panicroom/panicroom/internal/debugapi"
 	"github.com/panicroom/panicroom/internal/testapp"
 )
 
@@ -30,27 +30,27 @@ type fakeEvaluator struct {
 	block   chan struct{} // Eval of "block" waits on it
 }
 
-func (f *fakeEvaluator) Status() debugger.Status {
-	return debugger.Status{State: debugger.StateAttached}
+func (f *fakeEvaluator) Status() debugapi.Status {
+	return debugapi.Status{State: debugapi.StateAttached}
 }
 
-func (f *fakeEvaluator) Snapshot(ctx context.Context, id string) (*debugger.Snapshot, error) {
-	return &debugger.Snapshot{Panic: id, Frames: []debugger.FrameVars{{Frame: 0, Locals: []debugger.Value{{Name: "user", Kind: "ptr"}, {Name: "users", Kind: "map"}}}}}, nil
+func (f *fakeEvaluator) Snapshot(ctx context.Context, id string) (*debugapi.Snapshot, error) {
+	return &debugapi.Snapshot{Panic: id, Frames: []debugapi.FrameVars{{Frame: 0, Locals: []debugapi.Value{{Name: "user", Kind: "ptr"}, {Name: "users", Kind: "map"}}}}}, nil
 }
 
-func (f *fakeEvaluator) Eval(ctx context.Context, req debugger.Request) (*debugger.Value, error) {
+func (f *fakeEvaluator) Eval(ctx context.Context, req debugapi.Request) (*debugapi.Value, error) {
 	switch req.Expr {
 	case "block":
 		select {
 		case <-f.block:
 		case <-ctx.Done():
-			return nil, &debugger.Error{Code: debugger.CodeTimeout, Msg: "deadline"}
+			return nil, &debugapi.Error{Code: debugapi.CodeTimeout, Msg: "deadline"}
 		}
 	case "user":
-		return &debugger.Value{Name: "user", Kind: "ptr", Type: "*main.User", Children: []debugger.Value{{Kind: "struct", Type: "main.User",
-			Children: []debugger.Value{{Name: "Name", Kind: "string"}, {Name: "Email", Kind: "string"}, {Name: "ID", Kind: "int"}}}}}, nil
+		return &debugapi.Value{Name: "user", Kind: "ptr", Type: "*main.User", Children: []debugapi.Value{{Kind: "struct", Type: "main.User",
+			Children: []debugapi.Value{{Name: "Name", Kind: "string"}, {Name: "Email", Kind: "string"}, {Name: "ID", Kind: "int"}}}}}, nil
 	case "gone":
-		return nil, &debugger.Error{Code: debugger.CodeReleased, Msg: "released"}
+		return nil, &debugapi.Error{Code: debugapi.CodeReleased, Msg: "released"}
 	case "boom()":
 		panic("evaluator bug")
 	}
@@ -59,23 +59,23 @@ func (f *fakeEvaluator) Eval(ctx context.Context, req debugger.Request) (*debugg
 		f.mu.Lock()
 		f.vars[strings.TrimSpace(lhs)] = strings.TrimSpace(rhs)
 		f.mu.Unlock()
-		return &debugger.Value{Name: strings.TrimSpace(lhs), Value: strings.TrimSpace(rhs)}, nil
+		return &debugapi.Value{Name: strings.TrimSpace(lhs), Value: strings.TrimSpace(rhs)}, nil
 	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	v, ok := f.vars[req.Expr]
 	if !ok {
-		return nil, &debugger.Error{Code: debugger.CodeEval, Msg: "could not find symbol value for " + req.Expr}
+		return nil, &debugapi.Error{Code: debugapi.CodeEval, Msg: "could not find symbol value for " + req.Expr}
 	}
-	return &debugger.Value{Name: req.Expr, Value: v, Kind: "int"}, nil
+	return &debugapi.Value{Name: req.Expr, Value: v, Kind: "int"}, nil
 }
 
-func (f *fakeEvaluator) Locals(ctx context.Context, id string, frame int) (*debugger.FrameVars, error) {
-	return &debugger.FrameVars{Frame: frame, Args: []debugger.Value{{Name: "w"}, {Name: "r"}}, Locals: []debugger.Value{{Name: "user"}, {Name: "users"}, {Name: "count"}}}, nil
+func (f *fakeEvaluator) Locals(ctx context.Context, id string, frame int) (*debugapi.FrameVars, error) {
+	return &debugapi.FrameVars{Frame: frame, Args: []debugapi.Value{{Name: "w"}, {Name: "r"}}, Locals: []debugapi.Value{{Name: "user"}, {Name: "users"}, {Name: "count"}}}, nil
 }
 
-func (f *fakeEvaluator) Expand(ctx context.Context, h debugger.Handle) (*debugger.Value, error) {
-	return &debugger.Value{Name: h.Expr, Children: []debugger.Value{{Name: "[64]", Value: "1"}}}, nil
+func (f *fakeEvaluator) Expand(ctx context.Context, h debugapi.Handle) (*debugapi.Value, error) {
+	return &debugapi.Value{Name: h.Expr, Children: []debugapi.Value{{Name: "[64]", Value: "1"}}}, nil
 }
 
 // newServer serves a console over f; edits, if any, change the Server
@@ -157,7 +157,7 @@ func TestProtocol(t *testing.T) {
 		{`{"id":10,"op":"complete","panic":"p1","frame":0,"expr":"x + user.E"}`, func(a answer) bool { return strings.Join(a.Candidates, ",") == "Email" }, "fields through a pointer"},
 		{`{"id":17,"op":"complete","panic":"p1","frame":0,"expr":"user."}`, func(a answer) bool { return strings.Join(a.Candidates, ",") == "Email,Greeting,ID,Initials,Name" }, "fields and methods"},
 		{`{"id":11,"op":"complete","panic":"p1","frame":0,"expr":"f("}`, func(a answer) bool { return len(a.Candidates) > 3 }, "everything after a paren"},
-		{`{"id":12,"op":"status"}`, func(a answer) bool { return a.Status.State == debugger.StateAttached }, "status"},
+		{`{"id":12,"op":"status"}`, func(a answer) bool { return a.Status.State == debugapi.StateAttached }, "status"},
 		{`{"id":13,"op":"eval","panic":"p1","expr":"boom()"}`, func(a answer) bool { return a.Error.Code == "internal" }, "an evaluator panic"},
 		{`not json`, func(a answer) bool { return a.Error.Code == "bad-request" }, "malformed JSON"},
 		{`{"id":14,"op":"teleport"}`, func(a answer) bool { return a.ID == 14 && strings.Contains(a.Error.Message, "unknown op") }, "an unknown op"},

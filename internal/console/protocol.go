@@ -5,7 +5,7 @@ import (
 	"errors"
 	"fmt"
 
-	"github.com/panicroom/panicroom/internal/debugger"
+	"github.com/panicroom/panicroom/internal/debugapi"
 )
 
 // request is one message from the browser.
@@ -15,18 +15,18 @@ type request struct {
 	Panic  string           `json:"panic,omitempty"`
 	Frame  int              `json:"frame"`
 	Expr   string           `json:"expr,omitempty"`
-	Handle *debugger.Handle `json:"handle,omitempty"`
+	Handle *debugapi.Handle `json:"handle,omitempty"`
 }
 
 // answer is one message to the browser.
 type answer struct {
 	ID         int64               `json:"id"`
 	Op         string              `json:"op"`
-	Value      *debugger.Value     `json:"value,omitempty"`
-	Vars       *debugger.FrameVars `json:"vars,omitempty"`
-	Snapshot   *debugger.Snapshot  `json:"snapshot,omitempty"`
+	Value      *debugapi.Value     `json:"value,omitempty"`
+	Vars       *debugapi.FrameVars `json:"vars,omitempty"`
+	Snapshot   *debugapi.Snapshot  `json:"snapshot,omitempty"`
 	Candidates []string            `json:"candidates,omitempty"`
-	Status     *debugger.Status    `json:"status,omitempty"`
+	Status     *debugapi.Status    `json:"status,omitempty"`
 	Error      *answerError        `json:"error,omitempty"`
 
 	// closeCode, if set, makes the writer close the connection with it
@@ -39,7 +39,7 @@ type answerError struct {
 	Code    string          `json:"code"`
 	Message string          `json:"message"`
 	Hint    string          `json:"hint,omitempty"`
-	Value   *debugger.Value `json:"value,omitempty"` // a call's panic value
+	Value   *debugapi.Value `json:"value,omitempty"` // a call's panic value
 }
 
 const maxExpr = 4 << 10
@@ -83,31 +83,31 @@ func decode(b []byte) (request, error) {
 
 // explain turns an evaluator error into the answer's error, in plain words.
 func explain(err error) *answerError {
-	var e *debugger.Error
+	var e *debugapi.Error
 	if !errors.As(err, &e) {
 		return &answerError{Code: "error", Message: err.Error()}
 	}
 	out := &answerError{Code: string(e.Code), Message: e.Msg, Value: e.Value}
 	switch e.Code {
-	case debugger.CodeUnavailable:
+	case debugapi.CodeUnavailable:
 		out.Hint = "The debugger is not attached; the banner at the top of the page says why and how to fix it."
-	case debugger.CodeReleased:
+	case debugapi.CodeReleased:
 		out.Hint = "This panic's goroutine was released, so its frames are gone. The locals panel still shows them as they were at the panic. Trigger the panic again for a live console."
-	case debugger.CodeStale:
+	case debugapi.CodeStale:
 		out.Hint = "The parked stack moved, so reading it could show garbage. The locals panel shows the values taken at the panic."
-	case debugger.CodeSyntax:
+	case debugapi.CodeSyntax:
 		out.Hint = "Write a Go expression, such as user.Email, len(items), cfg.Lookup(\"x\") or count = 3."
-	case debugger.CodeTimeout:
+	case debugapi.CodeTimeout:
 		out.Hint = "The request took longer than its deadline. A call that blocks or loops forever is abandoned; the app keeps serving."
-	case debugger.CodeAgentDied:
+	case debugapi.CodeAgentDied:
 		out.Hint = "The debugger's helper process died and is being restarted; try again in a moment."
-	case debugger.CodeOptimized:
+	case debugapi.CodeOptimized:
 		out.Hint = `Rebuild with -gcflags=all="-N -l" so that the compiler keeps every variable and call.`
-	case debugger.CodeCallPanicked:
+	case debugapi.CodeCallPanicked:
 		out.Hint = "The function you called panicked; its panic value is below. The app is unaffected."
-	case debugger.CodeNoFrame:
+	case debugapi.CodeNoFrame:
 		out.Hint = "The debugger cannot see this frame; try a neighbouring one."
-	case debugger.CodeUnknownPanic:
+	case debugapi.CodeUnknownPanic:
 		out.Hint = "The server does not know this panic (it restarted, or the page is old). Reload the page."
 	}
 	return out

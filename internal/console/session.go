@@ -14,7 +14,7 @@ import (
 	"time"
 
 	"github.com/gorilla/websocket"
-	"github.com/panicroom/panicroom/internal/debugger"
+	"github.com/panicroom/panicroom/internal/debugapi"
 )
 
 var upgrader = websocket.Upgrader{
@@ -284,7 +284,7 @@ func (ss *session) handle(req request) (a answer) {
 		st := ev.Status()
 		a.Status = &st
 	case "eval":
-		a.Value, err = ev.Eval(ctx, debugger.Request{Panic: req.Panic, Frame: req.Frame, Expr: req.Expr})
+		a.Value, err = ev.Eval(ctx, debugapi.Request{Panic: req.Panic, Frame: req.Frame, Expr: req.Expr})
 	case "expand":
 		a.Value, err = ev.Expand(ctx, *req.Handle)
 	case "locals":
@@ -334,12 +334,12 @@ func complete(ctx context.Context, ev Evaluator, methods func(string) []string, 
 			}
 			vars = &snap.Frames[req.Frame]
 		}
-		for _, v := range append(append([]debugger.Value(nil), vars.Args...), vars.Locals...) {
+		for _, v := range append(append([]debugapi.Value(nil), vars.Args...), vars.Locals...) {
 			names = append(names, v.Name)
 		}
 		names = append(names, builtins...)
 	} else {
-		v, err := ev.Eval(ctx, debugger.Request{Panic: req.Panic, Frame: req.Frame, Expr: base})
+		v, err := ev.Eval(ctx, debugapi.Request{Panic: req.Panic, Frame: req.Frame, Expr: base})
 		if err != nil {
 			return nil, err
 		}

@@ -2,16 +2,14 @@ package devrun
 
 import (
 	"context"
-	"go/ast"
-	"go/parser"
-	"go/token"
 	"os"
 	"path/filepath"
 	"slices"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/panicroom/panicroom/internal/debugapi"
 )
 
 func TestIgnoredNames(t *testing.T) {
@@ -122,24 +120,12 @@ func TestWatcherWait(t *testing.T) {
 }
 
 // BuildArgs must mean what the console's advice says: the flags of
-// debugger.GoBuildFlags. The constant is read from the source, since
-// importing debugger would link Delve into this test.
+// debugapi.GoBuildFlags.
 func TestBuildArgsMatchDebuggerAdvice(t *testing.T) {
-	f, err := parser.ParseFile(token.NewFileSet(), "../debugger/evaluator.go", nil, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var advice string
-	ast.Inspect(f, func(n ast.Node) bool {
-		if vs, ok := n.(*ast.ValueSpec); ok && len(vs.Names) == 1 && vs.Names[0].Name == "GoBuildFlags" {
-			advice, _ = strconv.Unquote(vs.Values[0].(*ast.BasicLit).Value)
-		}
-		return true
-	})
 	// `-gcflags=all="-N -l"` as a shell reads it.
-	want := strings.ReplaceAll(advice, `"`, "")
+	want := strings.ReplaceAll(debugapi.GoBuildFlags, `"`, "")
 	if want == "" || BuildArgs[0] != want {
-		t.Fatalf("BuildArgs[0] = %q, debugger.GoBuildFlags means %q", BuildArgs[0], want)
+		t.Fatalf("BuildArgs[0] = %q, debugapi.GoBuildFlags means %q", BuildArgs[0], want)
 	}
 }
 

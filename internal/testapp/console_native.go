@@ -2,5 +2,5 @@
 
 package testapp
 
-// consoleHere: debugger/platform_native.go is built.
+// consoleHere: internal/agent/platform_native.go is built.
 const consoleHere = true

@@ -2,5 +2,5 @@
 
 package testapp
 
-// consoleHere: debugger/platform_other.go is built.
+// consoleHere: internal/agent/platform_other.go is built.
 const consoleHere = false

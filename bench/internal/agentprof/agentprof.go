@@ -3,8 +3,8 @@
 // the process is the agent and PANICROOM_BENCH_AGENT_CPUPROFILE names a
 // file, a CPU profile is written there until the process gets SIGUSR1.
 //
-// It must initialize before github.com/panicroom/panicroom/internal/debugger, whose
-// init runs the agent and exits: Go initializes packages that are ready in
+// It must initialize before github.com/panicroom/panicroom/internal/backend,
+// whose init runs the agent and exits: Go initializes packages that are ready in
 // the order of their import paths, and this one's path sorts first and
 // needs only packages the debugger needs too. benchapp checks the order at
 // run time (Started) rather than trusting this comment.
@@ -21,7 +21,7 @@ import (
 var Started bool
 
 func init() {
-	// The environment names are the debugger's own (debugger/wire.go).
+	// The environment names are the debugger's own (internal/agent/wire).
 	if os.Getenv("PANICROOM_INTERNAL_ROLE") != "agent" {
 		return
 	}

@@ -1,0 +1,56 @@
+package agent
+
+import (
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/panicroom/panicroom/internal/testapp"
+)
+
+// TestStrippedBinaryIsExplained builds a tiny program the way go run does
+// (-ldflags=-w) and checks that the agent is not started and the status says
+// why and what to do.
+func TestStrippedBinaryIsExplained(t *testing.T) {
+	// Elsewhere the platform is the reason given, not the debug information.
+	testapp.SkipWithoutConsole(t)
+	dir := t.TempDir()
+	for _, tc := range []struct {
+		ldflags, want, fixture string
+	}{
+		{"-w", "unavailable | the binary has no debug information", "status-stripped"},
+		{"-compressdwarf=false", "attaching", "status"},
+	} {
+		exe, prebuilt, err := testapp.Prebuilt(tc.fixture)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !prebuilt {
+			exe = filepath.Join(dir, "prog")
+			build := exec.Command("go", "build", "-ldflags="+tc.ldflags, "-o", exe, "./testdata/status")
+			if out, err := build.CombinedOutput(); err != nil {
+				t.Fatalf("building: %v\n%s", err, out)
+			}
+		}
+		// The status is the program's standard output; what the agent logs
+		// goes to standard error (on a platform without the SIGTRAP guard,
+		// a warning that says so came first, and the test read it as the
+		// status).
+		cmd := exec.Command(exe)
+		cmd.Env = append(os.Environ(), "PANICROOM_AGENT=")
+		var stderr strings.Builder
+		cmd.Stderr = &stderr
+		out, err := cmd.Output()
+		if err != nil {
+			t.Fatalf("running: %v\n%s%s", err, out, stderr.String())
+		}
+		if !strings.HasPrefix(strings.TrimSpace(string(out)), tc.want) {
+			t.Errorf("-ldflags=%s: status %q, want it to start with %q", tc.ldflags, out, tc.want)
+		}
+		if tc.ldflags == "-w" && !strings.Contains(string(out), `-gcflags=all="-N -l -dwarf=true" -ldflags="-s=false -w=false"`) {
+			t.Errorf("the fix does not give the flags: %q", out)
+		}
+	}
+}

@@ -1,0 +1,5 @@
+//go:build !panicroom_noconsole
+
+package agent_test
+
+const noConsoleBuild = false

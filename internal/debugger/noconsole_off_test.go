@@ -1,5 +1,0 @@
-//go:build !panicroom_noconsole
-
-package debugger_test
-
-const noConsoleBuild = false

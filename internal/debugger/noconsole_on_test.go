@@ -1,7 +1,0 @@
-//go:build panicroom_noconsole
-
-package debugger_test
-
-// noConsoleBuild: this test binary is the no-console build of the package
-// (make noconsole).
-const noConsoleBuild = true
