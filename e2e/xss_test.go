@@ -17,8 +17,8 @@ import (
 
 	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/chromedp"
+	"github.com/panicroom/panicroom/internal/report"
 	"github.com/panicroom/panicroom/internal/traceback"
-	"github.com/panicroom/panicroom/reliability"
 )
 
 // The payloads that testdata/xssapp puts in its panic value and source; the
@@ -88,7 +88,7 @@ func TestPayloadsStayText(t *testing.T) {
 	t.Parallel()
 	start := time.Now()
 	defer func() {
-		results.Add(reliability.Result{
+		results.Add(report.Result{
 			Area:       "Attacks",
 			Test:       "XSS in headless Chromium: panic values, error chains, URLs, headers, cookies, form values, file paths, source lines, console answers and errors",
 			Iterations: int(xssChecks.Load()), Survived: int(xssInert.Load()),
