@@ -59,8 +59,10 @@ func exprOf(v *api.Variable, fallback string) string {
 	return fallback
 }
 
+// convert turns one of Delve's values into the page's, with the fields
+// every kind has; each kind's own are its method's below. path is the
+// chain of composite values above v, for cutting cycles.
 func (cv converter) convert(v *api.Variable, expr string, path []ancestor) debugapi.Value {
-	panicID, frame := cv.panicID, cv.frame
 	typ := v.Type
 	if typ == "" {
 		typ = v.RealType
@@ -81,9 +83,6 @@ func (cv converter) convert(v *api.Variable, expr string, path []ancestor) debug
 		out.Kind = "invalid"
 	}
 	self := exprOf(v, expr)
-	more := func(start int) *debugapi.Handle {
-		return &debugapi.Handle{Panic: panicID, Frame: frame, Expr: self, Start: start}
-	}
 	if hasLen(v.Kind) {
 		out.Len = v.Len
 	}
@@ -96,128 +95,169 @@ func (cv converter) convert(v *api.Variable, expr string, path []ancestor) debug
 
 	switch v.Kind {
 	case reflect.String:
-		out.Value = strconv.Quote(v.Value)
-		if int64(len(v.Value)) < v.Len {
-			out.Value += "…"
-			out.More = more(len(v.Value))
-		}
-		return out
+		return cv.str(v, out, self)
 	case reflect.Ptr, reflect.UnsafePointer:
-		if len(v.Children) == 0 || v.Children[0].Addr == 0 {
-			out.Value = "nil"
-			if v.Kind == reflect.UnsafePointer && v.Value != "" {
-				out.Value = v.Value
-			}
-			return out
-		}
-		c := &v.Children[0]
-		out.Value = fmt.Sprintf("%#x", c.Addr)
-		for _, a := range path {
-			if a.addr == c.Addr && a.typ == c.Type {
-				out.Cut = true
-				return out
-			}
-		}
-		if c.OnlyAddr {
-			// Expanding a pointer loads its pointee, named as such.
-			out.More = &debugapi.Handle{Panic: panicID, Frame: frame, Expr: exprOf(c, "(*"+self+")")}
-			return out
-		}
-		child := cv.convert(c, "(*"+self+")", path)
-		child.Name = "*"
-		out.Children = []debugapi.Value{child}
-		return out
+		return cv.pointer(v, out, self, path)
 	case reflect.Interface:
-		if len(v.Children) == 0 || (v.Children[0].Kind == reflect.Invalid && v.Children[0].Addr == 0 && (v.Children[0].Type == "" || v.Children[0].Type == "void")) {
-			out.Value = "nil" // Delve says "void"
-			return out
-		}
-		c := &v.Children[0]
-		out.Value = c.Type
-		if isNil(c) {
-			// A typed nil in an interface: not == nil, the classic
-			// surprise, so say both what it holds and that it is nil.
-			out.Value = c.Type + "(nil)"
-		}
-		if c.OnlyAddr {
-			out.More = &debugapi.Handle{Panic: panicID, Frame: frame, Expr: exprOf(c, self+".("+c.Type+")")}
-			return out
-		}
-		child := cv.convert(c, self+".("+c.Type+")", path)
-		out.Children = []debugapi.Value{child}
-		return out
+		return cv.iface(v, out, self, path)
 	case reflect.Struct, reflect.Array, reflect.Slice:
-		if v.Addr != 0 {
-			path = append(path[:len(path):len(path)], ancestor{v.Addr, v.Type})
-		}
-		if v.Kind == reflect.Struct {
-			out.Value = "{…}"
-			if len(v.Children) == 0 && v.Len > 0 {
-				out.More = more(0)
-				return out
-			}
-		} else if v.Kind == reflect.Slice && v.Base == 0 {
-			out.Value = "nil"
-			return out
-		} else {
-			out.Value = fmt.Sprintf("len %d", v.Len)
-		}
-		for i := range v.Children {
-			c := &v.Children[i]
-			var cexpr string
-			if v.Kind == reflect.Struct {
-				cexpr = self + "." + c.Name
-			} else {
-				c.Name = "[" + strconv.Itoa(i) + "]"
-				cexpr = self + c.Name
-			}
-			out.Children = append(out.Children, cv.convert(c, cexpr, path))
-		}
-		if v.Kind != reflect.Struct && int64(len(v.Children)) < v.Len {
-			out.More = more(len(v.Children))
-		}
-		return out
+		return cv.composite(v, out, self, path)
 	case reflect.Map:
-		if v.Base == 0 {
-			out.Value = "nil" // a nil map is what "assignment to entry in nil map" is about
-			return out
-		}
-		out.Value = fmt.Sprintf("len %d", v.Len)
-		if v.Addr != 0 {
-			path = append(path[:len(path):len(path)], ancestor{v.Addr, v.Type})
-		}
-		for i := 0; i+1 < len(v.Children); i += 2 {
-			k, val := &v.Children[i], &v.Children[i+1]
-			child := cv.convert(val, exprOf(val, ""), path)
-			child.Name = shortKey(k)
-			out.Children = append(out.Children, child)
-		}
-		if int64(len(v.Children)/2) < v.Len {
-			out.More = more(len(v.Children) / 2)
-		}
-		return out
+		return cv.mapValue(v, out, self, path)
 	case reflect.Func:
-		out.Value = v.Value
-		if out.Value == "" || v.Base == 0 {
-			out.Value = "nil"
-			return out
-		}
-		if cv.bi != nil {
-			// Where the function is, as a stack trace would say.
-			if file, line, fn := cv.bi.PCToLine(v.Base); fn != nil && file != "" {
-				out.Value += " (" + shortPath(file) + ":" + strconv.Itoa(line) + ")"
-			}
-		}
-		return out
+		return cv.funcValue(v, out)
 	case reflect.Chan:
-		if v.Base == 0 {
-			out.Value = "nil"
-			return out
-		}
-		out.Value = fmt.Sprintf("len %d cap %d", v.Len, v.Cap)
-		return out
+		return cv.chanValue(v, out)
 	}
 	out.Value = v.Value
+	return out
+}
+
+// more is the handle that loads the children of the value self names
+// from start on.
+func (cv converter) more(self string, start int) *debugapi.Handle {
+	return &debugapi.Handle{Panic: cv.panicID, Frame: cv.frame, Expr: self, Start: start}
+}
+
+// str converts a string, cut at the load limit.
+func (cv converter) str(v *api.Variable, out debugapi.Value, self string) debugapi.Value {
+	out.Value = strconv.Quote(v.Value)
+	if int64(len(v.Value)) < v.Len {
+		out.Value += "…"
+		out.More = cv.more(self, len(v.Value))
+	}
+	return out
+}
+
+// pointer converts a pointer: its address, and its pointee unless that is an ancestor (a cycle) or not loaded.
+func (cv converter) pointer(v *api.Variable, out debugapi.Value, self string, path []ancestor) debugapi.Value {
+	if len(v.Children) == 0 || v.Children[0].Addr == 0 {
+		out.Value = "nil"
+		if v.Kind == reflect.UnsafePointer && v.Value != "" {
+			out.Value = v.Value
+		}
+		return out
+	}
+	c := &v.Children[0]
+	out.Value = fmt.Sprintf("%#x", c.Addr)
+	for _, a := range path {
+		if a.addr == c.Addr && a.typ == c.Type {
+			out.Cut = true
+			return out
+		}
+	}
+	if c.OnlyAddr {
+		// Expanding a pointer loads its pointee, named as such.
+		out.More = &debugapi.Handle{Panic: cv.panicID, Frame: cv.frame, Expr: exprOf(c, "(*"+self+")")}
+		return out
+	}
+	child := cv.convert(c, "(*"+self+")", path)
+	child.Name = "*"
+	out.Children = []debugapi.Value{child}
+	return out
+}
+
+// iface converts an interface: its dynamic type, and its value.
+func (cv converter) iface(v *api.Variable, out debugapi.Value, self string, path []ancestor) debugapi.Value {
+	if len(v.Children) == 0 || (v.Children[0].Kind == reflect.Invalid && v.Children[0].Addr == 0 && (v.Children[0].Type == "" || v.Children[0].Type == "void")) {
+		out.Value = "nil" // Delve says "void"
+		return out
+	}
+	c := &v.Children[0]
+	out.Value = c.Type
+	if isNil(c) {
+		// A typed nil in an interface: not == nil, the classic
+		// surprise, so say both what it holds and that it is nil.
+		out.Value = c.Type + "(nil)"
+	}
+	if c.OnlyAddr {
+		out.More = &debugapi.Handle{Panic: cv.panicID, Frame: cv.frame, Expr: exprOf(c, self+".("+c.Type+")")}
+		return out
+	}
+	child := cv.convert(c, self+".("+c.Type+")", path)
+	out.Children = []debugapi.Value{child}
+	return out
+}
+
+// composite converts a struct, an array or a slice: fields or elements.
+func (cv converter) composite(v *api.Variable, out debugapi.Value, self string, path []ancestor) debugapi.Value {
+	if v.Addr != 0 {
+		path = append(path[:len(path):len(path)], ancestor{v.Addr, v.Type})
+	}
+	if v.Kind == reflect.Struct {
+		out.Value = "{…}"
+		if len(v.Children) == 0 && v.Len > 0 {
+			out.More = cv.more(self, 0)
+			return out
+		}
+	} else if v.Kind == reflect.Slice && v.Base == 0 {
+		out.Value = "nil"
+		return out
+	} else {
+		out.Value = fmt.Sprintf("len %d", v.Len)
+	}
+	for i := range v.Children {
+		c := &v.Children[i]
+		var cexpr string
+		if v.Kind == reflect.Struct {
+			cexpr = self + "." + c.Name
+		} else {
+			c.Name = "[" + strconv.Itoa(i) + "]"
+			cexpr = self + c.Name
+		}
+		out.Children = append(out.Children, cv.convert(c, cexpr, path))
+	}
+	if v.Kind != reflect.Struct && int64(len(v.Children)) < v.Len {
+		out.More = cv.more(self, len(v.Children))
+	}
+	return out
+}
+
+// mapValue converts a map: its entries, named by their keys.
+func (cv converter) mapValue(v *api.Variable, out debugapi.Value, self string, path []ancestor) debugapi.Value {
+	if v.Base == 0 {
+		out.Value = "nil" // a nil map is what "assignment to entry in nil map" is about
+		return out
+	}
+	out.Value = fmt.Sprintf("len %d", v.Len)
+	if v.Addr != 0 {
+		path = append(path[:len(path):len(path)], ancestor{v.Addr, v.Type})
+	}
+	for i := 0; i+1 < len(v.Children); i += 2 {
+		k, val := &v.Children[i], &v.Children[i+1]
+		child := cv.convert(val, exprOf(val, ""), path)
+		child.Name = shortKey(k)
+		out.Children = append(out.Children, child)
+	}
+	if int64(len(v.Children)/2) < v.Len {
+		out.More = cv.more(self, len(v.Children)/2)
+	}
+	return out
+}
+
+// funcValue converts a function value: its name and where it is.
+func (cv converter) funcValue(v *api.Variable, out debugapi.Value) debugapi.Value {
+	out.Value = v.Value
+	if out.Value == "" || v.Base == 0 {
+		out.Value = "nil"
+		return out
+	}
+	if cv.bi != nil {
+		// Where the function is, as a stack trace would say.
+		if file, line, fn := cv.bi.PCToLine(v.Base); fn != nil && file != "" {
+			out.Value += " (" + shortPath(file) + ":" + strconv.Itoa(line) + ")"
+		}
+	}
+	return out
+}
+
+// chanValue converts a channel: its length and capacity.
+func (cv converter) chanValue(v *api.Variable, out debugapi.Value) debugapi.Value {
+	if v.Base == 0 {
+		out.Value = "nil"
+		return out
+	}
+	out.Value = fmt.Sprintf("len %d cap %d", v.Len, v.Cap)
 	return out
 }
 
