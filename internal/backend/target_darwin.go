@@ -1,13 +1,7 @@
-//go:build darwin && (amd64 || arm64) && !panicroom_noconsole
-
 package backend
 
 import (
 	"os"
-
-	"github.com/go-delve/delve/pkg/proc"
-
-	"github.com/panicroom/panicroom/internal/agent/wire"
 )
 
 // The macOS side of the agent: Delve's gdbserial backend driving Apple's
@@ -38,23 +32,3 @@ func guardianMain() int {
 	os.Stderr.WriteString("panicroom: there is no guardian on macOS\n")
 	return 2
 }
-
-// armTrap: no guard, so calls are made unguarded.
-func (tr *tracer) armTrap(*proc.EvalScope, *proc.G) (uint64, error) { return 0, nil }
-
-func (tr *tracer) disarmTrap(uint64) {}
-
-// sweepTrapSlots: no guard, so no slots left by an earlier agent.
-func (tr *tracer) sweepTrapSlots() {}
-
-// Reads while the app runs need the native backend's process_vm_readv;
-// through debugserver every read stops the app, so nothing is frozen.
-type frozen struct{}
-
-const maxFrozen = 1
-
-func (tr *tracer) freeze(wire.Scope, *located) {}
-
-func (tr *tracer) thaw(wire.Scope) *located { return nil }
-
-func (tr *tracer) readsRunning(wire.Request) bool { return false }
