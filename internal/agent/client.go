@@ -40,6 +40,8 @@ type Client struct {
 	nextID atomic.Uint64
 }
 
+var _ debugapi.Evaluator = (*Client)(nil)
+
 // Options configures Start. The zero value is the default.
 type Options struct {
 	// Disabled turns the console off; Status says so.
