@@ -601,6 +601,10 @@ func (a *Agent) Eval(ctx context.Context, req Request) (*Value, error) {
 		return nil, err
 	}
 	wr := wireRequest{Op: opEval, Panic: req.Panic, Goroutine: r.p.GoroutineID, Frames: r.p.Frames, Frame: req.Frame, Expr: req.Expr}
+	if unhold, ok := holdForWrite(r, req.Expr); ok {
+		wr.Held = true
+		defer unhold()
+	}
 	ans, err := a.request(ctx, wr)
 	if err != nil {
 		return nil, err

@@ -68,3 +68,5 @@ func (tr *tracer) freeze(wireRequest, *located) {}
 func (tr *tracer) thaw(wireRequest) *located { return nil }
 
 func (tr *tracer) readsRunning(wireRequest) bool { return false }
+
+func (tr *tracer) writesRunning(wireRequest, *located) bool { return false }

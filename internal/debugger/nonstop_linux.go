@@ -17,7 +17,8 @@ import (
 // stack, the agent keeps the frames (a frozen goroutine) and answers reads,
 // expansions and locals from them with process_vm_readv while the app runs:
 // no halt of every thread, no ptrace round trips, nothing the app's other
-// requests wait for. Calls and assignments still stop the app.
+// requests wait for. Calls still stop the app, and so do assignments
+// other than those livewrite_linux.go writes while it runs.
 //
 // Before each such read the agent checks, in the app's memory, that the g
 // is still that goroutine (same goid, not dead) and that its stack is
@@ -102,8 +103,8 @@ func (tr *tracer) readsRunning(req wireRequest) bool {
 	case opExpand, opLocals:
 		return true
 	case opEval:
-		_, _, assign := splitAssign(req.Expr)
-		return !req.Call && !assign
+		// An assignment may be, if writesRunning agrees.
+		return !req.Call
 	}
 	return false
 }

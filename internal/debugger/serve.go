@@ -31,7 +31,7 @@ func (tr *tracer) serve(req wireRequest) (ans wireAnswer) {
 		return wireAnswer{Err: &Error{Code: codeNeedFrames, Msg: "the agent no longer has this panic's frames"}}
 	}
 	if tr.readsRunning(req) {
-		if l := tr.thaw(req); l != nil {
+		if l := tr.thaw(req); l != nil && tr.writesRunning(req, l) {
 			tr.thawed = l
 			defer func() { tr.thawed = nil }()
 			return tr.do(req, deadline)

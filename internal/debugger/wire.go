@@ -42,8 +42,12 @@ type wireRequest struct {
 	// when Delve's escape check refuses them: the app has agreed to keep
 	// the frames for good if it happens (Panic.Retain).
 	StackPointers bool `json:",omitempty"`
-	Timeout       time.Duration
-	Panic         string // for handles in answers
+	// Held says that the app keeps the panic's goroutine parked until the
+	// answer (park.Spot.Hold): an assignment to its frames may then be
+	// written while the app runs (livewrite_linux.go).
+	Held    bool `json:",omitempty"`
+	Timeout time.Duration
+	Panic   string // for handles in answers
 }
 
 type wireAnswer struct {
