@@ -601,11 +601,9 @@ func (a *Agent) Eval(ctx context.Context, req Request) (*Value, error) {
 		return nil, err
 	}
 	wr := wireRequest{Op: opEval, Panic: req.Panic, Goroutine: r.p.GoroutineID, Frames: r.p.Frames, Frame: req.Frame, Expr: req.Expr}
-	if unhold, ok := holdForWrite(r, req.Expr); ok {
-		wr.Held = true
-		defer unhold()
-	}
+	endHold := a.holdForWrite(r, &wr)
 	ans, err := a.request(ctx, wr)
+	endHold(ans.ID != 0)
 	if err != nil {
 		return nil, err
 	}

@@ -1,14 +1,35 @@
 package debugger
 
 // holdForWrite keeps the parked goroutine of r from being released while
-// the agent answers expr, when expr is an assignment: the agent may then
-// write it into the parked frames while the app runs (livewrite_linux.go),
-// and a goroutine released between its check and its write would be
-// running on that memory. Reads need no hold: a stale read shows garbage,
-// a stale write corrupts a live stack.
-func holdForWrite(r *record, expr string) (unhold func(), ok bool) {
-	if _, _, assign := splitAssign(expr); !assign || r.p.Spot == nil {
-		return nil, false
+// the agent answers wr, when wr is an assignment: the agent may then write
+// it into the parked frames while the app runs (livewrite_linux.go), and a
+// goroutine released between its check and its write would be running on
+// that memory. Reads need no hold: a stale read shows garbage, a stale
+// write corrupts a live stack.
+//
+// The returned function ends the hold; it is told whether the agent
+// answered. A request without an answer may have been abandoned at its
+// context's end while the agent still works on it, so the hold then lasts
+// until no request is in flight (that one answered, or its agent dead).
+func (a *Agent) holdForWrite(r *record, wr *wireRequest) (end func(answered bool)) {
+	if _, _, assign := splitAssign(wr.Expr); !assign || r.p.Spot == nil {
+		return func(bool) {}
 	}
-	return r.p.Spot.Hold()
+	unhold, ok := r.p.Spot.Hold()
+	if !ok {
+		return func(bool) {}
+	}
+	wr.Held = true
+	return func(answered bool) {
+		wr.Held = false // a call that follows stops the app
+		if answered {
+			unhold()
+			return
+		}
+		go func() {
+			a.sem <- struct{}{}
+			<-a.sem
+			unhold()
+		}()
+	}
 }
