@@ -50,6 +50,9 @@ type record struct {
 	inCall atomic.Bool
 	// kept is set once p.KeepAlive has been called.
 	kept atomic.Bool
+	// shared is set once a call was handed pointers into the parked
+	// frames: code of the app may use them since (holdForWrite).
+	shared atomic.Bool
 }
 
 // keepAlive hands the snapshot's heap pointers to p.KeepAlive, once. The
@@ -664,6 +667,7 @@ func (a *Agent) evalWithCall(ctx context.Context, r *record, wr wireRequest) (*V
 	// agent) may hide a call that was handed pointers: keep the frames.
 	if wr.StackPointers && (ans.Retained || (err != nil && ans.ID == 0)) {
 		r.p.Retain(false)
+		r.shared.Store(true)
 	}
 	atomic.StoreUint32(&stop, 1)
 	select {

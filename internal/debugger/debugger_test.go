@@ -279,6 +279,11 @@ func TestAssign(t *testing.T) {
 func TestReadsWhileRunning(t *testing.T) {
 	f := startFixture(t)
 	f.panic("p")
+	// The snapshot runs on its own from the panic: let its stop be over
+	// before counting.
+	if r := f.do(command{Op: "snapshot", Panic: "p"}); r.Err != nil {
+		t.Fatalf("snapshot: %v", r.Err)
+	}
 	f.mustEval("p", 2, "total = total") // unwinds the goroutine, if the snapshot did not
 	stops := f.status().Stops
 	reads := []struct {
@@ -381,6 +386,15 @@ func TestCallsOnParkedValues(t *testing.T) {
 	// Writes through the receiver reach the parked frame.
 	if v := f.mustEval("p", 3, "cart.Items"); v.Value != "2" {
 		t.Errorf("cart.Items = %s after the calls", v.Value)
+	}
+	// A callee may have kept a pointer into the frames for the app's other
+	// goroutines: an assignment to them is no longer written while the
+	// app runs.
+	f.mustEval("p", 3, "stackUser.Age()") // unwinds the goroutine after the calls
+	stops := f.status().Stops
+	f.mustEval("p", 3, "cart.Items = 2")
+	if got := f.status().Stops - stops; got != 1 {
+		t.Errorf("an assignment to frames handed to a call stopped the app %d times, want 1", got)
 	}
 }
 

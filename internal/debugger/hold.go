@@ -7,12 +7,16 @@ package debugger
 // that memory. Reads need no hold: a stale read shows garbage, a stale
 // write corrupts a live stack.
 //
+// Once a call was handed pointers into the frames (record.shared), a
+// callee may have kept one for the app's other goroutines to use: the
+// agent is then not told it may write while the app runs, and stops it.
+//
 // The returned function ends the hold; it is told whether the agent
 // answered. A request without an answer may have been abandoned at its
 // context's end while the agent still works on it, so the hold then lasts
 // until no request is in flight (that one answered, or its agent dead).
 func (a *Agent) holdForWrite(r *record, wr *wireRequest) (end func(answered bool)) {
-	if _, _, assign := splitAssign(wr.Expr); !assign || r.p.Spot == nil {
+	if _, _, assign := splitAssign(wr.Expr); !assign || r.p.Spot == nil || r.shared.Load() {
 		return func(bool) {}
 	}
 	unhold, ok := r.p.Spot.Hold()

@@ -10,7 +10,8 @@ import (
 // TestHoldForWrite: an assignment's request holds its goroutine parked; an
 // answered one lets it go at once, and one abandoned without an answer
 // only once no request is in flight with the agent (it may still be
-// writing). Reads hold nothing.
+// writing). Reads hold nothing, and neither does an assignment to frames a
+// call was handed pointers into.
 func TestHoldForWrite(t *testing.T) {
 	spot, err := park.New()
 	if err != nil {
@@ -31,6 +32,14 @@ func TestHoldForWrite(t *testing.T) {
 	if wr.Held {
 		t.Error("still marked held after the answer")
 	}
+
+	r.shared.Store(true)
+	shared := wireRequest{Expr: "total = 3"}
+	a.holdForWrite(r, &shared)(true)
+	if shared.Held {
+		t.Error("held for a live write after a call was handed the frames")
+	}
+	r.shared.Store(false)
 
 	wr = wireRequest{Expr: "total = 3"}
 	end := a.holdForWrite(r, &wr)
