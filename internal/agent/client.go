@@ -70,6 +70,9 @@ type record struct {
 	inCall atomic.Bool
 	// kept is set once p.Parked.Keep has been called.
 	kept atomic.Bool
+	// shared is set once a call was handed pointers into the parked
+	// frames: code of the app may use them since (holdForWrite).
+	shared atomic.Bool
 }
 
 // keepAlive hands the snapshot's heap pointers to p.Parked, once; it
@@ -633,7 +636,9 @@ func (a *Client) Eval(ctx context.Context, req debugapi.Request) (*debugapi.Valu
 		return nil, err
 	}
 	in := wire.EvalIn{At: wire.At{Scope: r.scope(), Frame: req.Frame}, Expr: req.Expr}
+	endHold := a.holdForWrite(r, &in)
 	ans, err := a.request(ctx, wire.Request{Eval: &in})
+	endHold(ans.ID != 0)
 	if err != nil {
 		return nil, err
 	}
@@ -698,6 +703,7 @@ func (a *Client) evalWithCall(ctx context.Context, r *record, wr wire.EvalIn) (*
 	// agent) may hide a call that was handed pointers: keep the frames.
 	if wr.StackPointers && (retained || (err != nil && ans.ID == 0)) {
 		r.p.Retain(false)
+		r.shared.Store(true)
 	}
 	atomic.StoreUint32(&stop, 1)
 	select {

@@ -18,10 +18,13 @@
 // fd 4, serialized, each bounded by Options.Timeout (default 10 s). The
 // first request about a parked goroutine stops the app to unwind its stack;
 // later reads, expansions and locals are answered from those frames while
-// the app runs (with the native backend only). Assignments stop the app
-// for the length of one request; calls also need the goroutine running on
-// a thread, so the app makes it spin in rendezvous (no breakpoint is ever
-// written into the app) and the agent injects from there.
+// the app runs (with the native backend only), and so are assignments of
+// numbers to locals of the parked frames, while the app holds the
+// goroutine parked (hold.go; the backend's livewrite_linux.go). Other
+// assignments stop the app for the length of one request; calls also need
+// the goroutine running on a thread, so the app makes it spin in
+// rendezvous (no breakpoint is ever written into the app) and the agent
+// injects from there.
 //
 // Delve's escape check refuses a call handed a pointer into the parked
 // frames (a method on a local that never escaped). The agent makes it

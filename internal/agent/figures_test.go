@@ -59,6 +59,7 @@ func BenchmarkFigures(b *testing.B) {
 	for i := 0; i < b.N; i++ {
 		measure("eval", "items[10] + total", 30)
 		measure("call", "add(items[10], total)", 15)
+		measure("assignment", "total = 7", 30) // total's own value: later figures read it
 	}
 	fmt.Sscan(f.do(command{Op: "heartbeat"}).Other, &beats, &gap)
 	b.Logf("longest freeze of the app during evals and calls: %v", time.Duration(gap).Round(time.Microsecond))

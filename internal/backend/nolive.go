@@ -30,3 +30,5 @@ func (tr *tracer) freeze(wire.Scope, *located) {}
 func (tr *tracer) thaw(wire.Scope) *located { return nil }
 
 func (tr *tracer) readsRunning(wire.Request) bool { return false }
+
+func (tr *tracer) writesRunning(wire.Request, *located) bool { return false }

@@ -8,7 +8,6 @@ import (
 
 	"github.com/go-delve/delve/pkg/proc"
 	"github.com/panicroom/panicroom/internal/agent/wire"
-	"github.com/panicroom/panicroom/internal/debugapi"
 	"golang.org/x/sys/unix"
 )
 
@@ -19,7 +18,8 @@ import (
 // stack, the agent keeps the frames (a frozen goroutine) and answers reads,
 // expansions and locals from them with process_vm_readv while the app runs:
 // no halt of every thread, no ptrace round trips, nothing the app's other
-// requests wait for. Calls and assignments still stop the app.
+// requests wait for. Calls still stop the app, and so do assignments
+// other than those livewrite_linux.go writes while it runs.
 //
 // Before each such read the agent checks, in the app's memory, that the g
 // is still that goroutine (same goid, not dead) and that its stack is
@@ -104,8 +104,8 @@ func (tr *tracer) readsRunning(req wire.Request) bool {
 	case req.Expand != nil, req.Locals != nil:
 		return true
 	case req.Eval != nil:
-		_, _, assign := debugapi.SplitAssign(req.Eval.Expr)
-		return !req.Eval.Call && !assign
+		// An assignment may be, if writesRunning agrees.
+		return !req.Eval.Call
 	}
 	return false
 }

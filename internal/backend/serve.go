@@ -29,7 +29,7 @@ func (tr *tracer) serve(req wire.Request) (ans wire.Answer) {
 		return wire.Answer{Err: &debugapi.Error{Code: wire.CodeNeedFrames, Msg: "the agent no longer has this panic's frames"}}
 	}
 	if tr.readsRunning(req) {
-		if l := tr.thaw(*sc); l != nil {
+		if l := tr.thaw(*sc); l != nil && tr.writesRunning(req, l) {
 			tr.thawed = l
 			defer func() { tr.thawed = nil }()
 			return tr.do(req, deadline)

@@ -68,6 +68,10 @@ type Spot struct {
 	// descriptor number could land in a file opened since.
 	fdMu   sync.Mutex
 	closed bool
+
+	// holds is read-locked by each Hold and write-locked by Release
+	// before it wakes the goroutine (hold.go).
+	holds sync.RWMutex
 }
 
 // New returns a Spot with its pipe open. The pipe is closed when Wait
@@ -219,12 +223,14 @@ func (s *Spot) waitRead(reads uint64) {
 	}
 }
 
-// Release ends the wait. It does not wait for the goroutine to leave; use
-// Left for that. Release is idempotent.
+// Release ends the wait. It waits for the Holds in progress to end, not
+// for the goroutine to leave; use Left for that. Release is idempotent.
 func (s *Spot) Release() {
 	if s.released.Swap(true) {
 		return
 	}
+	s.holds.Lock() // wait for every Hold to end
+	s.holds.Unlock()
 	s.send(cmdRelease)
 }
 

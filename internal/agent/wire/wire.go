@@ -132,6 +132,10 @@ type EvalIn struct {
 	// when Delve's escape check refuses them: the app has agreed to keep
 	// the frames for good if it happens (debugapi.Panic.Retain).
 	StackPointers bool `json:",omitempty"`
+	// Held says that the app keeps the panic's goroutine parked until the
+	// answer (park.Spot.Hold): an assignment to its frames may then be
+	// written while the app runs (backend's livewrite_linux.go).
+	Held bool `json:",omitempty"`
 }
 
 // EvalOut is the value, or the request to come back with Call set.
