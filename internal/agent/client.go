@@ -2,12 +2,9 @@ package agent
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
-	"fmt"
 	"log/slog"
 	"os"
-	"os/exec"
 	"os/signal"
 	"runtime"
 	"sync"
@@ -18,7 +15,6 @@ import (
 
 	"github.com/panicroom/panicroom/internal/agent/wire"
 	"github.com/panicroom/panicroom/internal/debugapi"
-	"github.com/panicroom/panicroom/internal/gcpause"
 )
 
 // Agent is the app side of the helper process: it starts it, restarts it
@@ -91,14 +87,6 @@ func (r *record) keepAlive(ans *wire.SnapshotOut, err error) {
 // scope names r's goroutine and frames to the agent.
 func (r *record) scope() wire.Scope {
 	return wire.Scope{Panic: r.p.ID, Goroutine: r.p.GoroutineID, Frames: r.p.Frames}
-}
-
-// panicOf is the panic req is about, "" for none.
-func panicOf(req wire.Request) string {
-	if sc := req.Scope(); sc != nil {
-		return sc.Panic
-	}
-	return ""
 }
 
 // keptSnapshots bounds the snapshots of released panics kept for their
@@ -177,197 +165,6 @@ func (a *Client) setStatus(f func(*debugapi.Status)) {
 	a.mu.Unlock()
 }
 
-// slowRequest is how long a debugger request may take before it is logged.
-const slowRequest = 2 * time.Second
-
-// restartWindow is the span over which Options.MaxRestarts counts deaths.
-const restartWindow = 10 * time.Minute
-
-// supervise starts the agent and starts it again when it dies. The process
-// is started from a thread that never exits: Pdeathsig fires when the
-// parent *thread* dies, not the process.
-func (a *Client) supervise() {
-	runtime.LockOSThread()
-	defer close(a.exited)
-	failures := 0
-	var deaths []time.Time // within restartWindow
-	warnedNoVars := false  // once per process, not at every restart
-	for {
-		start := time.Now()
-		c, ready, err := a.launch()
-		if err == nil && ready.Err != "" {
-			a.setStatus(func(s *debugapi.Status) {
-				s.State = debugapi.StateUnavailable
-				s.Reason, s.Fix = ready.Err, ready.Fix
-				s.AgentPID = 0
-			})
-			a.opts.Logger.Warn("panicroom: the console is unavailable", slog.String("reason", ready.Err), slog.String("fix", ready.Fix))
-			c.wait()
-			return
-		}
-		if err == nil {
-			failures = 0
-			// The connection and the state change together: a request that
-			// sees StateAttached must find the connection.
-			a.setConnStatus(c, func(s *debugapi.Status) {
-				s.State = debugapi.StateAttached
-				s.Reason, s.Fix = "", ""
-				s.Optimized = ready.Optimized
-				s.NoMainVariables = ready.NoMainVariables
-				if ready.Optimized {
-					s.Reason = "the binary was built with optimizations: variables may be unreadable and calls are refused"
-					s.Fix = debugapi.BuildAdvice
-				}
-				s.AttachTook = time.Since(start)
-				s.AgentPID = ready.PID
-			})
-			took := time.Since(start).Round(time.Millisecond)
-			// The message keeps its figures too: tools (make bench) read them.
-			a.opts.Logger.Info(fmt.Sprintf("panicroom: debugger attached in %v (agent pid %d)", took, ready.PID),
-				slog.Duration("took", took), slog.Int("agent_pid", ready.PID))
-			if ready.NoMainVariables && !warnedNoVars {
-				warnedNoVars = true
-				a.opts.Logger.Warn("panicroom: "+debugapi.NoMainVariablesAdvice, slog.String("fix", debugapi.GoRunFlags))
-			}
-			a.resnapshot()
-			c.wait()
-			a.setConnStatus(nil, func(s *debugapi.Status) {
-				s.State = debugapi.StateAttaching
-				s.Reason = "the agent died"
-				s.AgentPID = 0
-			})
-		}
-		select {
-		case <-a.stop:
-			return
-		default:
-		}
-		failures++
-		// The budget is per window, not per life: a dev server that runs
-		// for days may lose its agent now and then, and should not lose
-		// its console for good; an agent that keeps dying is given up on.
-		now := time.Now()
-		deaths = append(deaths, now)
-		for len(deaths) > 0 && now.Sub(deaths[0]) > restartWindow {
-			deaths = deaths[1:]
-		}
-		why := "the agent died"
-		if err != nil {
-			why = err.Error()
-		}
-		if len(deaths) > a.opts.MaxRestarts || failures > 2 {
-			a.setStatus(func(s *debugapi.Status) {
-				s.State = debugapi.StateUnavailable
-				s.Reason = why + fmt.Sprintf("; gave up after %d deaths within %v", len(deaths), restartWindow)
-				s.Fix = "see the agent's messages above; restart the app to try again"
-				s.AgentPID = 0
-			})
-			st := a.Status()
-			a.opts.Logger.Error("panicroom: the console is unavailable: the debugger's agent keeps dying",
-				slog.String("reason", why), slog.Int("deaths", len(deaths)), slog.Duration("window", restartWindow), slog.String("fix", st.Fix))
-			return
-		}
-		a.setStatus(func(s *debugapi.Status) {
-			s.State = debugapi.StateAttaching
-			s.Reason = why + "; restarting it"
-			s.Restarts++
-			s.AgentPID = 0
-		})
-		a.opts.Logger.Warn("panicroom: the debugger's agent died; restarting it", slog.String("reason", why), slog.Int("restarts", a.Status().Restarts))
-		select {
-		case <-a.stop:
-			return
-		case <-time.After(time.Duration(failures) * 200 * time.Millisecond):
-		}
-	}
-}
-
-// setConnStatus replaces the connection and, if f is not nil, updates the
-// status in the same critical section.
-func (a *Client) setConnStatus(c *conn, f func(*debugapi.Status)) {
-	a.mu.Lock()
-	a.conn = c
-	if f != nil {
-		f(&a.status)
-	}
-	close(a.connReady)
-	a.connReady = make(chan struct{})
-	a.mu.Unlock()
-}
-
-// conn is one live agent process.
-type conn struct {
-	cmd *exec.Cmd
-	w   *os.File
-	r   *os.File
-
-	mu      sync.Mutex
-	pending map[uint64]chan wire.Answer
-	// framesSent holds the panics whose frames this agent was sent.
-	framesSent map[string]bool
-	dead       chan struct{}
-	once       sync.Once
-}
-
-func (c *conn) forgetFrames(panicID string) {
-	c.mu.Lock()
-	delete(c.framesSent, panicID)
-	c.mu.Unlock()
-}
-
-func (c *conn) read(dec *json.Decoder) {
-	for {
-		var ans wire.Answer
-		if err := dec.Decode(&ans); err != nil {
-			break
-		}
-		c.mu.Lock()
-		ch := c.pending[ans.ID]
-		delete(c.pending, ans.ID)
-		c.mu.Unlock()
-		if ch != nil {
-			ch <- ans
-		}
-	}
-	c.once.Do(func() { close(c.dead) })
-}
-
-func (c *conn) kill() {
-	if c.cmd.Process != nil {
-		c.cmd.Process.Kill()
-	}
-}
-
-func (c *conn) wait() {
-	c.cmd.Wait()
-	c.w.Close()
-	c.r.Close()
-	c.once.Do(func() { close(c.dead) })
-}
-
-func (c *conn) send(req wire.Request) (chan wire.Answer, error) {
-	ch := make(chan wire.Answer, 1)
-	c.mu.Lock()
-	c.pending[req.ID] = ch
-	if sc := req.Scope(); sc != nil && len(sc.Frames) > 0 {
-		if c.framesSent[sc.Panic] {
-			req = req.WithFramesSent()
-		} else {
-			c.framesSent[sc.Panic] = true
-		}
-	}
-	c.mu.Unlock()
-	b, err := json.Marshal(req)
-	if err != nil {
-		return nil, err
-	}
-	b = append(b, '\n')
-	if _, err := c.w.Write(b); err != nil {
-		return nil, err
-	}
-	return ch, nil
-}
-
 // Close implements Evaluator: closing the request pipe makes the agent
 // detach and exit.
 func (a *Client) Close() error {
@@ -390,121 +187,6 @@ func (a *Client) Close() error {
 	}
 	<-a.exited
 	return nil
-}
-
-// request sends one request and waits for its answer. Requests are
-// serialized: the agent answers one at a time, and a request whose caller
-// gave up keeps the slot until its answer arrives, so the next one is not
-// answered with the old answer's timing.
-func (a *Client) request(ctx context.Context, req wire.Request) (wire.Answer, error) {
-	return a.send(ctx, req, false, nil)
-}
-
-// send is request; resent is set when it sends req again because the agent
-// asked for its frames. When live is not nil, the request is dropped if it
-// says no once the request's turn has come: a snapshot queued behind others
-// during a burst is often for a panic released meanwhile, and looking for
-// a goroutine that is gone costs the agent a scan of every goroutine with
-// the app stopped.
-func (a *Client) send(ctx context.Context, req wire.Request, resent bool, live func() bool) (wire.Answer, error) {
-	st := a.Status()
-	if st.State != debugapi.StateAttached {
-		if st.State == debugapi.StateAttaching && st.AgentPID == 0 {
-			// wait for the (re)attach, bounded by ctx
-			a.mu.Lock()
-			ready := a.connReady
-			a.mu.Unlock()
-			select {
-			case <-ready:
-			case <-ctx.Done():
-				return wire.Answer{}, &debugapi.Error{Code: debugapi.CodeUnavailable, Msg: st.Reason}
-			case <-time.After(a.opts.Timeout):
-				return wire.Answer{}, &debugapi.Error{Code: debugapi.CodeUnavailable, Msg: st.Reason}
-			}
-			st = a.Status()
-		}
-		if st.State != debugapi.StateAttached {
-			return wire.Answer{}, &debugapi.Error{Code: debugapi.CodeUnavailable, Msg: joinReason(st)}
-		}
-	}
-	select {
-	case a.sem <- struct{}{}:
-	case <-ctx.Done():
-		return wire.Answer{}, debugapi.Errorf(debugapi.CodeTimeout, "waiting for an earlier request: %w", ctx.Err())
-	}
-	if live != nil && !live() {
-		<-a.sem
-		return wire.Answer{}, debugapi.Errorf(debugapi.CodeReleased, "the panic was released before its turn with the debugger")
-	}
-	a.mu.Lock()
-	c := a.conn
-	a.mu.Unlock()
-	if c == nil {
-		<-a.sem
-		return wire.Answer{}, &debugapi.Error{Code: debugapi.CodeUnavailable, Msg: joinReason(a.Status())}
-	}
-	req.ID = a.nextID.Add(1)
-	req.Timeout = a.opts.Timeout
-	if dl, ok := ctx.Deadline(); ok && time.Until(dl) < req.Timeout {
-		req.Timeout = time.Until(dl)
-	}
-	ch, err := c.send(req)
-	if err != nil {
-		<-a.sem
-		return wire.Answer{}, debugapi.Errorf(debugapi.CodeAgentDied, "sending to the agent: %w", err)
-	}
-	// The agent enforces the deadline itself; the grace covers a slow
-	// stop. Past it the agent is presumed hung and is killed.
-	grace := time.NewTimer(req.Timeout + 5*time.Second)
-	defer grace.Stop()
-	sent := time.Now()
-	defer func() {
-		// Most requests stop the whole app while they run: one that takes
-		// seconds is a pause every request of the app felt, and the log is
-		// where its cause can be found.
-		if took := time.Since(sent); took > slowRequest {
-			a.opts.Logger.Warn("panicroom: a debugger request stopped the app for long", slog.String("op", req.Op()), slog.String("panic", panicOf(req)),
-				slog.Duration("took", took.Round(time.Millisecond)))
-		}
-	}()
-	select {
-	case ans := <-ch:
-		<-a.sem
-		if ans.Stopped {
-			a.setStatus(func(s *debugapi.Status) { s.Stops++ })
-		}
-		if ans.Err != nil && ans.Err.Code == wire.CodeNeedFrames && !resent {
-			c.forgetFrames(panicOf(req))
-			return a.send(ctx, req, true, live)
-		}
-		if ans.Err != nil {
-			return ans, ans.Err
-		}
-		return ans, nil
-	case <-c.dead:
-		<-a.sem
-		return wire.Answer{}, debugapi.Errorf(debugapi.CodeAgentDied, "the agent died during the request; it is being restarted")
-	case <-grace.C:
-		c.kill()
-		<-a.sem
-		return wire.Answer{}, debugapi.Errorf(debugapi.CodeTimeout, "the agent did not answer within %v; it was restarted", req.Timeout+5*time.Second)
-	case <-ctx.Done():
-		go func() {
-			select {
-			case <-ch:
-			case <-c.dead:
-			}
-			<-a.sem
-		}()
-		return wire.Answer{}, debugapi.Errorf(debugapi.CodeTimeout, "%w", ctx.Err())
-	}
-}
-
-func joinReason(st debugapi.Status) string {
-	if st.Fix == "" {
-		return st.Reason
-	}
-	return st.Reason + "; " + st.Fix
 }
 
 // Register implements Evaluator.
@@ -548,25 +230,6 @@ func (a *Client) takeSnapshot(r *record) {
 	}
 	r.snap, r.snapErr = out.Snapshot, err
 	close(r.snapDone)
-}
-
-// resnapshot retries the snapshots lost to a dead agent.
-func (a *Client) resnapshot() {
-	a.mu.Lock()
-	var todo []*record
-	for _, r := range a.panics {
-		select {
-		case <-r.snapDone:
-		default:
-			if !r.released {
-				todo = append(todo, r)
-			}
-		}
-	}
-	a.mu.Unlock()
-	for _, r := range todo {
-		go a.takeSnapshot(r)
-	}
 }
 
 // Forget implements Evaluator.
@@ -650,108 +313,6 @@ func (a *Client) Eval(ctx context.Context, req debugapi.Request) (*debugapi.Valu
 	}
 	return a.evalWithCall(ctx, r, in)
 }
-
-// evalWithCall meets the agent at the rendezvous: the parked goroutine
-// runs rendezvous on its own stack, on a locked thread, until the agent has
-// injected the call. Spinning, unlike a breakpoint, writes no int3 into the
-// app (trap 3 of DESIGN.md); the int3s of the runtime's own debug-call
-// protocol are the SIGTRAP guard's (trapguard_linux.go).
-func (a *Client) evalWithCall(ctx context.Context, r *record, wr wire.EvalIn) (*debugapi.Value, error) {
-	if r.p.Parked == nil {
-		return nil, debugapi.Errorf(debugapi.CodeCall, "calls need the panic's park spot, and this panic has none")
-	}
-	if r.inCall.Load() {
-		return nil, debugapi.Errorf(debugapi.CodeCall, "an earlier call from this panic's goroutine never returned; it cannot run another one (reads still work)")
-	}
-	// While it spins, the parked goroutine is an ordinary running one: a
-	// collection that preempts it may shrink its stack, moving the panic's
-	// frames. No collection, then, until the call is over and the goroutine
-	// is back in its read(2): Do returns just before it enters the system
-	// call, and the collection that the end of the hold lets start (the
-	// heap grew meanwhile) must not find it a few instructions short.
-	release := gcpause.Hold()
-	defer time.AfterFunc(holdAfterCall, release)
-	var stop uint32
-	spinning := make(chan struct{})
-	did := make(chan error, 1)
-	go func() {
-		did <- r.p.Parked.Do(func() {
-			runtime.LockOSThread()
-			defer runtime.UnlockOSThread()
-			close(spinning)
-			rendezvous(&stop)
-		})
-	}()
-	select {
-	case <-spinning:
-	case err := <-did:
-		return nil, debugapi.Errorf(debugapi.CodeReleased, "the panic's goroutine left: %w", err)
-	case <-ctx.Done():
-		// Do is already queued; let it spin out at once.
-		atomic.StoreUint32(&stop, 1)
-		return nil, debugapi.Errorf(debugapi.CodeTimeout, "%w", ctx.Err())
-	case <-time.After(a.opts.Timeout):
-		atomic.StoreUint32(&stop, 1)
-		return nil, debugapi.Errorf(debugapi.CodeTimeout, "the panic's goroutine did not wake up within %v", a.opts.Timeout)
-	}
-	wr.Call = true
-	wr.StackPointers = r.p.Retain != nil && r.p.Retain(true)
-	ans, err := a.request(ctx, wire.Request{Eval: &wr})
-	retained := ans.Eval != nil && ans.Eval.Retained
-	// Committed while the goroutine still spins inside Do, where no
-	// release can reach it. An answer that never came (a timeout, a dead
-	// agent) may hide a call that was handed pointers: keep the frames.
-	if wr.StackPointers && (retained || (err != nil && ans.ID == 0)) {
-		r.p.Retain(false)
-		r.shared.Store(true)
-	}
-	atomic.StoreUint32(&stop, 1)
-	select {
-	case <-did:
-	case <-time.After(time.Second):
-		// The goroutine is still inside a call that did not return.
-		r.inCall.Store(true)
-	}
-	if r.p.Parked.Moved() {
-		if err == nil {
-			err = debugapi.Errorf(debugapi.CodeStale, "the parked goroutine's stack moved (%s); its frames can no longer be trusted", r.p.Parked.MovedAt())
-		}
-	}
-	if err != nil {
-		return nil, err
-	}
-	if ans.Eval == nil {
-		return nil, debugapi.Errorf(debugapi.CodeEval, "the agent answered a call with no value")
-	}
-	return ans.Eval.Value, nil
-}
-
-// holdAfterCall is how long the collector stays off after a call's Do.
-const holdAfterCall = 20 * time.Millisecond
-
-// rendezvous is where a parked goroutine waits, running on a thread, for a
-// call to be injected on it. It spends its time in spin, where the agent
-// injects (it recognizes spin by name, and waits for the thread to be
-// stopped there). Between spins it passes a function prologue, where a
-// preemption the scheduler or the collector asked for is taken: spin's
-// assembly loop cannot be preempted.
-//
-//go:noinline
-func rendezvous(stop *uint32) {
-	for atomic.LoadUint32(stop) == 0 {
-		spin(stop)
-		preemptPoint()
-	}
-}
-
-// preemptPoint calls a function, so that it has a stack check in its
-// prologue, which is where a requested preemption happens.
-//
-//go:noinline
-func preemptPoint() { preemptNop() }
-
-//go:noinline
-func preemptNop() {}
 
 // Locals implements Evaluator.
 func (a *Client) Locals(ctx context.Context, panicID string, frame int) (*debugapi.FrameVars, error) {

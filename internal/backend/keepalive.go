@@ -236,31 +236,31 @@ type spanInfo struct {
 // attach anyway, so that the first panic's stop does not pay for it
 // (~10 ms of DWARF reading). A failure is left for the first snapshot to
 // report.
-func (tr *tracer) prepareKeepAlive() {
-	sc, err := proc.ThreadScope(tr.t, tr.t.CurrentThread())
+func (sn *session) prepareKeepAlive() {
+	sc, err := proc.ThreadScope(sn.t, sn.t.CurrentThread())
 	if err != nil {
 		return
 	}
-	if l, err := loadHeapLayout(tr.t.BinInfo(), sc); err == nil {
-		tr.heap = l
+	if l, err := loadHeapLayout(sn.t.BinInfo(), sc); err == nil {
+		sn.heap = l
 	}
 }
 
-func (tr *tracer) newHeapChecker(sc *proc.EvalScope) (*heapChecker, error) {
-	if tr.heap == nil {
-		l, err := loadHeapLayout(tr.t.BinInfo(), sc)
+func (sn *session) newHeapChecker(sc *proc.EvalScope) (*heapChecker, error) {
+	if sn.heap == nil {
+		l, err := loadHeapLayout(sn.t.BinInfo(), sc)
 		if err != nil {
 			return nil, err
 		}
-		tr.heap = l
+		sn.heap = l
 	}
-	mheap := tr.heap.mheapAddr
-	h := &heapChecker{l: tr.heap, mem: tr.t.Memory(), mheap: mheap, spans: map[uint64]*spanInfo{}}
+	mheap := sn.heap.mheapAddr
+	h := &heapChecker{l: sn.heap, mem: sn.t.Memory(), mheap: mheap, spans: map[uint64]*spanInfo{}}
 	var ok bool
 	if h.sweepgen, ok = h.u32(mheap + uint64(h.l.sweepgenOff)); !ok {
 		return nil, errors.New("reading mheap_.sweepgen")
 	}
-	if h.numgc, ok = h.u32(tr.heap.numgcAddr); !ok {
+	if h.numgc, ok = h.u32(sn.heap.numgcAddr); !ok {
 		return nil, errors.New("reading memstats.numgc")
 	}
 	for i := int64(0); i < h.l.l1Len; i++ {
@@ -427,12 +427,12 @@ type keeper struct {
 
 // newKeeper prepares a collection for the goroutine of sc. It fails when
 // the heap metadata cannot be read, and the snapshot then keeps nothing.
-func (tr *tracer) newKeeper(sc *proc.EvalScope) (*keeper, error) {
-	h, err := tr.newHeapChecker(sc)
+func (sn *session) newKeeper(sc *proc.EvalScope) (*keeper, error) {
+	h, err := sn.newHeapChecker(sc)
 	if err != nil {
 		return nil, err
 	}
-	k := &keeper{heap: h, sc: sc, mem: tr.t.Memory(), ptrSize: h.l.ptrSize, ptrs: map[godwarf.Type]bool{}, seen: map[uint64]bool{}, visited: map[[2]uint64]bool{}}
+	k := &keeper{heap: h, sc: sc, mem: sn.t.Memory(), ptrSize: h.l.ptrSize, ptrs: map[godwarf.Type]bool{}, seen: map[uint64]bool{}, visited: map[[2]uint64]bool{}}
 	lo, err1 := sc.EvalExpression("runtime.curg.stack.lo", loadConfig)
 	hi, err2 := sc.EvalExpression("runtime.curg.stack.hi", loadConfig)
 	if err1 == nil && err2 == nil && lo.Value != nil && hi.Value != nil {

@@ -35,7 +35,7 @@ import (
 // writesRunning reports whether req, thawed into l, can be answered while
 // the app runs; for an assignment it points l's memory at a writer bounded
 // to the assigned variable.
-func (tr *tracer) writesRunning(req wire.Request, l *located) bool {
+func (sn *session) writesRunning(req wire.Request, l *located) bool {
 	in := req.Eval
 	if in == nil {
 		return true
@@ -44,7 +44,7 @@ func (tr *tracer) writesRunning(req wire.Request, l *located) bool {
 	if !assign {
 		return true
 	}
-	lm, ok := tr.live.(liveMemory)
+	lm, ok := sn.live.(liveMemory)
 	if !in.Held || !ok || len(l.stack) == 0 {
 		return false
 	}
@@ -52,7 +52,7 @@ func (tr *tracer) writesRunning(req wire.Request, l *located) bool {
 	if err != nil {
 		return false // the stopped path says why
 	}
-	v, err := tr.scope(l, d).EvalExpression(lhs, proc.LoadConfig{})
+	v, err := sn.scope(l, d).EvalExpression(lhs, proc.LoadConfig{})
 	if err != nil || v.Unreadable != nil || v.RealType == nil || v.Addr == 0 ||
 		v.Flags&(proc.VariableCPURegister|proc.VariableFakeAddress|proc.VariableConstant) != 0 || !pointerFree(v.Kind) {
 		return false

@@ -13,22 +13,22 @@ import (
 // calls go unguarded and every read stops the app.
 
 // armTrap: no guard, so calls are made unguarded.
-func (tr *tracer) armTrap(*proc.EvalScope, *proc.G) (uint64, error) { return 0, nil }
+func (sn *session) armTrap(*proc.EvalScope, *proc.G) (uint64, error) { return 0, nil }
 
-func (tr *tracer) disarmTrap(uint64) {}
+func (sn *session) disarmTrap(uint64) {}
 
 // sweepTrapSlots: no guard, so no slots left by an earlier agent.
-func (tr *tracer) sweepTrapSlots() {}
+func (sn *session) sweepTrapSlots() {}
 
 // Nothing is frozen for reads while the app runs.
 type frozen struct{}
 
 const maxFrozen = 1
 
-func (tr *tracer) freeze(wire.Scope, *located) {}
+func (sn *session) freeze(wire.Scope, *located) {}
 
-func (tr *tracer) thaw(wire.Scope) *located { return nil }
+func (sn *session) thaw(wire.Scope) *located { return nil }
 
-func (tr *tracer) readsRunning(wire.Request) bool { return false }
+func (sn *session) readsRunning(wire.Request) bool { return false }
 
-func (tr *tracer) writesRunning(wire.Request, *located) bool { return false }
+func (sn *session) writesRunning(wire.Request, *located) bool { return false }

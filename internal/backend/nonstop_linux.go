@@ -39,13 +39,13 @@ const gDead = 6 // runtime._Gdead
 
 // freeze remembers l, just unwound with the app stopped, for reads while
 // the app runs.
-func (tr *tracer) freeze(req wire.Scope, l *located) {
+func (sn *session) freeze(req wire.Scope, l *located) {
 	if len(l.stack) == 0 {
 		return
 	}
-	fz := tr.frozen.get(req.Goroutine)
+	fz := sn.frozen.get(req.Goroutine)
 	if fz == nil || fz.goid != l.g.ID {
-		sc := tr.scope(l, 0)
+		sc := sn.scope(l, 0)
 		fz = &frozen{goid: l.g.ID}
 		var err error
 		if fz.goidAddr, err = globalAddr(sc, "runtime.curg.goid"); err != nil {
@@ -59,12 +59,12 @@ func (tr *tracer) freeze(req wire.Scope, l *located) {
 		}
 	}
 	var b [8]byte
-	if _, err := tr.t.Memory().ReadMemory(b[:], fz.stackLoAddr); err != nil {
+	if _, err := sn.t.Memory().ReadMemory(b[:], fz.stackLoAddr); err != nil {
 		return
 	}
 	fz.stackLo = binary.LittleEndian.Uint64(b[:])
 	fz.l = l
-	tr.frozen.put(req.Goroutine, fz)
+	sn.frozen.put(req.Goroutine, fz)
 }
 
 // maxFrozen bounds the goroutines whose frames the agent keeps: the app
@@ -74,30 +74,30 @@ const maxFrozen = 64
 
 // thaw returns the frozen goroutine of req if it is still parked where it
 // was, with its reads going to the running app.
-func (tr *tracer) thaw(req wire.Scope) *located {
-	fz := tr.frozen.get(req.Goroutine)
+func (sn *session) thaw(req wire.Scope) *located {
+	fz := sn.frozen.get(req.Goroutine)
 	if fz == nil {
 		return nil
 	}
 	var b [8]byte
-	ok := tr.live.read(b[:], fz.goidAddr) && int64(binary.LittleEndian.Uint64(b[:])) == fz.goid &&
-		tr.live.read(b[:4], fz.statusAddr) && binary.LittleEndian.Uint32(b[:4])&^0x1000 != gDead &&
-		tr.live.read(b[:], fz.stackLoAddr) && binary.LittleEndian.Uint64(b[:]) == fz.stackLo
+	ok := sn.live.read(b[:], fz.goidAddr) && int64(binary.LittleEndian.Uint64(b[:])) == fz.goid &&
+		sn.live.read(b[:4], fz.statusAddr) && binary.LittleEndian.Uint32(b[:4])&^0x1000 != gDead &&
+		sn.live.read(b[:], fz.stackLoAddr) && binary.LittleEndian.Uint64(b[:]) == fz.stackLo
 	if !ok {
 		return nil // the stop that follows unwinds it afresh
 	}
 	l := *fz.l
-	l.mem = tr.live
+	l.mem = sn.live
 	return &l
 }
 
 // readsRunning reports whether req can be answered without stopping the
 // app.
-func (tr *tracer) readsRunning(req wire.Request) bool {
+func (sn *session) readsRunning(req wire.Request) bool {
 	// An abandoned call may end at any moment, and Delve handles that
 	// stop on its own goroutine, with the target's state: no reads beside
 	// it.
-	if !tr.running || len(tr.stuck) > 0 || tr.live == nil {
+	if !sn.running || len(sn.stuck) > 0 || sn.live == nil {
 		return false
 	}
 	switch {

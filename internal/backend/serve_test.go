@@ -45,23 +45,23 @@ func TestCallErrorsSayWhatToDo(t *testing.T) {
 // request, fills them into later ones, forgets the oldest beyond its bound,
 // and then says so rather than working on no frames.
 func TestFramesSentOnce(t *testing.T) {
-	tr := &tracer{frames: newRecent[string, []debugapi.Frame](maxFrames)}
+	sn := &session{frames: newRecent[string, []debugapi.Frame](maxFrames)}
 	first := wire.Scope{Panic: "p0", Frames: []debugapi.Frame{{Function: "main.handle"}}}
-	if !tr.framesFor(&first) {
+	if !sn.framesFor(&first) {
 		t.Fatal("a request with frames was refused")
 	}
 	later := wire.Scope{Panic: "p0", FramesSent: true}
-	if !tr.framesFor(&later) || len(later.Frames) != 1 || later.Frames[0].Function != "main.handle" {
+	if !sn.framesFor(&later) || len(later.Frames) != 1 || later.Frames[0].Function != "main.handle" {
 		t.Fatalf("later request got frames %+v", later.Frames)
 	}
 	for i := 1; i <= maxFrames; i++ {
-		tr.framesFor(&wire.Scope{Panic: "p" + strings.Repeat("x", i), Frames: []debugapi.Frame{{}}})
+		sn.framesFor(&wire.Scope{Panic: "p" + strings.Repeat("x", i), Frames: []debugapi.Frame{{}}})
 	}
 	evicted := wire.Scope{Panic: "p0", FramesSent: true}
-	if tr.framesFor(&evicted) {
+	if sn.framesFor(&evicted) {
 		t.Errorf("frames of the oldest panic still kept after %d newer ones", maxFrames)
 	}
-	if none := (wire.Scope{}); !tr.framesFor(&none) {
+	if none := (wire.Scope{}); !sn.framesFor(&none) {
 		t.Error("a request that never sent frames was refused")
 	}
 }

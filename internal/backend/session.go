@@ -69,25 +69,25 @@ func agentMain() int {
 		return 1
 	}
 	tgt := newTarget(backend)
-	tr, err := attach(tgt, ppid)
+	sn, err := attach(tgt, ppid)
 	if err != nil {
 		reason, fix := tgt.explainAttach(err, ppid)
 		enc.Encode(wire.Ready{PID: os.Getpid(), Err: reason, Fix: fix})
 		return 1
 	}
-	if tr.heap == nil {
-		tr.prepareKeepAlive()
+	if sn.heap == nil {
+		sn.prepareKeepAlive()
 	}
-	tr.sweepTrapSlots()
-	ready := wire.Ready{PID: os.Getpid(), AttachTook: time.Since(start), Optimized: tr.optimized}
-	tr.resume()
+	sn.sweepTrapSlots()
+	ready := wire.Ready{PID: os.Getpid(), AttachTook: time.Since(start), Optimized: sn.optimized}
+	sn.resume()
 	// Read while the app runs: it is the binary's file, not its memory.
-	if imgs := tr.t.BinInfo().Images; len(imgs) > 0 && !tr.optimized {
+	if imgs := sn.t.BinInfo().Images; len(imgs) > 0 && !sn.optimized {
 		ready.NoMainVariables = !mainHasVariables(imgs[0].Path)
-		tr.noMainVars = ready.NoMainVariables
+		sn.noMainVars = ready.NoMainVariables
 	}
 	if err := enc.Encode(ready); err != nil {
-		tr.detach()
+		sn.detach()
 		return 1
 	}
 
@@ -109,33 +109,33 @@ func agentMain() int {
 	for {
 		select {
 		case <-sigs:
-			tr.detach()
+			sn.detach()
 			return 0
 		case req, ok := <-reqs:
 			if !ok {
-				tr.detach() // pipe EOF: the app closed us or died
+				sn.detach() // pipe EOF: the app closed us or died
 				return 0
 			}
-			ans := tr.serve(req)
+			ans := sn.serve(req)
 			ans.ID = req.ID
 			if err := enc.Encode(ans); err != nil {
-				tr.detach()
+				sn.detach()
 				return 0
 			}
-			if tr.exited {
+			if sn.exited {
 				return 0
 			}
-		case err := <-tr.done:
+		case err := <-sn.done:
 			// The target stopped on its own: it exited, or an earlier
 			// call injection that hit its deadline finished now.
-			tr.running = false
-			if tr.exitedErr(err) {
+			sn.running = false
+			if sn.exitedErr(err) {
 				return 0
 			}
 			if why := tgt.stopped(err); why != "" {
 				fmt.Fprintln(os.Stderr, "panicroom agent:", why)
 			}
-			tr.resume()
+			sn.resume()
 		}
 	}
 }
@@ -222,7 +222,9 @@ func tracerOf(pid int) (int, string) {
 	return tracer, strings.TrimSpace(string(name))
 }
 
-type tracer struct {
+// session is one attach of the agent to the app: Delve's view of it, the
+// target (backend) that made it, and what the agent keeps between requests.
+type session struct {
 	grp       *proc.TargetGroup
 	t         *proc.Target
 	optimized bool
@@ -259,17 +261,17 @@ type tracer struct {
 	timeout time.Duration
 }
 
-func attach(tgt target, pid int) (*tracer, error) {
+func attach(tgt target, pid int) (*session, error) {
 	grp, heap, err := tgt.attach(pid)
 	if err != nil {
 		return nil, err
 	}
-	tr := &tracer{grp: grp, t: grp.Selected, heap: heap, stuck: map[int64]bool{}, frozen: newRecent[int64, *frozen](maxFrozen), live: tgt.liveMemory(pid), frames: newRecent[string, []debugapi.Frame](maxFrames), imports: importCache{}}
+	sn := &session{grp: grp, t: grp.Selected, heap: heap, stuck: map[int64]bool{}, frozen: newRecent[int64, *frozen](maxFrozen), live: tgt.liveMemory(pid), frames: newRecent[string, []debugapi.Frame](maxFrames), imports: importCache{}}
 	// Delve sets breakpoints on runtime.fatalpanic and runtime.throw. If
 	// this agent were killed, the next fatal error in the app would hit a
 	// bare int3 (trap 3 of DESIGN.md); and we have no use for them.
-	for addr := range tr.t.Breakpoints().M {
-		if err := tr.t.ClearBreakpoint(addr); err != nil {
+	for addr := range sn.t.Breakpoints().M {
+		if err := sn.t.ClearBreakpoint(addr); err != nil {
 			grp.Detach(false)
 			return nil, fmt.Errorf("clearing Delve's internal breakpoint at %#x: %w", addr, err)
 		}
@@ -277,67 +279,67 @@ func attach(tgt target, pid int) (*tracer, error) {
 	for id := range grp.LogicalBreakpoints {
 		delete(grp.LogicalBreakpoints, id)
 	}
-	if fns := tr.t.BinInfo().LookupFunc()["main.main"]; len(fns) > 0 && fns[0].Optimized() {
-		tr.optimized = true
+	if fns := sn.t.BinInfo().LookupFunc()["main.main"]; len(fns) > 0 && fns[0].Optimized() {
+		sn.optimized = true
 	}
-	return tr, nil
+	return sn, nil
 }
 
-func (tr *tracer) resume() {
-	tr.resumed = make(chan struct{})
-	tr.done = make(chan error, 1)
-	tr.grp.ResumeNotify(tr.resumed)
-	tr.running = true
-	done := tr.done
-	go func() { done <- tr.grp.Continue() }()
+func (sn *session) resume() {
+	sn.resumed = make(chan struct{})
+	sn.done = make(chan error, 1)
+	sn.grp.ResumeNotify(sn.resumed)
+	sn.running = true
+	done := sn.done
+	go func() { done <- sn.grp.Continue() }()
 }
 
 // halt stops the target. A manual stop request sent before Continue has
 // resumed the threads would be cleared by Continue itself and leave a
 // SIGTRAP pending, so wait for the resume first.
-func (tr *tracer) halt() error {
-	if !tr.running {
+func (sn *session) halt() error {
+	if !sn.running {
 		return nil
 	}
 	var err error
 	select {
-	case <-tr.resumed:
-		if err := tr.grp.RequestManualStop(); err != nil {
+	case <-sn.resumed:
+		if err := sn.grp.RequestManualStop(); err != nil {
 			return err
 		}
-		err = <-tr.done
-	case err = <-tr.done:
+		err = <-sn.done
+	case err = <-sn.done:
 	}
-	tr.running = false
-	if tr.exitedErr(err) {
+	sn.running = false
+	if sn.exitedErr(err) {
 		return errors.New("the app exited")
 	}
 	return err
 }
 
-func (tr *tracer) exitedErr(err error) bool {
+func (sn *session) exitedErr(err error) bool {
 	var pe proc.ErrProcessExited
 	if errors.As(err, &pe) {
-		tr.exited = true
+		sn.exited = true
 		return true
 	}
-	if ok, _ := tr.grp.Valid(); !ok {
-		tr.exited = true
+	if ok, _ := sn.grp.Valid(); !ok {
+		sn.exited = true
 		return true
 	}
 	return false
 }
 
 // detach restores every byte written to the target and lets it go.
-func (tr *tracer) detach() {
-	if tr.exited {
+func (sn *session) detach() {
+	if sn.exited {
 		return
 	}
-	if err := tr.halt(); err != nil && tr.exited {
+	if err := sn.halt(); err != nil && sn.exited {
 		return
 	}
-	for addr := range tr.t.Breakpoints().M {
-		tr.t.ClearBreakpoint(addr)
+	for addr := range sn.t.Breakpoints().M {
+		sn.t.ClearBreakpoint(addr)
 	}
-	tr.grp.Detach(false)
+	sn.grp.Detach(false)
 }

@@ -9,6 +9,6 @@ import (
 
 // trapFlags is the flags register the guard restores when it has stepped
 // an orphaned call back into the rendezvous.
-func trapFlags(tr *tracer, regs proc.Registers) (uint64, error) {
-	return tr.t.BinInfo().Arch.RegistersToDwarfRegisters(0, regs).Uint64Val(regnum.AMD64_Rflags), nil
+func trapFlags(sn *session, regs proc.Registers) (uint64, error) {
+	return sn.t.BinInfo().Arch.RegistersToDwarfRegisters(0, regs).Uint64Val(regnum.AMD64_Rflags), nil
 }

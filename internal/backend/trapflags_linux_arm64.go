@@ -11,7 +11,7 @@ import (
 // trapFlags is PSTATE, whose condition flags (NZCV) the guard puts back
 // when an orphaned call returns: the runtime reloads the general registers
 // itself, Delve would have restored the rest.
-func trapFlags(_ *tracer, regs proc.Registers) (uint64, error) {
+func trapFlags(_ *session, regs proc.Registers) (uint64, error) {
 	all, err := regs.Slice(false)
 	if err != nil {
 		return 0, err

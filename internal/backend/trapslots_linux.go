@@ -29,8 +29,8 @@ const (
 // call is injected from it. It returns the slot's address, or 0 when the
 // app has no free slot (16 calls that never returned): the call is then
 // made unguarded.
-func (tr *tracer) armTrap(sc *proc.EvalScope, g *proc.G) (uint64, error) {
-	if !tr.findTrapSlots(sc) {
+func (sn *session) armTrap(sc *proc.EvalScope, g *proc.G) (uint64, error) {
+	if !sn.findTrapSlots(sc) {
 		// Not a binary we can guard (the app never started the agent
 		// through this package's Start): call unguarded.
 		return 0, nil
@@ -40,12 +40,12 @@ func (tr *tracer) armTrap(sc *proc.EvalScope, g *proc.G) (uint64, error) {
 	if err != nil {
 		return 0, err
 	}
-	flags, err := trapFlags(tr, regs)
+	flags, err := trapFlags(sn, regs)
 	if err != nil {
 		return 0, err
 	}
 	const size = slotSize
-	table, err := tr.readTrapSlots()
+	table, err := sn.readTrapSlots()
 	if err != nil {
 		return 0, err
 	}
@@ -68,35 +68,35 @@ func (tr *tracer) armTrap(sc *proc.EvalScope, g *proc.G) (uint64, error) {
 	binary.LittleEndian.PutUint64(slot[slotPC:], regs.PC())
 	binary.LittleEndian.PutUint64(slot[slotFlags:], flags)
 	binary.LittleEndian.PutUint64(slot[slotGoid:], uint64(g.ID))
-	addr := tr.trapSlots + uint64(free*size)
-	if _, err := tr.t.Memory().WriteMemory(addr, slot[:]); err != nil {
+	addr := sn.trapSlots + uint64(free*size)
+	if _, err := sn.t.Memory().WriteMemory(addr, slot[:]); err != nil {
 		return 0, err
 	}
 	return addr, nil
 }
 
 // disarmTrap frees the slot of a call that is over.
-func (tr *tracer) disarmTrap(slot uint64) {
+func (sn *session) disarmTrap(slot uint64) {
 	if slot != 0 {
-		tr.t.Memory().WriteMemory(slot+uint64(slotTid), make([]byte, 8))
+		sn.t.Memory().WriteMemory(slot+uint64(slotTid), make([]byte, 8))
 	}
 }
 
-// findTrapSlots sets tr.trapSlots, once; false when the app has none.
-func (tr *tracer) findTrapSlots(sc *proc.EvalScope) bool {
-	if tr.trapSlots == 0 {
+// findTrapSlots sets sn.trapSlots, once; false when the app has none.
+func (sn *session) findTrapSlots(sc *proc.EvalScope) bool {
+	if sn.trapSlots == 0 {
 		addr, err := globalAddr(sc, wire.TrapSlotsSymbol)
 		if err != nil {
 			return false
 		}
-		tr.trapSlots = addr
+		sn.trapSlots = addr
 	}
 	return true
 }
 
-func (tr *tracer) readTrapSlots() ([trapSlotCount * slotSize]byte, error) {
+func (sn *session) readTrapSlots() ([trapSlotCount * slotSize]byte, error) {
 	var table [trapSlotCount * slotSize]byte
-	_, err := tr.t.Memory().ReadMemory(table[:], tr.trapSlots)
+	_, err := sn.t.Memory().ReadMemory(table[:], sn.trapSlots)
 	return table, err
 }
 
@@ -115,12 +115,12 @@ func (tr *tracer) readTrapSlots() ([trapSlotCount * slotSize]byte, error) {
 // scheduler, not in debugCall*); or while the goroutine is in spin, which
 // traps into the guard with R20 = 32 if a dying debugger left SP lowered
 // there. Anything it cannot read, it keeps.
-func (tr *tracer) sweepTrapSlots() {
-	sc, err := proc.ThreadScope(tr.t, tr.t.CurrentThread())
-	if err != nil || !tr.findTrapSlots(sc) {
+func (sn *session) sweepTrapSlots() {
+	sc, err := proc.ThreadScope(sn.t, sn.t.CurrentThread())
+	if err != nil || !sn.findTrapSlots(sc) {
 		return
 	}
-	table, err := tr.readTrapSlots()
+	table, err := sn.readTrapSlots()
 	if err != nil {
 		return
 	}
@@ -129,27 +129,27 @@ func (tr *tracer) sweepTrapSlots() {
 		if int64(binary.LittleEndian.Uint64(slot[slotTid:])) <= 0 {
 			continue
 		}
-		if tr.slotInUse(int64(binary.LittleEndian.Uint64(slot[slotGoid:]))) {
+		if sn.slotInUse(int64(binary.LittleEndian.Uint64(slot[slotGoid:]))) {
 			continue
 		}
-		tr.disarmTrap(tr.trapSlots + uint64(i*slotSize))
+		sn.disarmTrap(sn.trapSlots + uint64(i*slotSize))
 	}
 }
 
 // slotInUse says whether goroutine goid may still meet a trap of the
 // debug-call protocol, or spin's.
-func (tr *tracer) slotInUse(goid int64) bool {
+func (sn *session) slotInUse(goid int64) bool {
 	if goid <= 0 {
 		return false // not a slot armTrap wrote
 	}
-	g, err := proc.FindGoroutine(tr.t, goid)
+	g, err := proc.FindGoroutine(sn.t, goid)
 	if err != nil && strings.HasPrefix(err.Error(), "unknown goroutine") || err == nil && g == nil {
 		return false // it exited: no call runs on it
 	}
 	if err != nil {
 		return true
 	}
-	stack, err := proc.GoroutineStacktrace(tr.t, g, 64, proc.StacktraceSimple)
+	stack, err := proc.GoroutineStacktrace(sn.t, g, 64, proc.StacktraceSimple)
 	if err != nil || len(stack) == 0 {
 		return true
 	}

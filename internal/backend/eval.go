@@ -1,0 +1,165 @@
+package backend
+
+import (
+	"go/ast"
+	"go/parser"
+	"strings"
+	"time"
+
+	"github.com/go-delve/delve/pkg/proc"
+
+	"github.com/panicroom/panicroom/internal/agent/wire"
+	"github.com/panicroom/panicroom/internal/debugapi"
+)
+
+// Expressions and assignments in one frame of a parked goroutine, with the
+// app stopped or, for reads and number assignments, running.
+
+// needsCall reports Delve's refusal to evaluate without call injection.
+// needsCall reports whether a failed evaluation should be tried again as a
+// call. Delve says so in so many words for a plain function call, but a
+// method through a pointer to a package variable ("has no member M") fails
+// before it gets there; any failed expression with a call in it goes to the
+// call path, which gives the precise reason if it cannot call either.
+func needsCall(err error, expr string) bool {
+	if err == nil {
+		return false
+	}
+	return strings.Contains(err.Error(), msgNeedsCall) || hasCall(expr)
+}
+
+// builtinCalls are evaluated by Delve without injecting anything.
+var builtinCalls = map[string]bool{"len": true, "cap": true, "complex": true, "real": true, "imag": true, "min": true, "max": true}
+
+func hasCall(expr string) bool {
+	e, err := parser.ParseExpr(expr)
+	if err != nil {
+		return false
+	}
+	found := false
+	ast.Inspect(e, func(n ast.Node) bool {
+		c, ok := n.(*ast.CallExpr)
+		if !ok || found {
+			return !found
+		}
+		if id, ok := c.Fun.(*ast.Ident); ok && builtinCalls[id.Name] {
+			return true
+		}
+		found = true
+		return false
+	})
+	return found
+}
+
+func (sn *session) eval(req wire.EvalIn, deadline time.Time, retained *bool) (*debugapi.Value, bool, error) {
+	if req.Call {
+		v, err := sn.call(req, deadline, retained)
+		return v, false, err
+	}
+	sc, err := sn.frameScope(req.At)
+	if err != nil {
+		return nil, false, err
+	}
+	if lhs, rhs, ok := debugapi.SplitAssign(req.Expr); ok {
+		if err := sc.SetVariable(lhs, rhs); err != nil {
+			if needsCall(err, rhs) {
+				return nil, true, nil
+			}
+			return nil, false, evalError(err)
+		}
+		return sn.readBack(req, lhs)
+	}
+	v, err := sc.EvalExpression(req.Expr, loadConfig)
+	if err != nil && strings.Contains(err.Error(), msgNoSymbol) {
+		// A package the frame's file imports under another name than
+		// Delve knows it by (a renamed import): name it by its path.
+		if alt := sn.inPlace(req, sc); alt != "" && alt != req.Expr {
+			if v2, err2 := sc.EvalExpression(alt, loadConfig); err2 == nil {
+				v, err = v2, nil
+			}
+		}
+	}
+	if err != nil {
+		if needsCall(err, req.Expr) {
+			return nil, true, nil
+		}
+		return nil, false, evalErrorFor(err, req.Expr)
+	}
+	out := tree(sn.t.BinInfo(), req.Panic, req.Frame, v, req.Expr)
+	out.Name = req.Expr
+	return &out, false, nil
+}
+
+// readBack answers an assignment with the new value, read in a fresh scope
+// so that no cached frame memory hides the write.
+func (sn *session) readBack(req wire.EvalIn, lhs string) (*debugapi.Value, bool, error) {
+	sc, err := sn.frameScope(req.At)
+	if err != nil {
+		return nil, false, err
+	}
+	v, err := sc.EvalExpression(lhs, loadConfig)
+	if err != nil {
+		return nil, false, evalError(err)
+	}
+	out := tree(sn.t.BinInfo(), req.Panic, req.Frame, v, lhs)
+	out.Name = lhs
+	return &out, false, nil
+}
+
+// inPlace is req.Expr with the packages its frame's file renamed named
+// by path, for an evaluation in that frame's scope; "" if it cannot say.
+func (sn *session) inPlace(req wire.EvalIn, sc *proc.EvalScope) string {
+	if req.Frame < 0 || req.Frame >= len(req.Frames) {
+		return ""
+	}
+	n := names{imports: sn.imports.of(req.Frames[req.Frame].File), locals: map[string]bool{}}
+	if n.imports == nil {
+		return ""
+	}
+	if sc.Fn != nil {
+		n.pkg = sc.Fn.PackageName()
+	}
+	if vars, err := sc.Locals(0, ""); err == nil {
+		for _, v := range vars {
+			n.locals[v.Name] = true
+		}
+	}
+	out, err := rewriteIn(req.Expr, inPlace, n)
+	if err != nil {
+		return ""
+	}
+	return out
+}
+
+// namesIn is what names mean in Delve's frame d (the page's req.Frame).
+func (sn *session) namesIn(req wire.EvalIn, l *located, d int, locals map[string]bool) names {
+	n := names{locals: locals}
+	if fn := l.stack[d].Call.Fn; fn != nil {
+		n.pkg = fn.PackageName()
+	}
+	if req.Frame >= 0 && req.Frame < len(req.Frames) {
+		n.imports = sn.imports.of(req.Frames[req.Frame].File)
+	}
+	if n.pkg != "" {
+		// A package-level variable or function of the frame's package:
+		// Delve finds it by its qualified name, which costs a lookup in
+		// the debug information and no read of the app.
+		sc := sn.scope(l, d)
+		qual := pathQualifier(n.pkg)
+		q := ""
+		switch e := qual.(type) {
+		case *ast.Ident:
+			q = e.Name
+		case *ast.BasicLit:
+			q = e.Value
+		}
+		n.isPackageLevel = func(name string) bool {
+			if fns := sn.t.BinInfo().LookupFunc()[n.pkg+"."+name]; len(fns) > 0 {
+				return true
+			}
+			_, err := sc.EvalExpression(q+"."+name, proc.LoadConfig{})
+			return err == nil
+		}
+	}
+	return n
+}
