@@ -91,6 +91,12 @@ func (l *located) frame(req wire.Scope, i int) (int, error) {
 		return 0, debugapi.Errorf(debugapi.CodeNoFrame, "Delve's unwinder has no frame for %s (%s:%d): it loses a frame below runtime.sigpanic when the faulting function is a frameless leaf; try the frame above", f.Function, f.File, f.Line)
 	}
 	if fn := l.stack[d].Call.Fn; fn != nil && fn.Optimized() {
+		if runtimePackage(fn.Name) {
+			// Advice to rebuild would be wrong: the toolchain compiles the
+			// runtime's packages with optimizations whatever -gcflags say
+			// (seen with runtime.mapassign_faststr under all=-N -l).
+			return d, debugapi.Errorf(debugapi.CodeOptimized, "%s "+debugapi.RuntimeOptimized+": its variables may be unreadable and calls from it are refused; use the console of one of your own frames", fn.Name)
+		}
 		return d, debugapi.Errorf(debugapi.CodeOptimized, "%s was compiled with optimizations, its variables may be unreadable and calls are refused: "+debugapi.BuildAdvice, fn.Name)
 	}
 	return d, nil

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/panicroom/panicroom/internal/debugapi"
 )
@@ -102,7 +103,11 @@ func explain(err error) *answerError {
 	case debugapi.CodeAgentDied:
 		out.Hint = "The debugger's helper process died and is being restarted; try again in a moment."
 	case debugapi.CodeOptimized:
-		out.Hint = `Rebuild with -gcflags=all="-N -l" so that the compiler keeps every variable and call.`
+		if strings.Contains(e.Msg, debugapi.RuntimeOptimized) {
+			out.Hint = "The runtime's frames are always optimized; open the console of one of your own frames."
+		} else {
+			out.Hint = `Rebuild with -gcflags=all="-N -l" so that the compiler keeps every variable and call.`
+		}
 	case debugapi.CodeCallPanicked:
 		out.Hint = "The function you called panicked; its panic value is below. The app is unaffected."
 	case debugapi.CodeNoFrame:

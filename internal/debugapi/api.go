@@ -94,6 +94,11 @@ const (
 	BuildAdvice = "build with go build " + GoBuildFlags + ", or run with go run " + GoRunFlags
 )
 
+// RuntimeOptimized follows the name of a runtime function in a
+// CodeOptimized error: no build flag helps there, so the console advises
+// another frame instead of a rebuild.
+const RuntimeOptimized = "is part of the Go runtime, which is compiled with optimizations whatever the build flags"
+
 // NoMainVariablesAdvice is what the log and the page say when
 // Status.NoMainVariables is set.
 const NoMainVariablesAdvice = "the main package was compiled without its variables' debug information, as go run does by default: its frames will show no arguments or locals. Run it with go run " + GoRunFlags
