@@ -221,6 +221,7 @@ func New(opts ...Option) *Debugger {
 	if err != nil {
 		panic("panicroom: loading embedded assets: " + err.Error())
 	}
+	renderer.SetAssetVersion(st.version)
 	d := &Debugger{
 		cfg:        cfg,
 		access:     access,

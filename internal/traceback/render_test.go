@@ -91,8 +91,9 @@ func TestHTMLEscapesEverything(t *testing.T) {
 			t.Errorf("page lacks %q", want)
 		}
 	}
-	if n := strings.Count(page, "<script"); n != 2 || strings.Count(page, `<script src="/__panicroom__/static/`) != 2 {
-		t.Errorf("page has %d script tags, want only the two static ones", n)
+	// console.js is loaded by panicroom.js, after the first paint.
+	if n := strings.Count(page, "<script"); n != 1 || strings.Count(page, `<script src="/__panicroom__/static/`) != 1 {
+		t.Errorf("page has %d script tags, want only the static panicroom.js", n)
 	}
 	golden(t, "page.golden.html", normalize(page))
 }
@@ -381,5 +382,29 @@ func TestCodeSpanAndFence(t *testing.T) {
 	}
 	if got := fence("a ```` b", "go"); !strings.HasPrefix(got, "`````go\n") || !strings.HasSuffix(got, "\n`````\n") {
 		t.Errorf("fence: %q", got)
+	}
+}
+
+// TestAssetVersion: with a version set, every asset the page names carries
+// it (the server answers those URLs as immutable); without, none does.
+func TestAssetVersion(t *testing.T) {
+	r, _ := NewRenderer("/p/", "none")
+	r.SetAssetVersion("0a1b2c")
+	var b bytes.Buffer
+	if err := r.HTML(&b, Page{Panic: fixture(t)}); err != nil {
+		t.Fatal(err)
+	}
+	page := b.String()
+	for _, want := range []string{`href="/p/static/panicroom.css?v=0a1b2c"`, `href="/p/static/chroma.css?v=0a1b2c"`, `src="/p/static/panicroom.js?v=0a1b2c"`} {
+		if !strings.Contains(page, want) {
+			t.Errorf("page lacks %s", want)
+		}
+	}
+	if n, v := strings.Count(page, "/p/static/"), strings.Count(page, "?v=0a1b2c"); n != v {
+		t.Errorf("%d assets named, %d with the version", n, v)
+	}
+	b.Reset()
+	if err := r.Console(&b, "0123456789abcdef01", nil, nil); err != nil || !strings.Contains(b.String(), `src="/p/static/panicroom.js?v=0a1b2c"`) {
+		t.Errorf("console page: %v, lacks the versioned script:\n%s", err, b.String())
 	}
 }
