@@ -276,9 +276,9 @@ func newStatic(light, dark string) (*static, error) {
 		s.files[name] = staticFile{body: body, gz: gzipped(body), ctype: ctype, etag: `"` + hex.EncodeToString(sum[:8]) + `"`}
 	}
 	for name, b := range files {
-		add(name, b)
+		add(name, minifyAsset(name, b))
 	}
-	add("chroma.css", traceback.StyleCSS(light, dark))
+	add("chroma.css", minifyAsset("chroma.css", traceback.StyleCSS(light, dark)))
 	s.version = assetVersion(s.files)
 	return s, nil
 }
