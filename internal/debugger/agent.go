@@ -511,7 +511,7 @@ func (a *Agent) takeSnapshot(r *record) {
 	if errors.As(err, &e) && (e.Code == CodeAgentDied || e.Code == CodeUnavailable) && a.status.State == StateAttaching {
 		return // resnapshot retries it after the restart
 	}
-	r.snap, r.snapErr = ans.Snapshot, err
+	r.snap, r.snapErr = compactSnapshot(ans.Snapshot), err
 	close(r.snapDone)
 }
 
