@@ -109,13 +109,13 @@ func TestClosedFramesFetchTheirSource(t *testing.T) {
 		t.Fatal(err)
 	}
 	page := b.String()
-	if !strings.Contains(page, `<div class="src-later" data-src="/p/panic/0123456789abcdef01/frame/1">`) {
+	if !strings.Contains(page, `<div class="body src-later" data-src="/p/panic/0123456789abcdef01/frame/1">`) {
 		t.Errorf("the closed standard library frame does not point at its source")
 	}
 	if n := strings.Count(page, "No source: source file not found"); n != 1 {
 		t.Errorf("%d frames say they have no source, want the open one only (the closed one's is fetched)", n)
 	}
-	if n := strings.Count(page, `<div class="src-later" data-src="/p/panic/0123456789abcdef01/frame/`); n != 1 {
+	if n := strings.Count(page, `<div class="body src-later" data-src="/p/panic/0123456789abcdef01/frame/`); n != 1 {
 		t.Errorf("%d frames wait for their source, want only the closed one", n)
 	}
 	b.Reset()

@@ -403,7 +403,7 @@
       existing.querySelector("textarea").focus();
       return;
     }
-    var index = parseInt(frameEl.getAttribute("data-frame"), 10);
+    var index = parseInt(frameEl.id.replace("frame-", ""), 10);
     var box = el("div", "console");
     box.setAttribute("aria-label", "Console for frame " + index);
     var st = el("div", "console-state");

@@ -67,11 +67,23 @@
         });
       })
       .then(function (html) {
-        // The server's html/template escaped every byte of source.
-        later.insertAdjacentHTML("beforebegin", html);
-        later.remove();
+        // The server's html/template escaped every byte of source. A
+        // closed frame's body is its own placeholder (a console opened
+        // meanwhile stays below the source); the goroutines' is replaced.
+        if (later.classList.contains("body")) {
+          later.className = "body";
+          later.removeAttribute("aria-busy");
+          later.insertAdjacentHTML("afterbegin", html);
+        } else {
+          later.insertAdjacentHTML("beforebegin", html);
+          later.remove();
+        }
       }, function (err) {
         later.removeAttribute("aria-busy");
+        if (later.classList.contains("body")) {
+          later.className = "body";
+          later = later.insertBefore(document.createElement("p"), later.firstChild);
+        }
         later.className = "nosrc";
         later.textContent = "Could not load this part of the page: " + err.message;
       });
