@@ -69,6 +69,7 @@ func agentMain() int {
 	}
 	defer guard.Close()
 
+	settleGC := collectDuringLoad()
 	start := time.Now()
 	backend, err := backendFromEnv(runtime.GOOS)
 	if err != nil {
@@ -97,6 +98,7 @@ func agentMain() int {
 		tr.detach()
 		return 1
 	}
+	settleGC()
 
 	sigs := make(chan os.Signal, 1)
 	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP)
