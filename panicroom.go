@@ -35,7 +35,9 @@
 //	/__panicroom__/             recent panics, newest first, updated live
 //	/__panicroom__/events       the list's changes, as server-sent events
 //	/__panicroom__/panic/{id}   one panic's page (?format=text, json or markdown)
-//	/__panicroom__/static/...   the page's stylesheets and script
+//	/__panicroom__/static/...   the page's stylesheets and script, served
+//	                            without comments; ?v= names the build's
+//	                            assets, which browsers then keep as immutable
 //	/__panicroom__/run/events   only under "panicroom run": server-sent events
 //	                            that name the run, so open pages follow rebuilds
 //
