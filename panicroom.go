@@ -35,7 +35,9 @@
 //	/__panicroom__/             recent panics, newest first, updated live
 //	/__panicroom__/events       the list's changes, as server-sent events
 //	/__panicroom__/panic/{id}   one panic's page (?format=text, json or markdown)
-//	/__panicroom__/static/...   the page's stylesheets and script
+//	/__panicroom__/static/...   the page's stylesheets and script, served
+//	                            without comments; ?v= names the build's
+//	                            assets, which browsers then keep as immutable
 //	/__panicroom__/run/events   only under "panicroom run": server-sent events
 //	                            that name the run, so open pages follow rebuilds
 //
@@ -221,6 +223,7 @@ func New(opts ...Option) *Debugger {
 	if err != nil {
 		panic("panicroom: loading embedded assets: " + err.Error())
 	}
+	renderer.SetAssetVersion(st.version)
 	d := &Debugger{
 		cfg:        cfg,
 		access:     access,
@@ -231,6 +234,7 @@ func New(opts ...Option) *Debugger {
 		static:     st,
 		renders:    make(chan struct{}, max(2, runtime.GOMAXPROCS(0))),
 	}
+	d.sources.SetStyles(cfg.lightStyle, cfg.darkStyle)
 	d.startDebugger()
 	d.registry.onPark = d.register
 	d.registry.onChange = d.events.changed

@@ -238,7 +238,8 @@ func (d *Debugger) banners(rec *record) []traceback.Banner {
 // static holds the embedded assets with their ETags, and the generated
 // chroma stylesheet.
 type static struct {
-	files map[string]staticFile
+	files   map[string]staticFile
+	version string // assetVersion of files
 }
 
 type staticFile struct {
@@ -276,9 +277,10 @@ func newStatic(light, dark string) (*static, error) {
 		s.files[name] = staticFile{body: body, gz: gzipped(body), ctype: ctype, etag: `"` + hex.EncodeToString(sum[:8]) + `"`}
 	}
 	for name, b := range files {
-		add(name, b)
+		add(name, minifyAsset(name, b))
 	}
-	add("chroma.css", traceback.StyleCSS(light, dark))
+	add("chroma.css", minifyAsset("chroma.css", traceback.StyleCSS(light, dark)))
+	s.version = assetVersion(s.files)
 	return s, nil
 }
 
@@ -289,8 +291,9 @@ func (d *Debugger) serveStatic(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	setPageHeaders(w.Header(), f.ctype)
-	// Assets change only with the binary: revalidate cheaply by ETag.
-	w.Header().Set("Cache-Control", "no-cache")
+	// Assets change only with the binary: a versioned URL is kept,
+	// any other revalidated cheaply by ETag.
+	w.Header().Set("Cache-Control", d.static.cacheControl(r))
 	w.Header().Set("ETag", f.etag)
 	w.Header().Set("Vary", "Accept-Encoding")
 	if match := r.Header.Get("If-None-Match"); match != "" && strings.Contains(match, f.etag) {

@@ -41,7 +41,7 @@ func TestRoutes(t *testing.T) {
 		{Prefix + "panic/" + id + "?format=json", "", "", 200, "application/json", `"message": "route test \u003cscript\u003e`},
 		{Prefix + "panic/" + id + "?format=markdown", "", "text/html", 200, "text/markdown; charset=utf-8", "### `panic: route test <script>alert(1)</script>`"},
 		{Prefix + "panic/nosuchid", "", "", 404, "text/plain; charset=utf-8", "no panic with this id"},
-		{Prefix + "panic/" + id + "/frame/0", "", "", 200, "text/html; charset=utf-8", `<td class="ln">`},
+		{Prefix + "panic/" + id + "/frame/0", "", "", 200, "text/html; charset=utf-8", `<tr class="current"><th>`},
 		{Prefix + "panic/" + id + "/frame/999", "", "", 404, "text/plain; charset=utf-8", `no frame "999" in this panic`},
 		{Prefix + "panic/" + id + "/frame/x", "", "", 404, "text/plain; charset=utf-8", `no frame "x"`},
 		{Prefix + "panic/nosuchid/frame/0", "", "", 404, "text/plain; charset=utf-8", "no panic with this id"},

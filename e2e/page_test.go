@@ -42,8 +42,8 @@ func TestNilPointerPage(t *testing.T) {
 		Open: f.open,
 		Loc: f.querySelector(".loc b")?.textContent || "",
 		Href: f.querySelector(".loc a")?.getAttribute("href") || "",
-		Current: f.querySelector(".src tr.current .ln")?.textContent.trim() || "",
-		Spans: f.querySelectorAll(".src .code span[class]").length,
+		Current: f.querySelector(".src tr.current th")?.textContent.trim() || "",
+		Spans: f.querySelectorAll(".src td span[class]").length,
 	}))`)
 	if len(frames) < 3 {
 		t.Fatalf("%d frames, want the two app frames and the server's", len(frames))
@@ -88,8 +88,8 @@ func TestNilPointerPage(t *testing.T) {
 		f.querySelector("summary").click();
 		const deadline = Date.now() + 10000;
 		(function poll() {
-			const cur = f.querySelector(".src tr.current .ln");
-			if (cur) { return resolve({Current: cur.textContent.trim(), Spans: f.querySelectorAll(".src .code span[class]").length, Open: f.open}); }
+			const cur = f.querySelector(".src tr.current th");
+			if (cur) { return resolve({Current: cur.textContent.trim(), Spans: f.querySelectorAll(".src td span[class]").length, Open: f.open}); }
 			const failed = f.querySelector(".nosrc");
 			if (failed) { return reject(new Error(failed.textContent)); }
 			if (Date.now() > deadline) { return reject(new Error("no source 10 s after opening")); }
@@ -377,7 +377,7 @@ func TestLightAndDark(t *testing.T) {
 	colors := func() look {
 		return eval[look](s, `({
 			Page: getComputedStyle(document.body).backgroundColor,
-			Code: getComputedStyle(document.querySelector(".src .code span[class]")).color,
+			Code: getComputedStyle(document.querySelector(".src td span[class]")).color,
 		})`)
 	}
 	for _, p := range []string{"/nil-pointer", "/wrapped", "/generic"} {

@@ -228,7 +228,7 @@ func (a *Client) takeSnapshot(r *record) {
 	if errors.As(err, &e) && (e.Code == debugapi.CodeAgentDied || e.Code == debugapi.CodeUnavailable) && a.status.State == debugapi.StateAttaching {
 		return // resnapshot retries it after the restart
 	}
-	r.snap, r.snapErr = out.Snapshot, err
+	r.snap, r.snapErr = compactSnapshot(out.Snapshot), err
 	close(r.snapDone)
 }
 

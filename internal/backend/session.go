@@ -62,6 +62,7 @@ func agentMain() int {
 	}
 	defer guard.Close()
 
+	settleGC := collectDuringLoad()
 	start := time.Now()
 	backend, err := wire.BackendFromEnv(runtime.GOOS)
 	if err != nil {
@@ -90,6 +91,7 @@ func agentMain() int {
 		sn.detach()
 		return 1
 	}
+	settleGC()
 
 	sigs := make(chan os.Signal, 1)
 	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP)

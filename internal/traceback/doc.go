@@ -5,7 +5,9 @@
 // library, standard library and runtime; value.go describes the panic value
 // (error chains, [runtime.Error], [runtime.PanicNilError], values whose
 // Error or String method itself panics); source.go reads source context;
-// highlight.go highlights it with chroma; request.go records the request
+// highlight.go highlights it with chroma, and style.go writes the
+// stylesheet and leaves without a span the tokens it would not colour;
+// request.go records the request
 // with secrets masked; goroutines.go takes every goroutine's stack at the
 // panic and groups them; render.go produces the HTML, plain-text and JSON
 // views of one [Panic], and markdown.go its Markdown for an issue, all

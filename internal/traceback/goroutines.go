@@ -136,8 +136,8 @@ func CaptureGoroutines(panicking int64, c Classifier, hide ...string) *Goroutine
 			out.OmittedGoroutines += len(g.IDs)
 			continue
 		}
-		gg := GoroutineGroup{Count: len(g.IDs), IDs: g.IDs[:min(len(g.IDs), maxIDs)], State: g.State, Attrs: g.Attrs,
-			MinWait: g.MinWait, MaxWait: g.MaxWait, Elided: g.Elided, Note: g.Note, Panicking: g.Crashed}
+		gg := GoroutineGroup{Count: len(g.IDs), IDs: slices.Clone(g.IDs[:min(len(g.IDs), maxIDs)]), State: strings.Clone(g.State), Attrs: cloneStrings(g.Attrs),
+			MinWait: g.MinWait, MaxWait: g.MaxWait, Elided: g.Elided, Note: strings.Clone(g.Note), Panicking: g.Crashed}
 		if g.Crashed {
 			// Its runtime state is panicroom's doing (a read on the park's
 			// pipe, or the wait before it), not the app's.
@@ -163,6 +163,17 @@ func CaptureGoroutines(panicking int64, c Classifier, hide ...string) *Goroutine
 	return out
 }
 
+func cloneStrings(s []string) []string {
+	if s == nil {
+		return nil
+	}
+	out := make([]string, len(s))
+	for i, v := range s {
+		out[i] = strings.Clone(v)
+	}
+	return out
+}
+
 func inApp(g gostack.Group, c Classifier) bool {
 	for _, f := range g.Frames {
 		if pkg, _ := SplitFunction(f.Function); c.Kind(pkg, f.File) == App {
@@ -172,9 +183,13 @@ func inApp(g gostack.Group, c Classifier) bool {
 	return false
 }
 
+// stackFrame copies the strings it keeps out of the dump: a substring
+// would keep the whole dump (tens of kilobytes, more with every parked
+// panic in it) alive for as long as the panic is remembered.
 func stackFrame(i int, f gostack.Frame) Frame {
-	pkg, name := SplitFunction(f.Function)
-	return Frame{Index: i, Function: f.Function, Package: pkg, Name: name, File: f.File, Line: f.Line}
+	fn := strings.Clone(f.Function)
+	pkg, name := SplitFunction(fn)
+	return Frame{Index: i, Function: fn, Package: pkg, Name: name, File: strings.Clone(f.File), Line: f.Line}
 }
 
 // trimRecovering removes from g what is not the app's: the recovering

@@ -1,16 +1,13 @@
 package traceback
 
 import (
-	"bytes"
 	"fmt"
 	"html"
 	"html/template"
 	"path/filepath"
-	"regexp"
 	"strings"
 
 	"github.com/alecthomas/chroma/v2"
-	chromahtml "github.com/alecthomas/chroma/v2/formatters/html"
 	"github.com/alecthomas/chroma/v2/lexers"
 	"github.com/alecthomas/chroma/v2/styles"
 )
@@ -19,6 +16,12 @@ import (
 // chroma's short class name ("k", "nf", "s"…), styled by the CSS from
 // StyleCSS. Every byte of source is HTML-escaped here.
 func Highlight(name, text string) []template.HTML {
+	return highlight(name, text, nil)
+}
+
+// highlight is Highlight with no span for the token types in plain, which
+// look like the source's text (plainTypes).
+func highlight(name, text string, plain map[chroma.TokenType]bool) []template.HTML {
 	lexer := lexers.Get("go")
 	if filepath.Ext(name) != ".go" {
 		if l := lexers.Match(filepath.Base(name)); l != nil {
@@ -43,7 +46,7 @@ func Highlight(name, text string) []template.HTML {
 				continue
 			}
 			// Whitespace needs no colour: its span only weighed the page.
-			if cls := tokenClass(tok.Type); cls != "" && tok.Type != chroma.TextWhitespace {
+			if cls := tokenClass(tok.Type); cls != "" && tok.Type != chroma.TextWhitespace && !plain[tok.Type] {
 				fmt.Fprintf(&b, `<span class="%s">%s</span>`, cls, html.EscapeString(v))
 			} else {
 				b.WriteString(html.EscapeString(v))
@@ -65,28 +68,6 @@ func tokenClass(t chroma.TokenType) string {
 	}
 	return ""
 }
-
-// StyleCSS returns the stylesheet for highlighted source: the light style
-// applies by default and the dark one under prefers-color-scheme: dark.
-// Unknown style names fall back to chroma's defaults for each scheme.
-func StyleCSS(light, dark string) []byte {
-	// Each style lives in its own media block: a token that only the light
-	// style colours would otherwise keep its dark-on-light colour at night.
-	// Tokens a style leaves alone take the page's text colour.
-	f := chromahtml.New(chromahtml.WithClasses(true))
-	var b bytes.Buffer
-	b.WriteString("/* Generated from chroma styles " + light + " and " + dark + ". */\n")
-	b.WriteString("@media not (prefers-color-scheme: dark) {\n")
-	f.WriteCSS(&b, style(light, "github"))
-	b.WriteString("}\n@media (prefers-color-scheme: dark) {\n")
-	f.WriteCSS(&b, style(dark, "github-dark"))
-	b.WriteString("}\n")
-	// chroma names each rule's token type in a comment: a third of the
-	// stylesheet's bytes.
-	return tokenComment.ReplaceAll(b.Bytes(), nil)
-}
-
-var tokenComment = regexp.MustCompile(`(?m)^/\* [A-Za-z]+ \*/ `)
 
 func style(name, fallback string) *chroma.Style {
 	if s, ok := styles.Registry[name]; ok {

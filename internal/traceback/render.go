@@ -52,6 +52,8 @@ type Renderer struct {
 	prefix string
 	editor Editor
 	goroot string
+	// assetQuery follows each asset's name in the pages (SetAssetVersion).
+	assetQuery string
 
 	// editorPaths rewrite the files of editor links (SetEditorPaths).
 	editorPaths EditorPaths
@@ -78,6 +80,7 @@ func NewRenderer(prefix string, editor Editor) (*Renderer, error) {
 
 type pageView struct {
 	Title, Prefix, Static string
+	V                     string // the assets' ?v= query (SetAssetVersion)
 	Meta                  map[string]string
 	P                     *Panic
 	Banners               []Banner
@@ -131,6 +134,7 @@ func (r *Renderer) HTML(w io.Writer, pg Page) error {
 		Title:         title(p.Value) + " · panicroom",
 		Prefix:        r.prefix,
 		Static:        r.prefix + "static/",
+		V:             r.assetQuery,
 		Meta:          pg.Meta,
 		P:             p,
 		Banners:       pg.Banners,
@@ -323,11 +327,11 @@ func (r *Renderer) Index(w io.Writer, list []Summary, banners []Banner) error {
 	}
 	bw := bufio.NewWriter(w)
 	err = t.ExecuteTemplate(bw, "index", struct {
-		Title, Prefix, Static string
-		Meta                  map[string]string
-		List                  []row
-		Banners               []Banner
-	}{"Recent panics · panicroom", r.prefix, r.prefix + "static/", nil, rows, banners})
+		Title, Prefix, Static, V string
+		Meta                     map[string]string
+		List                     []row
+		Banners                  []Banner
+	}{"Recent panics · panicroom", r.prefix, r.prefix + "static/", r.assetQuery, nil, rows, banners})
 	if err != nil {
 		return err
 	}
@@ -343,10 +347,10 @@ func (r *Renderer) Console(w io.Writer, panicID string, banners []Banner, meta m
 	}
 	bw := bufio.NewWriter(w)
 	err = t.ExecuteTemplate(bw, "console", struct {
-		Title, Prefix, Static, PanicID string
-		Meta                           map[string]string
-		Banners                        []Banner
-	}{"Console · panicroom", r.prefix, r.prefix + "static/", panicID, meta, banners})
+		Title, Prefix, Static, V, PanicID string
+		Meta                              map[string]string
+		Banners                           []Banner
+	}{"Console · panicroom", r.prefix, r.prefix + "static/", r.assetQuery, panicID, meta, banners})
 	if err != nil {
 		return err
 	}

@@ -91,8 +91,9 @@ func TestHTMLEscapesEverything(t *testing.T) {
 			t.Errorf("page lacks %q", want)
 		}
 	}
-	if n := strings.Count(page, "<script"); n != 2 || strings.Count(page, `<script src="/__panicroom__/static/`) != 2 {
-		t.Errorf("page has %d script tags, want only the two static ones", n)
+	// console.js is loaded by panicroom.js, after the first paint.
+	if n := strings.Count(page, "<script"); n != 1 || strings.Count(page, `<script src="/__panicroom__/static/`) != 1 {
+		t.Errorf("page has %d script tags, want only the static panicroom.js", n)
 	}
 	golden(t, "page.golden.html", normalize(page))
 }
@@ -108,13 +109,13 @@ func TestClosedFramesFetchTheirSource(t *testing.T) {
 		t.Fatal(err)
 	}
 	page := b.String()
-	if !strings.Contains(page, `<div class="src-later" data-src="/p/panic/0123456789abcdef01/frame/1">`) {
+	if !strings.Contains(page, `<div class="body src-later" data-src="/p/panic/0123456789abcdef01/frame/1">`) {
 		t.Errorf("the closed standard library frame does not point at its source")
 	}
 	if n := strings.Count(page, "No source: source file not found"); n != 1 {
 		t.Errorf("%d frames say they have no source, want the open one only (the closed one's is fetched)", n)
 	}
-	if n := strings.Count(page, `<div class="src-later" data-src="/p/panic/0123456789abcdef01/frame/`); n != 1 {
+	if n := strings.Count(page, `<div class="body src-later" data-src="/p/panic/0123456789abcdef01/frame/`); n != 1 {
 		t.Errorf("%d frames wait for their source, want only the closed one", n)
 	}
 	b.Reset()
@@ -122,7 +123,7 @@ func TestClosedFramesFetchTheirSource(t *testing.T) {
 		t.Fatal(err)
 	}
 	src := b.String()
-	if !strings.Contains(src, `<tr class="current"><td class="ln">5<td class="code">`) || !strings.Contains(src, "&lt;script&gt;alert(1)") || strings.Contains(src, "<script>") {
+	if !strings.Contains(src, `<tr class="current"><th>5<td>`) || !strings.Contains(src, "&lt;script&gt;alert(1)") || strings.Contains(src, "<script>") {
 		t.Errorf("frame 0's source is not the escaped, highlighted context:\n%s", src)
 	}
 	b.Reset()
@@ -381,5 +382,29 @@ func TestCodeSpanAndFence(t *testing.T) {
 	}
 	if got := fence("a ```` b", "go"); !strings.HasPrefix(got, "`````go\n") || !strings.HasSuffix(got, "\n`````\n") {
 		t.Errorf("fence: %q", got)
+	}
+}
+
+// TestAssetVersion: with a version set, every asset the page names carries
+// it (the server answers those URLs as immutable); without, none does.
+func TestAssetVersion(t *testing.T) {
+	r, _ := NewRenderer("/p/", "none")
+	r.SetAssetVersion("0a1b2c")
+	var b bytes.Buffer
+	if err := r.HTML(&b, Page{Panic: fixture(t)}); err != nil {
+		t.Fatal(err)
+	}
+	page := b.String()
+	for _, want := range []string{`href="/p/static/panicroom.css?v=0a1b2c"`, `href="/p/static/chroma.css?v=0a1b2c"`, `src="/p/static/panicroom.js?v=0a1b2c"`} {
+		if !strings.Contains(page, want) {
+			t.Errorf("page lacks %s", want)
+		}
+	}
+	if n, v := strings.Count(page, "/p/static/"), strings.Count(page, "?v=0a1b2c"); n != v {
+		t.Errorf("%d assets named, %d with the version", n, v)
+	}
+	b.Reset()
+	if err := r.Console(&b, "0123456789abcdef01", nil, nil); err != nil || !strings.Contains(b.String(), `src="/p/static/panicroom.js?v=0a1b2c"`) {
+		t.Errorf("console page: %v, lacks the versioned script:\n%s", err, b.String())
 	}
 }

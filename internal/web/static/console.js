@@ -14,6 +14,19 @@
   var panicID = document.body.getAttribute("data-panic");
   if (!prefix || !panicID) { return; }
 
+  // The consoles' styles come with their code, after the first paint.
+  var styled = new Promise(function (resolve) {
+    var me = document.currentScript;
+    if (!me) { resolve(); return; }
+    var u = new URL("console.css", me.src);
+    u.search = new URL(me.src).search;
+    var link = document.createElement("link");
+    link.rel = "stylesheet";
+    link.href = u.href;
+    link.onload = link.onerror = function () { resolve(); };
+    document.head.appendChild(link);
+  });
+
   function el(tag, cls, text) {
     var e = document.createElement(tag);
     if (cls) { e.className = cls; }
@@ -390,7 +403,7 @@
       existing.querySelector("textarea").focus();
       return;
     }
-    var index = parseInt(frameEl.getAttribute("data-frame"), 10);
+    var index = parseInt(frameEl.id.replace("frame-", ""), 10);
     var box = el("div", "console");
     box.setAttribute("aria-label", "Console for frame " + index);
     var st = el("div", "console-state");
@@ -563,7 +576,7 @@
     s.appendChild(b);
   });
   var auto = document.querySelector(".frame[data-autoconsole]");
-  if (auto && usable) { openConsole(auto); }
+  if (auto && usable) { styled.then(function () { openConsole(auto); }); }
   document.addEventListener("keydown", function (e) {
     if (e.key !== "e" || e.ctrlKey || e.metaKey || e.altKey || !usable) { return; }
     var t = e.target;

@@ -1,5 +1,24 @@
 // panicroom page behaviour: frame toggles, keyboard navigation, copy as text.
 // Loaded as a file (the page's Content-Security-Policy forbids inline script).
+
+// The script of one kind of page is loaded from here, after the page is
+// parsed, so that it neither weighs on nor holds up the first paint of the
+// others: console.js, the consoles (most of the script), on the pages that
+// have them; index.js on the list of recent panics. Each takes this file's
+// ?v= so that it is cached alike.
+(function () {
+  "use strict";
+  var me = document.currentScript;
+  var body = document.body;
+  var name = body.hasAttribute("data-panic") ? "console.js" : body.classList.contains("page-index") ? "index.js" : "";
+  if (!me || !name) { return; }
+  var u = new URL(name, me.src);
+  u.search = new URL(me.src).search;
+  var s = document.createElement("script");
+  s.src = u.href;
+  document.head.appendChild(s);
+})();
+
 (function () {
   "use strict";
   var SHOW_ALL = "panicroom.showAllFrames";
@@ -48,11 +67,23 @@
         });
       })
       .then(function (html) {
-        // The server's html/template escaped every byte of source.
-        later.insertAdjacentHTML("beforebegin", html);
-        later.remove();
+        // The server's html/template escaped every byte of source. A
+        // closed frame's body is its own placeholder (a console opened
+        // meanwhile stays below the source); the goroutines' is replaced.
+        if (later.classList.contains("body")) {
+          later.className = "body";
+          later.removeAttribute("aria-busy");
+          later.insertAdjacentHTML("afterbegin", html);
+        } else {
+          later.insertAdjacentHTML("beforebegin", html);
+          later.remove();
+        }
       }, function (err) {
         later.removeAttribute("aria-busy");
+        if (later.classList.contains("body")) {
+          later.className = "body";
+          later = later.insertBefore(document.createElement("p"), later.firstChild);
+        }
         later.className = "nosrc";
         later.textContent = "Could not load this part of the page: " + err.message;
       });
@@ -152,94 +183,5 @@
     case "m":
       copyMarkdown(); e.preventDefault(); break;
     }
-  });
-})();
-
-// The index of recent panics updates itself from the server's events, so
-// that it can stay open beside a front end whose API calls panic: new rows
-// appear on top, a badge and the tab's title count the ones not seen yet.
-(function () {
-  "use strict";
-  var body = document.body;
-  var url = body.getAttribute("data-events");
-  if (!body.classList.contains("page-index") || !url || !window.EventSource) { return; }
-  var table = document.getElementById("recent");
-  var tbody = table.querySelector("tbody");
-  var badge = document.getElementById("new-badge");
-  var kept = document.getElementById("kept");
-  var title = document.title;
-  var unseen = 0;
-
-  function el(tag, cls, text) {
-    var e = document.createElement(tag);
-    if (cls) { e.className = cls; }
-    if (text !== undefined) { e.textContent = text; }
-    return e;
-  }
-  function liveCell(td, live) {
-    td.textContent = "";
-    if (live) {
-      var b = el("span", "badge badge-live", "live");
-      b.title = "the goroutine is parked: its frames can be inspected";
-      td.appendChild(b);
-    } else {
-      td.appendChild(el("span", "dim", "released"));
-    }
-  }
-  function show() {
-    badge.hidden = unseen === 0;
-    badge.textContent = unseen === 1 ? "1 new" : unseen + " new";
-    document.title = unseen ? "(" + unseen + ") " + title : title;
-  }
-  function seen() {
-    if (!unseen) { return; }
-    unseen = 0;
-    show();
-    tbody.querySelectorAll("tr.fresh").forEach(function (tr) { tr.classList.remove("fresh"); });
-  }
-  // Whatever the developer does on this tab means they have looked.
-  ["focus", "click", "keydown"].forEach(function (ev) { window.addEventListener(ev, seen); });
-
-  // Every value goes in through textContent: panic messages and request
-  // lines are the app's data, never markup.
-  function addRow(r) {
-    if (tbody.querySelector('tr[data-id="' + CSS.escape(r.id) + '"]')) { return; }
-    var tr = el("tr", "fresh");
-    tr.setAttribute("data-id", r.id);
-    var t = el("time", "", r.time.substr(11, 8));
-    t.setAttribute("datetime", r.time);
-    var td = el("td"); td.appendChild(t); tr.appendChild(td);
-    td = el("td", "req"); td.appendChild(el("code", "", r.request)); tr.appendChild(td);
-    var a = el("a"); a.href = r.url;
-    a.appendChild(el("span", "badge badge-" + r.category.replace(/ /g, "-"), r.category));
-    a.appendChild(document.createTextNode(" " + r.value));
-    td = el("td"); td.appendChild(a); tr.appendChild(td);
-    td = el("td"); liveCell(td, r.live); tr.appendChild(td);
-    tbody.insertBefore(tr, tbody.firstChild);
-    table.hidden = false;
-    var empty = document.getElementById("empty");
-    if (empty) { empty.remove(); }
-    kept.textContent = String(tbody.rows.length);
-  }
-
-  var es = new EventSource(url);
-  var opened = false;
-  es.addEventListener("open", function () {
-    // A reconnect follows a restart of the app (or a stream that fell
-    // behind): the list on the server is the truth, so fetch it again.
-    if (opened) { location.reload(); return; }
-    opened = true;
-    document.getElementById("live-state").hidden = false;
-  });
-  es.addEventListener("error", function () { document.getElementById("live-state").hidden = true; });
-  es.addEventListener("panic", function (e) {
-    addRow(JSON.parse(e.data));
-    unseen++;
-    show();
-  });
-  es.addEventListener("update", function (e) {
-    var r = JSON.parse(e.data);
-    var tr = tbody.querySelector('tr[data-id="' + CSS.escape(r.id) + '"]');
-    if (tr) { liveCell(tr.cells[3], r.live); }
   });
 })();
