@@ -231,6 +231,7 @@ func New(opts ...Option) *Debugger {
 		static:     st,
 		renders:    make(chan struct{}, max(2, runtime.GOMAXPROCS(0))),
 	}
+	d.warmUp()
 	d.startDebugger()
 	d.registry.onPark = d.register
 	d.registry.onChange = d.events.changed
