@@ -122,7 +122,8 @@ func WithConsole(on bool) Option {
 // runtime.Stack takes, on every panic (BenchmarkGoroutines10000 in package
 // traceback: tens of milliseconds for 10,000 goroutines waiting on one
 // channel, over a second for 10,000 deep, varied stacks). An app with that
-// many may prefer its panics without it.
+// many may prefer its panics without it. A panic that comes while 8 others
+// are being answered leaves the section out and says why on its page.
 func WithGoroutines(on bool) Option {
 	return func(c *config) { c.goroutines = on }
 }

@@ -23,6 +23,7 @@ import (
 // one, through j.after and the Spot, what to do. noPark, when set, is why
 // the goroutine will not be parked whatever else holds.
 func (d *Debugger) finish(j *job, noPark string) {
+	defer startAnswering()()
 	// The collector stays off until the debugger has told us which objects
 	// the dead frames hold (park.Parked.Keep), or until this goroutine
 	// knows it will not park them; a panic known not to park from the start

@@ -16,6 +16,9 @@ func (d *Debugger) goroutines(j *job) *traceback.Goroutines {
 	if !d.cfg.goroutines {
 		return nil
 	}
+	if why := burstSkip(); why != "" {
+		return &traceback.Goroutines{Skipped: why}
+	}
 	gs := traceback.CaptureGoroutines(j.goroutine, d.classifier, ownFrames...)
 	gs.AddSource(d.sources, goroutineContext)
 	return gs

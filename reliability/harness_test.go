@@ -501,14 +501,35 @@ func (a *app) newSession(query string) *session {
 		}
 		a.t.Cleanup(con.close)
 		s := &session{id: id, secret: secret, cookie: cookie, frame: frame, con: con}
-		ans, err := con.eval(id, frame, "1", 30*time.Second)
-		if err == nil && ans.Error != nil && ans.Error.Code == "released" && attempt < 3 && strings.Contains(ans.Error.Message+a.Log(), "garbage collection") {
+		if attempt < 3 && a.lostToCollection(con, id) {
 			a.t.Logf("panic %d was released before its snapshot (a collection ran); again", attempt)
 			con.close()
 			continue
 		}
 		return s
 	}
+}
+
+// lostToCollection waits for panic id's snapshot, which is delivered only
+// after panicroom has decided whether a collection cost the panic its
+// frames, and then reads that decision from the panic's page. (An eval
+// could be answered before the decision, and the release that follows it
+// happens on its own goroutine: a session could pass that check and lose
+// its frames a moment later.)
+func (a *app) lostToCollection(con *console, id string) bool {
+	a.t.Helper()
+	n, err := con.send(map[string]any{"op": "snapshot", "panic": id})
+	if err != nil {
+		a.t.Fatal(err)
+	}
+	if ans, err := con.read(30 * time.Second); err != nil || ans.ID != n {
+		a.t.Fatalf("snapshot of panic %s: answer %d to request %d (%v)", id, ans.ID, n, err)
+	}
+	_, page, err := a.get("/__panicroom__/panic/"+id, "Accept", "text/html")
+	if err != nil {
+		a.t.Fatal(err)
+	}
+	return strings.Contains(page, "The goroutine was released: ") && strings.Contains(page, "garbage collection")
 }
 
 // mustEval evaluates expr and fails the test unless the value is want.

@@ -80,9 +80,10 @@ func (a *app) liveParked() (int, error) {
 // TestLoad sends 1,000 concurrent panicking requests mixed with 20,000
 // healthy ones (100 and 2,000 in the short form) to an app with its agent
 // attached. Every healthy request must succeed, the parked panics must
-// never exceed the cap, and once the idle timeout has released them,
-// goroutines, descriptors and RSS must be back near their baseline; the
-// pages of released panics must still render.
+// never exceed the cap, RSS must not peak more than 256 MiB above its
+// baseline, and once the idle timeout has released them, goroutines,
+// descriptors and the memory the app holds must be back near their
+// baseline; the pages of released panics must still render.
 func TestLoad(t *testing.T) {
 	const maxParked = 16
 	panics, healthy := scale(100, 1000), scale(2000, 20000)
@@ -188,6 +189,7 @@ func TestLoad(t *testing.T) {
 	elapsed := time.Since(start)
 	close(stopSampling)
 	<-sampled
+	peak := procfs.StatusInt(a.pid(), "VmHWM")
 
 	r.Survived = int(okHealthy.Load() + okPanics.Load())
 	if int(okHealthy.Load()) != healthy {
@@ -222,16 +224,22 @@ func TestLoad(t *testing.T) {
 		}
 		time.Sleep(200 * time.Millisecond)
 	}
-	r.Figures = append(r.Figures, fmt.Sprintf("before → after release: goroutines %d → %d, fds %d → %d, RSS %d → %d MiB (%d → %d MiB once the runtime returns its free pages), Go heap in use %d → %d MiB",
-		base.goroutines, after.goroutines, base.fds, after.fds, base.rssKiB>>10, after.rssKiB>>10, base.freedKiB>>10, after.freedKiB>>10, base.heapKiB>>10, after.heapKiB>>10))
+	r.Figures = append(r.Figures, fmt.Sprintf("before → after release: goroutines %d → %d, fds %d → %d, RSS %d → %d MiB (peak %d MiB; %d → %d MiB once the runtime returns its free pages), Go heap in use %d → %d MiB",
+		base.goroutines, after.goroutines, base.fds, after.fds, base.rssKiB>>10, after.rssKiB>>10, peak>>10, base.freedKiB>>10, after.freedKiB>>10, base.heapKiB>>10, after.heapKiB>>10))
 	if after.goroutines > base.goroutines+8 {
 		t.Errorf("goroutines did not return to baseline: %d → %d", base.goroutines, after.goroutines)
 	}
 	if after.fds > base.fds+8 {
 		t.Errorf("open descriptors did not return to baseline: %d → %d", base.fds, after.fds)
 	}
-	if after.rssKiB > base.rssKiB+256<<10 {
-		t.Errorf("RSS grew by %d MiB", (after.rssKiB-base.rssKiB)>>10)
+	// The peak, not the RSS after the load: the runtime returns free pages
+	// to the OS at its own pace, so RSS after a peak says how fast that
+	// was, while the peak is what a burst of panics costs. Each panic's
+	// page holds its capture until written, and a capture of every
+	// goroutine during a burst is mostly the burst's own goroutines: a
+	// thousand of those at once took over 500 MiB.
+	if peak > base.rssKiB+256<<10 {
+		t.Errorf("RSS peaked %d MiB above its baseline during the load", (peak-base.rssKiB)>>10)
 	}
 	// What the app still holds once the load is over: the history of
 	// records (pages included) is bounded, the parked panics released.

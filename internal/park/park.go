@@ -27,6 +27,7 @@ package park
 import (
 	"errors"
 	"fmt"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -126,6 +127,16 @@ func (s *Spot) wait(never bool) {
 	// the uintptr copy is not adjusted by a stack copy, the pointer is.
 	var marker byte
 	anchor := uintptr(unsafe.Pointer(&marker))
+
+	// A goroutine the caller started just before Wait (the middleware's
+	// finish, which holds the collector off for the panic's frames) waits
+	// in this P's run queue, and read(2) keeps the P until the runtime's
+	// monitor takes it back: 1-24 ms measured on a busy core, during which
+	// a collection may start and cost the panic its frames. Yielding here,
+	// under Reserve, lets it run first; twice, because one yield in 61 runs
+	// the global queue, where this goroutine has just gone, first.
+	runtime.Gosched()
+	runtime.Gosched()
 
 	var buf [1]byte
 	for {

@@ -195,3 +195,28 @@ func TestDoBeforeWait(t *testing.T) {
 		t.Fatalf("Do returned with %d reads started, want 2 (the one that ran it and the next)", got)
 	}
 }
+
+// TestWaitLetsTheGoroutineBeforeItRun: a goroutine started just before
+// Wait (the middleware's finish, which holds the collector off for the
+// panic's frames) runs before Wait blocks in read(2), rather than when the
+// runtime takes the P back from the system call. With one P nothing else
+// can run it meanwhile: it sees no read yet only if Wait yielded first.
+func TestWaitLetsTheGoroutineBeforeItRun(t *testing.T) {
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(1))
+	for range 20 {
+		s, err := New()
+		if err != nil {
+			t.Fatal(err)
+		}
+		seen := make(chan uint64, 1)
+		go func() {
+			go func() { seen <- s.reads.Load() }()
+			s.Wait()
+		}()
+		if n := <-seen; n != 0 {
+			t.Fatalf("the goroutine started before Wait ran after %d read(2) calls, want before the first", n)
+		}
+		s.Release()
+		<-s.Left()
+	}
+}

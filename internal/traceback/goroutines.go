@@ -28,6 +28,9 @@ type Goroutines struct {
 	Took time.Duration `json:"tookNs"`
 	// DumpBytes is the size of runtime.Stack's text.
 	DumpBytes int `json:"dumpBytes"`
+	// Skipped, when set, says why the goroutines were not taken for this
+	// panic; nothing else is set then.
+	Skipped string `json:"skipped,omitempty"`
 }
 
 // GoroutineGroup is a set of goroutines with the same stack, state and

@@ -107,6 +107,10 @@ func writeGoroutines(bw *bufio.Writer, g *Goroutines) {
 	if g == nil {
 		return
 	}
+	if g.Skipped != "" {
+		fmt.Fprintf(bw, "\nGoroutines: %s\n", g.Skipped)
+		return
+	}
 	fmt.Fprintf(bw, "\n%d goroutines at the panic, in %d groups of identical stacks:\n", g.Total, len(g.Groups)+g.OmittedGroups)
 	if g.Truncated {
 		bw.WriteString("(the dump was cut at its size limit: goroutines past it are missing)\n")

@@ -123,7 +123,9 @@ func (r *Renderer) Markdown(w io.Writer, p *Panic) error {
 		fmt.Fprintf(bw, "\n**Build** %s\n", strings.Join(parts, " · "))
 	}
 
-	if g := p.Goroutines; g != nil {
+	if g := p.Goroutines; g != nil && g.Skipped != "" {
+		fmt.Fprintf(bw, "\n**Goroutines** %s\n", g.Skipped)
+	} else if g != nil {
 		fmt.Fprintf(bw, "\n**Goroutines** %d at the panic, in %s of identical stacks\n\n", g.Total, plural(len(g.Groups)+g.OmittedGroups, "group"))
 		n := 0
 		for _, gg := range g.Groups {

@@ -1,0 +1,49 @@
+//go:build !panicroom_off
+
+package panicroom
+
+import (
+	"io"
+	"net/http"
+	"sync"
+
+	"github.com/panicroom/panicroom/internal/traceback"
+)
+
+// warmOnce makes the first page's one-time work at the first New.
+var warmOnce sync.Once
+
+// warmUp does, in New and off the request path, what the process's first
+// panic page would otherwise do once: compile the highlighter's lexer and
+// run the page's templates. That first page allocated 4 MiB against 0.5 to
+// 1.7 MiB for the next ones, on a heap that had just settled after start-up
+// at under 3 MiB with its next collection due at 4 to 7 MiB. The panic's
+// collector hold deferred that debt to the moment the snapshot released it,
+// so a collection started right then, where the next panics, which come
+// quickly after a first one, met it, and a panic recovered while a
+// collection runs loses its console (the frames may have been scanned
+// after the panic). Paid here, the debt is collected with the start-up's.
+func (d *Debugger) warmUp() {
+	warmOnce.Do(func() {
+		p := &traceback.Panic{ID: "warm-up", Value: traceback.ValueOf("warm-up"), Frames: traceback.FramesOf(warmPanic())}
+		d.classifier.Classify(p.Frames)
+		for i := range p.Frames {
+			if ctx, err := d.sources.Context(p.Frames[i].File, p.Frames[i].Line, d.cfg.contextLines); err == nil {
+				p.Frames[i].Source = ctx
+			}
+		}
+		d.renderer.HTML(io.Discard, traceback.Page{Panic: p})
+	})
+}
+
+// warmPanic panics in a handler, as the app's will, and returns the
+// program counters at the recovery: the runtime's and net/http's source
+// files, which most pages show, are then read, split and scanned once here.
+func warmPanic() (pcs []uintptr) {
+	defer func() {
+		recover()
+		pcs = traceback.Callers(0)
+	}()
+	http.HandlerFunc(func(http.ResponseWriter, *http.Request) { panic("warm-up") }).ServeHTTP(nil, nil)
+	return nil
+}
