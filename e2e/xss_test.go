@@ -272,7 +272,7 @@ func checkConsole(t *testing.T, s *session, attempt int) bool {
 	pin := waitLog(s, pinLine, 10*time.Second)[1]
 	waitLog(s, regexp.MustCompile(`debugger attached`), 30*time.Second)
 
-	frame := eval[string](s, `[...document.querySelectorAll(".frame")].find(f => f.querySelector(".name")?.textContent === "submit")?.dataset.frame || ""`)
+	frame := eval[string](s, `[...document.querySelectorAll(".frame")].find(f => f.querySelector(".name")?.textContent === "submit")?.id.replace("frame-", "") || ""`)
 	if frame == "" {
 		t.Fatal("no frame for main.submit")
 	}
