@@ -132,12 +132,20 @@ FUZZLOG  ?= /dev/null
 FUZZ_TARGETS := FuzzRewrite:./internal/backend FuzzDecode:./internal/console FuzzCookie:./pin \
 	FuzzNegotiateAccept:./internal/negotiate FuzzContext:./internal/traceback FuzzValueOf:./internal/traceback
 
+# Go 1.26's fuzz coordinator can fail a target with a bare "context
+# deadline exceeded" as -fuzztime ends, with no input at fault
+# (golang/go#75804, fixed in Go 1.27): such a run wrote no reproducer, and
+# is reported as that race instead of a failure. A written reproducer fails.
 fuzz:
-	@mkdir -p bin; : > $(FUZZLOG); status=0; for t in $(FUZZ_TARGETS); do \
+	@mkdir -p bin; : > $(FUZZLOG); status=0; out=$$(mktemp); for t in $(FUZZ_TARGETS); do \
 		name=$${t%%:*}; pkg=$${t#*:}; echo "== $$name $$pkg" | tee -a $(FUZZLOG); \
-		$(GO) test -run '^$$' -fuzz "^$$name\$$" -fuzztime $(FUZZTIME) $$pkg 2>&1 | tee -a $(FUZZLOG); \
-		[ $${PIPESTATUS[0]:-0} -eq 0 ] || status=1; \
-	done; exit $$status
+		before=$$(ls $$pkg/testdata/fuzz/$$name 2>/dev/null | wc -l); \
+		$(GO) test -run '^$$' -fuzz "^$$name\$$" -fuzztime $(FUZZTIME) $$pkg 2>&1 | tee $$out | tee -a $(FUZZLOG); rc=$${PIPESTATUS[0]:-0}; \
+		after=$$(ls $$pkg/testdata/fuzz/$$name 2>/dev/null | wc -l); \
+		if [ $$rc -ne 0 ] && [ $$after -eq $$before ] && grep -q '^    context deadline exceeded$$' $$out; then \
+			echo "== $$name: no input failed; the end of -fuzztime hit Go's coordinator race (golang/go#75804)" | tee -a $(FUZZLOG); \
+		elif [ $$rc -ne 0 ]; then status=1; fi; \
+	done; rm -f $$out; exit $$status
 
 # The full reliability suite (about 12 minutes on 2 cores), then
 # RELIABILITY.md rewritten from what it measured, even when a test failed.

@@ -110,6 +110,13 @@ func fuzzResults(name string) ([]report.Result, error) {
 			n, _ := strconv.Atoi(m[2])
 			cur.Iterations, cur.Survived = n, n
 		}
+		if strings.Contains(line, "golang/go#75804") {
+			// make fuzz found no reproducer: the failure was Go's own
+			// coordinator at the end of -fuzztime, not an input.
+			cur.Failed, cur.Survived = false, cur.Iterations
+			cur.Figures = append(cur.Figures, "ended by Go's fuzz coordinator race (golang/go#75804), no input failed")
+			continue
+		}
 		if strings.HasPrefix(line, "--- FAIL") || strings.HasPrefix(line, "FAIL") {
 			cur.Failed = true
 			if cur.Survived > 0 {
