@@ -235,7 +235,7 @@ func New(opts ...Option) *Debugger {
 		renders:    make(chan struct{}, max(2, runtime.GOMAXPROCS(0))),
 	}
 	d.sources.SetStyles(cfg.lightStyle, cfg.darkStyle)
-	d.warmUp()
+	go d.warmUp()
 	d.startDebugger()
 	d.registry.onPark = d.register
 	d.registry.onChange = d.events.changed

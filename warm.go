@@ -13,8 +13,9 @@ import (
 // warmOnce makes the first page's one-time work at the first New.
 var warmOnce sync.Once
 
-// warmUp does, in New and off the request path, what the process's first
-// panic page would otherwise do once: compile the highlighter's lexer and
+// warmUp does, on a goroutine New starts (so that neither the app's start
+// nor its first requests wait for it), what the process's first panic page
+// would otherwise do once: compile the highlighter's lexer and
 // run the page's templates. That first page allocated 4 MiB against 0.5 to
 // 1.7 MiB for the next ones, on a heap that had just settled after start-up
 // at under 3 MiB with its next collection due at 4 to 7 MiB. The panic's
