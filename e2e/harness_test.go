@@ -27,7 +27,7 @@ import (
 	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
-	"github.com/panicroom/panicroom/internal/report"
+	"github.com/panicroom/panicroom/internal/relreport"
 	"github.com/panicroom/panicroom/internal/testapp"
 )
 
@@ -44,7 +44,7 @@ const (
 
 // results are what make reliability publishes from this package (the
 // XSS test), written to PANICROOM_RELIABILITY_RESULTS when it is set.
-var results report.Results
+var results relreport.Results
 
 func TestMain(m *testing.M) {
 	code := m.Run()

@@ -17,7 +17,7 @@ import (
 
 	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/chromedp"
-	"github.com/panicroom/panicroom/internal/report"
+	"github.com/panicroom/panicroom/internal/relreport"
 	"github.com/panicroom/panicroom/internal/traceback"
 )
 
@@ -88,7 +88,7 @@ func TestPayloadsStayText(t *testing.T) {
 	t.Parallel()
 	start := time.Now()
 	defer func() {
-		results.Add(report.Result{
+		results.Add(relreport.Result{
 			Area:       "Attacks",
 			Test:       "XSS in headless Chromium: panic values, error chains, URLs, headers, cookies, form values, file paths, source lines, console answers and errors",
 			Iterations: int(xssChecks.Load()), Survived: int(xssInert.Load()),

@@ -17,7 +17,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/panicroom/panicroom/internal/report"
+	"github.com/panicroom/panicroom/internal/relreport"
 )
 
 // TestRefusals attacks a running app's console and pages one class at a
@@ -199,7 +199,7 @@ func TestRefusals(t *testing.T) {
 		for code, n := range codes[class] {
 			figs = append(figs, fmt.Sprintf("%d×%d", n, code))
 		}
-		r := report.Result{Area: "Attacks", Test: class, Iterations: c[0], Survived: c[1], Outcome: "refused", Figures: figs}
+		r := relreport.Result{Area: "Attacks", Test: class, Iterations: c[0], Survived: c[1], Outcome: "refused", Figures: figs}
 		finish(t, &r)
 	}
 }
@@ -285,7 +285,7 @@ func TestPINLockout(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	r := report.Result{Area: "Attacks", Test: "brute-force PIN (lockout)", Iterations: 13, Outcome: "refused"}
+	r := relreport.Result{Area: "Attacks", Test: "brute-force PIN (lockout)", Iterations: 13, Outcome: "refused"}
 	defer finish(t, &r)
 	var waits []string
 	start := time.Now()

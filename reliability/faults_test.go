@@ -17,7 +17,7 @@ import (
 	"time"
 
 	"github.com/panicroom/panicroom/internal/procfs"
-	"github.com/panicroom/panicroom/internal/report"
+	"github.com/panicroom/panicroom/internal/relreport"
 )
 
 // lossCodes are the answers that report a dead agent to the console.
@@ -47,7 +47,7 @@ func TestAgentKills(t *testing.T) {
 		healthOK, healthFail             int
 		worstHealth                      time.Duration
 	)
-	r := report.Result{Area: "Faults", Test: "SIGKILL the agent (idle, mid-eval, mid-call, app stopped)", Outcome: "app alive, healthy requests all served, console back after restart"}
+	r := relreport.Result{Area: "Faults", Test: "SIGKILL the agent (idle, mid-eval, mid-call, app stopped)", Outcome: "app alive, healthy requests all served, console back after restart"}
 	defer func() {
 		sort.Slice(restartTimes, func(i, j int) bool { return restartTimes[i] < restartTimes[j] })
 		r.Iterations, r.Survived = done, survived
@@ -247,7 +247,7 @@ func textDiff(t *testing.T, a *app) (int, string) {
 func TestKillDuringAttach(t *testing.T) {
 	n := scale(2, 10)
 	rng := rand.New(rand.NewSource(7))
-	r := report.Result{Area: "Faults", Test: "SIGKILL the agent during attach", Iterations: n, Outcome: "app running, healthy, new agent attached"}
+	r := relreport.Result{Area: "Faults", Test: "SIGKILL the agent during attach", Iterations: n, Outcome: "app running, healthy, new agent attached"}
 	var reattach []time.Duration
 	defer func() {
 		sort.Slice(reattach, func(i, j int) bool { return reattach[i] < reattach[j] })
@@ -312,7 +312,7 @@ func TestShutdown(t *testing.T) {
 		{"SIGTERM during a call", syscall.SIGTERM, "slow(3000)"},
 		{"SIGINT during a call", syscall.SIGINT, "slow(3000)"},
 	}
-	r := report.Result{Area: "Faults", Test: "SIGINT/SIGTERM to the process group, idle and during an eval", Iterations: len(cases), Outcome: "exited by itself, nothing left running, stopped or unreaped"}
+	r := relreport.Result{Area: "Faults", Test: "SIGINT/SIGTERM to the process group, idle and during an eval", Iterations: len(cases), Outcome: "exited by itself, nothing left running, stopped or unreaped"}
 	var took []string
 	var mu sync.Mutex
 	defer func() {
@@ -375,7 +375,7 @@ func TestRunawayCalls(t *testing.T) {
 		{"loopForever()", "timeout", ""},
 		{"panicky()", "call-panicked", "boom from a call"},
 	}
-	r := report.Result{Area: "Faults", Test: "Runaway calls: mutex, endless loop, panic, os.Exit", Iterations: len(cases) + 1, Outcome: "deadline or clear answer; app serving (os.Exit: console closed, processes gone)"}
+	r := relreport.Result{Area: "Faults", Test: "Runaway calls: mutex, endless loop, panic, os.Exit", Iterations: len(cases) + 1, Outcome: "deadline or clear answer; app serving (os.Exit: console closed, processes gone)"}
 	var figures []string
 	defer func() {
 		r.Figures = figures

@@ -8,7 +8,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/panicroom/panicroom/internal/report"
+	"github.com/panicroom/panicroom/internal/relreport"
 )
 
 // attachedLine is the app's log line that says the agent is attached.
@@ -36,7 +36,7 @@ func (a *app) waitAttachedLog(timeout time.Duration) {
 // warm-up all come just before or with that first panic).
 func TestFirstPanicAfterAttach(t *testing.T) {
 	runs := scale(4, 10)
-	r := report.Result{Area: "Load", Test: "first panic right after the debugger attached, in a fresh process", Iterations: runs,
+	r := relreport.Result{Area: "Load", Test: "first panic right after the debugger attached, in a fresh process", Iterations: runs,
 		Outcome: "parked with its console and its locals"}
 	defer finish(t, &r)
 	var released []string

@@ -17,7 +17,7 @@ import (
 
 	"github.com/gorilla/websocket"
 	"github.com/panicroom/panicroom/internal/procfs"
-	"github.com/panicroom/panicroom/internal/report"
+	"github.com/panicroom/panicroom/internal/relreport"
 	"github.com/panicroom/panicroom/internal/testapp"
 )
 
@@ -44,7 +44,7 @@ func scale(short, long int) int {
 	return short
 }
 
-var results report.Results
+var results relreport.Results
 
 func TestMain(m *testing.M) {
 	code := m.Run()
@@ -58,7 +58,7 @@ func TestMain(m *testing.M) {
 
 // finish records what a test measured, marked failed if the test failed.
 // Tests defer it with their Result filled in as they go.
-func finish(t *testing.T, r *report.Result) {
+func finish(t *testing.T, r *relreport.Result) {
 	r.Failed = r.Failed || t.Failed()
 	results.Add(*r)
 	t.Logf("%s: %d/%d %s; %s", r.Test, r.Survived, r.Iterations, r.Outcome, strings.Join(r.Figures, "; "))

@@ -13,7 +13,7 @@ import (
 	"time"
 
 	"github.com/panicroom/panicroom/internal/procfs"
-	"github.com/panicroom/panicroom/internal/report"
+	"github.com/panicroom/panicroom/internal/relreport"
 )
 
 // resources are the figures a leak would grow.
@@ -98,7 +98,7 @@ func TestLoad(t *testing.T) {
 	waitNoneParked(t, a, 30*time.Second)
 	base := a.resources(t)
 
-	r := report.Result{Area: "Load", Test: fmt.Sprintf("%d concurrent panics + %d healthy requests", panics, healthy), Iterations: panics + healthy,
+	r := relreport.Result{Area: "Load", Test: fmt.Sprintf("%d concurrent panics + %d healthy requests", panics, healthy), Iterations: panics + healthy,
 		Outcome: "healthy 200 and panics 500"}
 	defer finish(t, &r)
 
@@ -309,7 +309,7 @@ func TestConsoleLoad(t *testing.T) {
 	for i := range ss {
 		ss[i] = a.newSession(fmt.Sprintf("n=%d&label=console-load", 100+i))
 	}
-	r := report.Result{Area: "Load", Test: fmt.Sprintf("%d console sessions evaluating in parallel", sessions), Iterations: sessions * (evals + 3),
+	r := relreport.Result{Area: "Load", Test: fmt.Sprintf("%d console sessions evaluating in parallel", sessions), Iterations: sessions * (evals + 3),
 		Outcome: "answers right and in order"}
 	defer finish(t, &r)
 	var (

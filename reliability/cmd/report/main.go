@@ -16,7 +16,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/panicroom/panicroom/internal/report"
+	"github.com/panicroom/panicroom/internal/relreport"
 )
 
 func main() {
@@ -26,9 +26,9 @@ func main() {
 	mode := flag.String("mode", "full", "the form the suite ran in")
 	flag.Parse()
 
-	var res []report.Result
+	var res []relreport.Result
 	for _, name := range strings.Split(*resultsFiles, ",") {
-		rs, err := report.ReadResults(name)
+		rs, err := relreport.ReadResults(name)
 		if err != nil {
 			fail(err)
 		}
@@ -42,7 +42,7 @@ func main() {
 		res = append(res, fz...)
 	}
 	goVersion, _ := exec.Command("go", "env", "GOVERSION").Output()
-	r := report.Report{
+	r := relreport.Report{
 		Mode:    *mode,
 		Command: "make reliability",
 		Machine: fmt.Sprintf("%d CPUs, %s, %s/%s", runtime.NumCPU(), strings.TrimSpace(string(goVersion)), runtime.GOOS, runtime.GOARCH),
@@ -63,7 +63,7 @@ func main() {
 	if err != nil {
 		fail(err)
 	}
-	if err := report.WriteMarkdown(f, r); err != nil {
+	if err := relreport.WriteMarkdown(f, r); err != nil {
 		fail(err)
 	}
 	if err := f.Close(); err != nil {
@@ -78,14 +78,14 @@ var (
 
 // fuzzResults reads make fuzz's log: a "== Target package" line before each
 // target's go test output.
-func fuzzResults(name string) ([]report.Result, error) {
+func fuzzResults(name string) ([]relreport.Result, error) {
 	f, err := os.Open(name)
 	if err != nil {
 		return nil, err
 	}
 	defer f.Close()
-	var out []report.Result
-	var cur *report.Result
+	var out []relreport.Result
+	var cur *relreport.Result
 	var elapsed, corpus string
 	flush := func() {
 		if cur != nil {
@@ -98,7 +98,7 @@ func fuzzResults(name string) ([]report.Result, error) {
 		line := sc.Text()
 		if m := header.FindStringSubmatch(line); m != nil {
 			flush()
-			cur = &report.Result{Area: "Fuzzing", Test: m[1] + " (" + m[2] + ")", Outcome: "inputs without a failure"}
+			cur = &relreport.Result{Area: "Fuzzing", Test: m[1] + " (" + m[2] + ")", Outcome: "inputs without a failure"}
 			elapsed, corpus = "0", "?"
 			continue
 		}

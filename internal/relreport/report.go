@@ -1,8 +1,8 @@
-// Package report carries what the reliability suite measured, from its
+// Package relreport carries what the reliability suite measured, from its
 // tests (reliability/, e2e's browser XSS test) to RELIABILITY.md: each test
 // adds a Result, the test binaries write them to the file ResultsEnv names,
 // and reliability/cmd/report reads them back and writes the Markdown.
-package report
+package relreport
 
 import (
 	"encoding/json"
