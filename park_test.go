@@ -108,7 +108,27 @@ func grow(n int) int {
 }
 
 func TestParkedBoundReleasesOldest(t *testing.T) {
+	// A panic whose frames a collection may have freed is released by
+	// design (park.Parked.Keep), which takes it out of the bound's count:
+	// the scenario is then run again, up to three times.
+	for attempt := 1; ; attempt++ {
+		lost := parkedBoundScenario(t)
+		if lost == "" {
+			return
+		}
+		if attempt == 3 {
+			t.Fatalf("a panic lost its frames to a collection in each of 3 attempts: %s", lost)
+		}
+		t.Logf("attempt %d: a panic was released by design (%s); again", attempt, lost)
+	}
+}
+
+// parkedBoundScenario parks three panics under a bound of two and checks
+// that the oldest was released; it returns instead, with the reason, when
+// one of them lost its frames.
+func parkedBoundScenario(t *testing.T) (lost string) {
 	d, logs := newTestDebugger(t, WithMaxParked(2))
+	defer d.Close()
 	srv := serve(t, d, http.HandlerFunc(panicky))
 	var ids []string
 	for i := 0; i < 3; i++ {
@@ -121,11 +141,22 @@ func TestParkedBoundReleasesOldest(t *testing.T) {
 		line := logs.waitLog(t, fmt.Sprintf("GET /n%d", i))
 		ids = append(ids, pageID(t, line[strings.Index(line, fmt.Sprintf("GET /n%d", i)):]))
 	}
-	waitFor(t, "two parked", func() bool { return d.registry.parkedCount() == 2 })
-	waitFor(t, "the oldest to be released", func() bool { return !d.registry.get(ids[0]).parked() })
+	waitFor(t, "two parked, or one lost", func() bool {
+		for _, id := range ids {
+			if why := d.registry.get(id).lost(); why != "" {
+				lost = why
+				return true
+			}
+		}
+		return d.registry.parkedCount() == 2 && !d.registry.get(ids[0]).parked()
+	})
+	if lost != "" {
+		return lost
+	}
 	if !d.registry.get(ids[1]).parked() || !d.registry.get(ids[2]).parked() {
 		t.Fatal("the newest two are not the parked ones")
 	}
+	return ""
 }
 
 func TestIdleTimeoutReleases(t *testing.T) {
