@@ -1,4 +1,4 @@
-//go:build linux && (amd64 || arm64) && !panicroom_noconsole
+//go:build linux && (amd64 || arm64)
 
 package backend
 

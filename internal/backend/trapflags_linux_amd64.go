@@ -1,5 +1,3 @@
-//go:build !panicroom_noconsole
-
 package backend
 
 import (
