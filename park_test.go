@@ -271,6 +271,15 @@ func TestRecordIsCompleteWhenPublished(t *testing.T) {
 	}
 }
 
+// heapInt returns an object of the Go heap, what Keep's pointers must
+// name. A new(int) whose address leaves only as a uintptr stays on the
+// stack (escape analysis cannot see through the uintptr): kept, it outlives
+// its frame, and once the stack is freed the collector finds a bad pointer
+// in the heap and aborts the whole test binary (CI did so, once).
+//
+//go:noinline
+func heapInt() *int { return new(int) }
+
 // collectingEval stands in for the agent: its snapshot arrives after a
 // collection when gc is set, as when an app reaches its memory limit
 // between a panic and the snapshot.
@@ -285,7 +294,7 @@ func (e *collectingEval) Register(p debugapi.Panic) {
 		if e.gc {
 			runtime.GC()
 		}
-		x := new(int)
+		x := heapInt()
 		p.Parked.Keep([]uintptr{uintptr(unsafe.Pointer(x))}, uint32(gcpause.Cycles()))
 		runtime.KeepAlive(x)
 		close(e.called)
@@ -366,7 +375,7 @@ func TestRetainedPanicKeepsItsGoroutine(t *testing.T) {
 		// Held, as at a panic, so that no collection comes between the
 		// count and the keep.
 		pk := park.Dead(spot, gcpause.Hold(), gcpause.Cycles(), "", nil)
-		obj := new(int)
+		obj := heapInt()
 		pk.Keep([]uintptr{uintptr(unsafe.Pointer(obj))}, uint32(gcpause.Cycles()))
 		runtime.KeepAlive(obj)
 		g.add(rec)

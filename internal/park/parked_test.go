@@ -22,6 +22,14 @@ func parkedSpot(t *testing.T) *Spot {
 	return s
 }
 
+// heapObject returns an object of the Go heap, what Keep's pointers must
+// name: a new() whose address leaves only as a uintptr stays on the stack,
+// and a kept pointer into a freed stack makes the collector abort the
+// binary ("found bad pointer in Go heap").
+//
+//go:noinline
+func heapObject() *[4]int { return new([4]int) }
+
 // countedHold is a hold that counts its ends.
 func countedHold() (func(), *atomic.Int32) {
 	var n atomic.Int32
@@ -33,7 +41,7 @@ func countedHold() (func(), *atomic.Int32) {
 // the frames are lost and onLost hears why); live frames have nothing to
 // lose; a release drops what was kept unless the goroutine is retained.
 func TestParkedKeepsOnlyWhatItCanTrust(t *testing.T) {
-	obj := new([4]int)
+	obj := heapObject()
 	ptrs := []uintptr{uintptr(unsafe.Pointer(obj))}
 	defer runtime.KeepAlive(obj)
 
