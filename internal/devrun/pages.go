@@ -319,7 +319,7 @@ func (p *Pages) Text(w io.Writer, f *Failure) {
 			if err != nil {
 				continue
 			}
-			writeLines(bw, ctx.Lines)
+			writeLines(bw, ctx.Lines())
 		}
 	}
 	if c := f.Crash; c != nil {

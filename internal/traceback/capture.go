@@ -2,6 +2,7 @@ package traceback
 
 import (
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -48,11 +49,13 @@ const maxFrames = 1024
 // skip frames above the caller of Callers. It is the part of a capture that
 // must run on the panicking goroutine, inside the deferred recover: it
 // allocates its buffer on the heap and calls little, so that it needs only a
-// little stack on top of the panic's frames.
+// little stack on top of the panic's frames. The result is trimmed to its
+// length: a parked panic keeps it for as long as it is parked, and the
+// 8 KiB buffer was a tenth of what each one held.
 func Callers(skip int) []uintptr {
 	pcs := make([]uintptr, maxFrames)
 	n := runtime.Callers(skip+2, pcs)
-	return pcs[:n]
+	return slices.Clone(pcs[:n])
 }
 
 // GoroutineID returns the id of the calling goroutine. The runtime does not

@@ -49,9 +49,10 @@ func FuzzContext(f *testing.F) {
 			return
 		}
 		marked := 0
-		for i, l := range ctx.Lines {
-			if i > 0 && l.Number != ctx.Lines[i-1].Number+1 {
-				t.Fatalf("lines out of order: %d after %d", l.Number, ctx.Lines[i-1].Number)
+		lines := ctx.Lines()
+		for i, l := range lines {
+			if i > 0 && l.Number != lines[i-1].Number+1 {
+				t.Fatalf("lines out of order: %d after %d", l.Number, lines[i-1].Number)
 			}
 			if l.Current {
 				marked++

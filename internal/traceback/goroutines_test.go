@@ -8,6 +8,7 @@ import (
 	"sync"
 	"testing"
 	"time"
+	"unsafe"
 
 	"github.com/panicroom/panicroom/internal/gostack"
 )
@@ -82,7 +83,7 @@ func TestCaptureGoroutinesGroupsWaiters(t *testing.T) {
 		t.Errorf("created by %+v, want startWaiters", waiters.CreatedBy)
 	}
 	g.AddSource(NewSources(), 2)
-	if src := waiters.Frames[app].Source; src == nil || !strings.Contains(src.Lines[len(src.Lines)/2].Text, "<-ch") {
+	if src := waiters.Frames[app].Source; src == nil || !strings.Contains(src.Lines()[len(src.Lines())/2].Text, "<-ch") {
 		t.Errorf("the app frame's source does not show the receive: %+v (%s)", src, waiters.Frames[app].SourceErr)
 	}
 	if g.Total < 51 {
@@ -304,5 +305,36 @@ func TestTrimRecovering(t *testing.T) {
 	plain := gostack.Goroutine{State: "chan receive", Frames: []gostack.Frame{{Function: "main.worker"}}}
 	if got := trimRecovering(plain, nil); got.State != "chan receive" || len(got.Frames) != 1 {
 		t.Errorf("a goroutine without a panic changed: %+v", got)
+	}
+}
+
+// Two panics' goroutine sections share their names: a capture copies the
+// strings it keeps out of the dump (a substring would keep the whole dump),
+// but the same function's name is copied once, not once per panic.
+func TestGoroutineNamesAreShared(t *testing.T) {
+	release := startWaiters(3)
+	defer release()
+	self := GoroutineID()
+	find := func() (fn, file string) {
+		g := onAnother(func() *Goroutines { return CaptureGoroutines(self, Classifier{}) })
+		for _, gg := range g.Groups {
+			for _, f := range gg.Frames {
+				if strings.HasSuffix(f.Function, "traceback.waitOn") {
+					return f.Function, f.File
+				}
+			}
+		}
+		t.Fatal("waitOn is in no group")
+		return "", ""
+	}
+	fn1, file1 := find()
+	fn2, file2 := find()
+	if unsafe.StringData(fn1) != unsafe.StringData(fn2) || unsafe.StringData(file1) != unsafe.StringData(file2) {
+		t.Error("two captures keep a copy each of the same function's and file's names")
+	}
+	dump := "goroutine 1 [running]:\ngithub.com/example/app.handler(...)\n"
+	name := dump[strings.Index(dump, "github.com"):strings.Index(dump, "(...)")]
+	if v := names.intern(name); v != name || unsafe.StringData(v) == unsafe.StringData(name) {
+		t.Errorf("interned %q as %q, sharing the dump's bytes: %v", name, v, unsafe.StringData(v) == unsafe.StringData(name))
 	}
 }

@@ -70,7 +70,7 @@ func (r *Renderer) Markdown(w io.Writer, p *Panic) error {
 		}
 		var b strings.Builder
 		width := len(fmt.Sprint(f.Line + mdContext))
-		for _, l := range f.Source.Lines {
+		for _, l := range f.Source.Lines() {
 			if d := l.Number - f.Line; d < -mdContext || d > mdContext {
 				continue
 			}

@@ -394,7 +394,7 @@ func Text(w io.Writer, p *Panic) error {
 		// A paste into an issue wants the failing line and a little around
 		// it, not the page's full context.
 		var lines []Line
-		for _, l := range f.Source.Lines {
+		for _, l := range f.Source.Lines() {
 			if d := l.Number - f.Line; d >= -textContext && d <= textContext {
 				lines = append(lines, l)
 			}

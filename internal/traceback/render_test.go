@@ -209,8 +209,9 @@ func TestJSONRoundTrip(t *testing.T) {
 			Kind   string `json:"kind"`
 			Source *struct {
 				Lines []struct {
-					Number  int  `json:"number"`
-					Current bool `json:"current"`
+					Number  int    `json:"number"`
+					Text    string `json:"text"`
+					Current bool   `json:"current"`
 				} `json:"lines"`
 			} `json:"source"`
 		} `json:"frames"`
@@ -221,6 +222,19 @@ func TestJSONRoundTrip(t *testing.T) {
 	}
 	if back.ID != p.ID || len(back.Frames) != 3 || back.Frames[1].Kind != "stdlib" || back.Frames[0].Source == nil || len(back.Value.Chain) != 1 {
 		t.Errorf("round trip lost data: %+v", back)
+	}
+	// The context is kept compact and written as a line per row.
+	var current int
+	for _, l := range back.Frames[0].Source.Lines {
+		if l.Current {
+			current = l.Number
+			if want := p.Frames[0].Source.Lines()[l.Number-back.Frames[0].Source.Lines[0].Number].Text; l.Text != want || want == "" {
+				t.Errorf("the current line's text is %q, want %q", l.Text, want)
+			}
+		}
+	}
+	if current != p.Frames[0].Line {
+		t.Errorf("the JSON's current line is %d, the frame's %d", current, p.Frames[0].Line)
 	}
 }
 

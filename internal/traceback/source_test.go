@@ -2,10 +2,12 @@ package traceback
 
 import (
 	"errors"
+	"fmt"
 	"html/template"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -39,7 +41,7 @@ func TestContextWindow(t *testing.T) {
 		t.Fatal(err)
 	}
 	var got []string
-	for _, l := range ctx.Lines {
+	for _, l := range ctx.Lines() {
 		mark := ""
 		if l.Current {
 			mark = ">"
@@ -50,13 +52,13 @@ func TestContextWindow(t *testing.T) {
 	if strings.Join(got, "|") != strings.Join(want, "|") {
 		t.Errorf("context = %q, want %q", got, want)
 	}
-	if ctx.Lines[0].Number != 3 || !strings.Contains(string(ctx.Lines[1].HTML()), `class="nx"`) && !strings.Contains(string(ctx.Lines[1].HTML()), `class="nb"`) {
-		t.Errorf("numbering or highlighting off: %+v %q", ctx.Lines[0], ctx.Lines[1].HTML())
+	if ctx.Lines()[0].Number != 3 || !strings.Contains(string(ctx.Lines()[1].HTML()), `class="nx"`) && !strings.Contains(string(ctx.Lines()[1].HTML()), `class="nb"`) {
+		t.Errorf("numbering or highlighting off: %+v %q", ctx.Lines()[0], ctx.Lines()[1].HTML())
 	}
 	// Clamped at both ends of the file.
 	ctx, err = s.Context(p, 1, 50)
-	if err != nil || len(ctx.Lines) != 5 || ctx.Lines[0].Number != 1 {
-		t.Errorf("clamped context: %v lines, err %v", len(ctx.Lines), err)
+	if err != nil || len(ctx.Lines()) != 5 || ctx.Lines()[0].Number != 1 {
+		t.Errorf("clamped context: %v lines, err %v", len(ctx.Lines()), err)
 	}
 }
 
@@ -139,10 +141,43 @@ func TestWindowsMatchWholeFile(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if got := ctx.Lines[0].HTML(); got != whole[line-1] {
+		if got := ctx.Lines()[0].HTML(); got != whole[line-1] {
 			t.Errorf("line %d alone: %q; in the whole file: %q", line, got, whole[line-1])
 		}
 	}
+}
+
+// Contexts share the file's highlighted lines without a lock while other
+// panics highlight other windows of the same file (the race detector is
+// the assertion), and every context reads as the whole file highlighted.
+func TestContextsShareHighlightedLines(t *testing.T) {
+	var src strings.Builder
+	src.WriteString("package a\n")
+	for i := range 400 {
+		fmt.Fprintf(&src, "\nfunc F%d() int {\n\treturn %d\n}\n", i, i)
+	}
+	p := writeFile(t, t.TempDir(), "many.go", src.String())
+	whole := Highlight(p, src.String())
+	s := NewSources()
+	var wg sync.WaitGroup
+	for g := range 8 {
+		wg.Go(func() {
+			for line := 1 + g*3; line <= len(whole); line += 37 {
+				ctx, err := s.Context(p, line, 6)
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				for _, l := range ctx.Lines() {
+					if l.HTML() != whole[l.Number-1] {
+						t.Errorf("line %d: %q; in the whole file: %q", l.Number, l.HTML(), whole[l.Number-1])
+						return
+					}
+				}
+			}
+		})
+	}
+	wg.Wait()
 }
 
 func TestHighlightKeepsLineCountAndEscapes(t *testing.T) {
