@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"testing"
 	"time"
 
@@ -69,10 +70,40 @@ func TestAttachPreloaded(t *testing.T) {
 		t.Fatalf("preloadHeapLayout = %+v, %v", heap, err)
 	}
 	preloaded := append([]*proc.Image(nil), bi.Images...)
+	w := prepareStop(bi, runningProcess{bi: bi, mem: liveMemory{pid: pid}})
+	if runtime.GOARCH == "amd64" && w.allgs == 0 {
+		t.Error("prepareStop found no goroutine table: the stop reads the DWARF for it (a Delve upgrade renamed what it sets?)")
+	}
 
-	grp, err := attachPreloaded(pid, bi)
+	grp, err := attachPreloaded(pid, bi, w)
 	if err != nil {
 		t.Fatalf("attachPreloaded: %v", err)
+	}
+	// What Delve's own attach would have set up inside the stop: its
+	// goroutine table, the current goroutine, its breakpoints; and the
+	// image's DWARF is back.
+	img := grp.Selected.BinInfo().Images[0]
+	rdr := img.DwarfReader()
+	allglen, err1 := rdr.AddrFor("runtime.allglen", img.StaticBase, 8)
+	rdr.Seek(0)
+	allgs, err2 := rdr.AddrFor("runtime.allgs", img.StaticBase, 8)
+	gc := field(grp.Selected, "gcache")
+	if err1 != nil || err2 != nil || gc.FieldByName("allglenAddr").Uint() != allglen || gc.FieldByName("allgentryAddr").Uint() != allgs {
+		t.Errorf("goroutine table at %#x/%#x, the DWARF says %#x/%#x (%v, %v)", gc.FieldByName("allglenAddr").Uint(), gc.FieldByName("allgentryAddr").Uint(), allglen, allgs, err1, err2)
+	}
+	// (A thread of a sleeping app runs no goroutine: GetG says so, and
+	// there is no current one.)
+	if g, _ := proc.GetG(grp.Selected.CurrentThread()); (g == nil) != (grp.Selected.SelectedGoroutine() == nil) || g != nil && g.ID != grp.Selected.SelectedGoroutine().ID {
+		t.Errorf("the current goroutine is %+v; the current thread's is %+v", grp.Selected.SelectedGoroutine(), g)
+	}
+	for _, fn := range []string{"runtime.fatalpanic", "runtime.throw", "runtime.fatal"} {
+		pcs, err := proc.FindFunctionLocation(grp.Selected, fn, 0)
+		if err != nil {
+			t.Fatalf("%s: %v", fn, err)
+		}
+		if grp.Selected.Breakpoints().M[pcs[0]] == nil {
+			t.Errorf("Delve's breakpoint on %s is missing", fn)
+		}
 	}
 	got := grp.Selected.BinInfo().Images
 	if len(got) != len(preloaded) {

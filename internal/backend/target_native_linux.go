@@ -31,7 +31,8 @@ func (nativeTarget) attach(pid int) (*proc.TargetGroup, *heapLayout, error) {
 		return grp, nil, err
 	}
 	heap, _ := preloadHeapLayout(bi, pid) // else read in the stop
-	grp, err := attachPreloaded(pid, bi)
+	w := prepareStop(bi, runningProcess{bi: bi, mem: liveMemory{pid: pid}})
+	grp, err := attachPreloaded(pid, bi, w)
 	return grp, heap, err
 }
 

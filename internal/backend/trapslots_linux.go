@@ -116,8 +116,10 @@ func (sn *session) readTrapSlots() ([trapSlotCount * slotSize]byte, error) {
 // traps into the guard with R20 = 32 if a dying debugger left SP lowered
 // there. Anything it cannot read, it keeps.
 func (sn *session) sweepTrapSlots() {
-	sc, err := proc.ThreadScope(sn.t, sn.t.CurrentThread())
-	if err != nil || !sn.findTrapSlots(sc) {
+	// A scope of globals: the table is one, and unwinding the current
+	// thread's stack for a ThreadScope cost a millisecond of the stop.
+	sc := &proc.EvalScope{BinInfo: sn.t.BinInfo(), Mem: sn.t.Memory()}
+	if !sn.findTrapSlots(sc) {
 		return
 	}
 	table, err := sn.readTrapSlots()
