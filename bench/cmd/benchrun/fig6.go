@@ -81,7 +81,7 @@ func startup(r *report, bin string) {
 		r.missed("Figure 6: console ready", fmt.Sprintf("The console was ready %s after start (median), %s over the 500 ms goal: most of it is the agent parsing the binary's DWARF (Delve's loadDebugInfoMaps, before the stop) on cores it shares with the app and the client.", ms(ready.med()), ms(ready.med()-500*time.Millisecond)), "")
 	}
 	if freeze["panicroom"].med() > 20*time.Millisecond {
-		r.missed("Figure 6: the attach's stop", fmt.Sprintf("The longest request during start-up took %s (median of rounds), against 20 ms. Inside the stop, with the debug information already loaded: PTRACE_ATTACH of every thread, Delve's goroutine cache (a linear DWARF scan for runtime.allgs), its breakpoints on runtime.throw, fatal and fatalpanic (line tables) and ours cleared.", ms(freeze["panicroom"].med())), "")
+		r.missed("Figure 6: the attach's stop", fmt.Sprintf("The longest request during start-up took %s (median of rounds), against 20 ms. Inside the stop: PTRACE_ATTACH of every thread and Delve's new Target, whose reads of the debug information are done before the stop (internal/backend/stopwork_linux.go; on linux/arm64 Delve's scan of the DWARF for runtime.allgs stays inside it), Delve's breakpoints cleared and the trap table swept.", ms(freeze["panicroom"].med())), "")
 	}
 
 	rss, hwm := agentRSS(nil, lastPR, "")
@@ -102,7 +102,7 @@ func startup(r *report, bin string) {
 		fmt.Sprintf("%s / %s", kib(prRSS), kib(prGo)), fmt.Sprintf("chi, not parked: %s / %s", kib(chRSS), kib(chGo)),
 		"—", "≤ 64 KiB", verdict(max(prRSS, prGo), 64*1024, bytesUnit)})
 	if max(prRSS, prGo) > 64*1024 {
-		r.missed("Figure 6: memory per parked panic", fmt.Sprintf("Each parked panic costs %s of RSS and %s of Go runtime memory (after a collection), against 64 KiB: the parked goroutine keeps its stack, which every request grows to at least stackHeadroom (48 KiB, so a 64 KiB stack) before the handler runs, and waits in read(2), which holds an OS thread (its stack and the runtime's per-M memory) for as long as it is parked.", kib(prRSS), kib(prGo)), "")
+		r.missed("Figure 6: memory per parked panic", fmt.Sprintf("Each parked panic costs %s of RSS and %s of Go runtime memory (after a collection), against 64 KiB: the parked goroutine keeps its stack, which every request grows to at least stackHeadroom (48 KiB, so a 64 KiB stack) before the handler runs, and waits in read(2), which holds an OS thread (its stack and the runtime's per-M memory, about 6 KiB of Go heap) for as long as it is parked; the rest is the panic's record (its frames with their source contexts, which share the cached files' lines, and its goroutines section, about 14 KiB of a 7-goroutine app), about 48 KiB of Go heap in a heap profile (go tool pprof -sample_index=inuse_space) of 16 panics.", kib(prRSS), kib(prGo)), "")
 	}
 }
 
