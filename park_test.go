@@ -271,6 +271,16 @@ func TestRecordIsCompleteWhenPublished(t *testing.T) {
 	}
 }
 
+// liveSpot returns the record's Spot while it is parked.
+func (r *record) liveSpot() *park.Spot {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.pk == nil || !r.released.IsZero() {
+		return nil
+	}
+	return r.pk.Spot
+}
+
 // heapInt returns an object of the Go heap, what Keep's pointers must
 // name. A new(int) whose address leaves only as a uintptr stays on the
 // stack (escape analysis cannot see through the uintptr): kept, it outlives

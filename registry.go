@@ -40,16 +40,6 @@ func (r *record) parked() bool {
 	return r.pk != nil && r.released.IsZero()
 }
 
-// liveSpot returns the record's Spot while it is parked.
-func (r *record) liveSpot() *park.Spot {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	if r.pk == nil || !r.released.IsZero() {
-		return nil
-	}
-	return r.pk.Spot
-}
-
 // lost says why the record's frames could not be trusted, or "".
 func (r *record) lost() string {
 	r.mu.Lock()
