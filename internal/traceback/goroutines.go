@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/panicroom/panicroom/internal/gostack"
+	"github.com/panicroom/panicroom/internal/intern"
 )
 
 // Goroutines is every goroutine of the program at the moment of a panic,
@@ -188,41 +189,12 @@ func inApp(g gostack.Group, c Classifier) bool {
 
 // stackFrame copies the strings it keeps out of the dump: a substring
 // would keep the whole dump (tens of kilobytes, more with every parked
-// panic in it) alive for as long as the panic is remembered.
+// panic in it) alive for as long as the panic is remembered. The names are
+// interned: every panic's dump names mostly the same functions.
 func stackFrame(i int, f gostack.Frame) Frame {
-	fn := names.intern(f.Function)
+	fn := intern.Name(f.Function)
 	pkg, name := SplitFunction(fn)
-	return Frame{Index: i, Function: fn, Package: pkg, Name: name, File: names.intern(f.File), Line: f.Line}
-}
-
-// names holds one copy of each function and file name the goroutine
-// sections keep. Every panic's dump names mostly the same functions (the
-// server's loops, the app's workers, the other parked panics), and a copy
-// per frame per panic was a third of what each remembered panic's
-// goroutines section held. The table is bounded; past the bound a name is
-// copied as before.
-var names = internTable{m: make(map[string]string)}
-
-const maxInterned = 1 << 14
-
-type internTable struct {
-	mu sync.Mutex
-	m  map[string]string
-}
-
-// intern returns s, or a copy of it that shares nothing with s's backing
-// array.
-func (t *internTable) intern(s string) string {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	if v, ok := t.m[s]; ok {
-		return v
-	}
-	v := strings.Clone(s)
-	if len(t.m) < maxInterned {
-		t.m[v] = v
-	}
-	return v
+	return Frame{Index: i, Function: fn, Package: pkg, Name: name, File: intern.Name(f.File), Line: f.Line}
 }
 
 // trimRecovering removes from g what is not the app's: the recovering
