@@ -104,7 +104,9 @@ func WithIdleTimeout(d time.Duration) Option {
 
 // WithStyles names the chroma styles for source code in light and dark mode
 // (defaults "github" and "github-dark"); the browser's prefers-color-scheme
-// chooses. Unknown names fall back to the defaults.
+// chooses. Unknown names fall back to the defaults. Go source is
+// highlighted; a frame in another language (the runtime's assembly) shows
+// its source as plain text.
 func WithStyles(light, dark string) Option {
 	return func(c *config) { c.lightStyle, c.darkStyle = light, dark }
 }

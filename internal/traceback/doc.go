@@ -5,8 +5,10 @@
 // library, standard library and runtime; value.go describes the panic value
 // (error chains, [runtime.Error], [runtime.PanicNilError], values whose
 // Error or String method itself panics); source.go reads source context;
-// highlight.go highlights it with chroma, and style.go writes the
-// stylesheet and leaves without a span the tokens it would not colour;
+// highlight.go highlights Go with go/scanner in chroma's classes (chroma
+// itself is linked only into the tests), and style.go writes the
+// stylesheet from chroma's styles, kept in styles.txt, and leaves without a
+// span the tokens it would not colour;
 // request.go records the request
 // with secrets masked; goroutines.go takes every goroutine's stack at the
 // panic and groups them; render.go produces the HTML, plain-text and JSON

@@ -2,12 +2,10 @@ package traceback
 
 import (
 	"bytes"
+	_ "embed"
 	"html/template"
-	"slices"
 	"strings"
-
-	"github.com/alecthomas/chroma/v2"
-	chromahtml "github.com/alecthomas/chroma/v2/formatters/html"
+	"sync"
 )
 
 // The source on a page is a few hundred tokens, and in Go most are names
@@ -17,45 +15,92 @@ import (
 // gives highlighted source its style's text colour, and the highlighter
 // leaves without a span every token that looks like that text in both
 // schemes (SetStyles).
+//
+// The styles are chroma's, read from styles.txt: each style's text colour
+// and, for every token class it sets apart from that text, the CSS
+// declarations, as chroma's HTML formatter writes them. The table is
+// generated from chroma's registry by the test TestStyleTableIsChromas
+// (go test ./internal/traceback -run TestStyleTableIsChromas -update), so
+// that chroma's package inits never run in the app (highlight.go says
+// why), and it fails when chroma's styles and the table part.
 
-// textColour is the colour of a style's plain source text: its background
-// entry's, or for a style that leaves that to the page (github), its
-// punctuation's, which such styles set to their text colour.
-func textColour(s *chroma.Style) chroma.Colour {
-	if c := s.Get(chroma.Background).Colour; c.IsSet() {
-		return c
+//go:embed styles.txt
+var styleTable string
+
+// A sheet is one style: its text colour and its rules, each the classes
+// that share one set of declarations, in chroma's order of token types.
+type sheet struct {
+	text  string
+	rules []rule
+}
+
+type rule struct {
+	classes []string
+	css     string
+}
+
+var (
+	sheetsOnce sync.Once
+	sheets     map[string]*sheet
+)
+
+// parseSheets reads styles.txt: a line "name<TAB>text colour" starts a
+// style, and each line "<TAB>classes<TAB>declarations" under it is a rule.
+func parseSheets() map[string]*sheet {
+	out := make(map[string]*sheet)
+	var cur *sheet
+	for line := range strings.Lines(styleTable) {
+		line = strings.TrimSuffix(line, "\n")
+		if line == "" || line[0] == '#' {
+			continue
+		}
+		if rest, ok := strings.CutPrefix(line, "\t"); ok && cur != nil {
+			classes, css, _ := strings.Cut(rest, "\t")
+			cur.rules = append(cur.rules, rule{strings.Fields(classes), css})
+			continue
+		}
+		name, text, _ := strings.Cut(line, "\t")
+		cur = &sheet{text: text}
+		out[name] = cur
 	}
-	return s.Get(chroma.Punctuation).Colour
+	return out
 }
 
-// tokenCSS returns the declarations that set token type t apart from the
-// plain text of s; "" for a token that looks like plain text.
-func tokenCSS(s *chroma.Style, t chroma.TokenType) string {
-	base := s.Get(chroma.Background)
-	base.Colour = textColour(s)
-	return chromahtml.StyleEntryToCSS(s.Get(t).Sub(base))
+// style returns the style called name, or fallback's for an unknown name.
+func style(name, fallback string) *sheet {
+	sheetsOnce.Do(func() { sheets = parseSheets() })
+	if s, ok := sheets[name]; ok {
+		return s
+	}
+	return sheets[fallback]
 }
 
-// tokenTypes are the token types that get a class, in a fixed order: the
-// lexer's and Error (the formatter's own types, line numbers and such, are
-// the other negative ones: our rows are not chroma's).
-var tokenTypes = func() []chroma.TokenType {
-	var out []chroma.TokenType
-	for t := range chroma.StandardTypes {
-		if t > 0 || t == chroma.Error {
-			out = append(out, t)
+// styled reports whether s gives class cls a rule.
+func (s *sheet) styled(cls string) bool {
+	for _, r := range s.rules {
+		for _, c := range r.classes {
+			if c == cls {
+				return true
+			}
 		}
 	}
-	slices.Sort(out)
-	return out
-}()
+	return false
+}
 
-// plainTypes are the token types that look like plain text in both styles.
-func plainTypes(light, dark *chroma.Style) map[chroma.TokenType]bool {
-	plain := make(map[chroma.TokenType]bool)
-	for _, t := range tokenTypes {
-		if tokenCSS(light, t) == "" && tokenCSS(dark, t) == "" {
-			plain[t] = true
+// highlightClasses are the classes the highlighter gives (goClass).
+var highlightClasses = []string{
+	classKeyword, classKeywordConst, classKeywordDecl, classKeywordNS, classKeywordType,
+	classBuiltin, classFunction, className, classString, classChar,
+	classNumber, classNumberBin, classNumberFloat, classNumberHex, classNumberInteger, classNumberOct,
+	classOperator, classPunctuation, classComment, classCommentMulti, classCommentPreproc, classError,
+}
+
+// plainClasses are the classes that look like plain text in both styles.
+func plainClasses(light, dark *sheet) map[string]bool {
+	plain := make(map[string]bool)
+	for _, c := range highlightClasses {
+		if !light.styled(c) && !dark.styled(c) {
+			plain[c] = true
 		}
 	}
 	return plain
@@ -65,14 +110,14 @@ func plainTypes(light, dark *chroma.Style) map[chroma.TokenType]bool {
 // StyleCSS(light, dark) colours them: a token that looks like plain text
 // in both gets no span. Call it before the first Context.
 func (s *Sources) SetStyles(light, dark string) {
-	plain := plainTypes(style(light, "github"), style(dark, "github-dark"))
+	plain := plainClasses(style(light, "github"), style(dark, "github-dark"))
 	s.highlight = func(name, text string) []template.HTML { return highlight(name, text, plain) }
 }
 
 // StyleCSS returns the stylesheet for highlighted source: the light style
 // applies by default and the dark one under prefers-color-scheme: dark.
 // Unknown style names fall back to chroma's defaults for each scheme.
-// Token types that share their declarations share one rule.
+// Token classes that share their declarations share one rule.
 func StyleCSS(light, dark string) []byte {
 	// Each style lives in its own media block: a token that only the light
 	// style colours would otherwise keep its dark-on-light colour at night.
@@ -86,25 +131,19 @@ func StyleCSS(light, dark string) []byte {
 	return b.Bytes()
 }
 
-func writeStyleCSS(b *bytes.Buffer, s *chroma.Style) {
+func writeStyleCSS(b *bytes.Buffer, s *sheet) {
 	// The page draws the code's background; the text colour is the
 	// style's, for the tokens left without a span.
-	if c := textColour(s); c.IsSet() {
-		b.WriteString(".chroma { color: " + c.String() + " }\n")
+	if s.text != "" {
+		b.WriteString(".chroma { color: " + s.text + " }\n")
 	}
-	var order []string
-	selectors := make(map[string][]string)
-	for _, t := range tokenTypes {
-		css := tokenCSS(s, t)
-		if css == "" {
-			continue
+	for _, r := range s.rules {
+		for i, c := range r.classes {
+			if i > 0 {
+				b.WriteByte(',')
+			}
+			b.WriteString(".chroma ." + c)
 		}
-		if _, ok := selectors[css]; !ok {
-			order = append(order, css)
-		}
-		selectors[css] = append(selectors[css], ".chroma ."+chroma.StandardTypes[t])
-	}
-	for _, css := range order {
-		b.WriteString(strings.Join(selectors[css], ",") + " { " + css + " }\n")
+		b.WriteString(" { " + r.css + " }\n")
 	}
 }
