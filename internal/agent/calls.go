@@ -59,6 +59,7 @@ func (a *Client) evalWithCall(ctx context.Context, r *record, wr wire.EvalIn) (*
 	}
 	wr.Call = true
 	wr.StackPointers = r.p.Retain != nil && r.p.Retain(true)
+	wr.FramesKept = wr.StackPointers && r.shared.Load()
 	ans, err := a.request(ctx, wire.Request{Eval: &wr})
 	retained := ans.Eval != nil && ans.Eval.Retained
 	// Committed while the goroutine still spins inside Do, where no

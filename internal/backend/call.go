@@ -78,8 +78,10 @@ func (sn *session) call(req wire.EvalIn, deadline time.Time, retained *bool) (*d
 	if err != nil {
 		return nil, err
 	}
-	err = sn.inject(req, sc, l, expr, deadline, true)
-	if err != nil && strings.Contains(err.Error(), msgEscape) && req.StackPointers {
+	// Once the frames are kept for good the check protects nothing, and a
+	// call it refuses costs a whole injection before the one that runs.
+	err = sn.inject(req, sc, l, expr, deadline, !(req.StackPointers && req.FramesKept))
+	if err != nil && strings.Contains(err.Error(), msgEscape) && req.StackPointers && !req.FramesKept {
 		// Delve's escape check refused a pointer into the parked frames
 		// (a method on a local that never escaped). Nothing was run. The
 		// app has agreed to keep this panic's frames for good once such a

@@ -3,6 +3,7 @@ package backend
 import (
 	"go/ast"
 	"go/parser"
+	"strconv"
 	"strings"
 	"time"
 
@@ -69,15 +70,17 @@ func (sn *session) eval(req wire.EvalIn, deadline time.Time, retained *bool) (*d
 		}
 		return sn.readBack(req, lhs)
 	}
-	v, err := sc.EvalExpression(req.Expr, loadConfig)
-	if err != nil && strings.Contains(err.Error(), msgNoSymbol) {
-		// A package the frame's file imports under another name than
-		// Delve knows it by (a renamed import): name it by its path.
-		if alt := sn.inPlace(req, sc); alt != "" && alt != req.Expr {
-			if v2, err2 := sc.EvalExpression(alt, loadConfig); err2 == nil {
-				v, err = v2, nil
-			}
+	// The packages the frame's file imports are named by their paths:
+	// a renamed import is one Delve does not know by its name, and any
+	// path is found faster than a name (valueQualifier).
+	var v *proc.Variable
+	if alt := sn.inPlace(req, sc); alt != "" && alt != req.Expr {
+		v, err = sc.EvalExpression(alt, loadConfig)
+		if err != nil && !needsCall(err, alt) {
+			v, err = sc.EvalExpression(req.Expr, loadConfig)
 		}
+	} else {
+		v, err = sc.EvalExpression(req.Expr, loadConfig)
 	}
 	if err != nil {
 		if needsCall(err, req.Expr) {
@@ -106,6 +109,25 @@ func (sn *session) readBack(req wire.EvalIn, lhs string) (*debugapi.Value, bool,
 	return &out, false, nil
 }
 
+// mentionsImport reports whether expr has a selector on one of the names
+// in imports; false when it does not parse.
+func mentionsImport(expr string, imports map[string]string) bool {
+	e, err := parser.ParseExpr(expr)
+	if err != nil {
+		return false
+	}
+	found := false
+	ast.Inspect(e, func(n ast.Node) bool {
+		if s, ok := n.(*ast.SelectorExpr); ok {
+			if id, ok := s.X.(*ast.Ident); ok && imports[id.Name] != "" {
+				found = true
+			}
+		}
+		return !found
+	})
+	return found
+}
+
 // inPlace is req.Expr with the packages its frame's file renamed named
 // by path, for an evaluation in that frame's scope; "" if it cannot say.
 func (sn *session) inPlace(req wire.EvalIn, sc *proc.EvalScope) string {
@@ -113,7 +135,7 @@ func (sn *session) inPlace(req wire.EvalIn, sc *proc.EvalScope) string {
 		return ""
 	}
 	n := names{imports: sn.imports.of(req.Frames[req.Frame].File), locals: map[string]bool{}}
-	if n.imports == nil {
+	if n.imports == nil || !mentionsImport(req.Expr, n.imports) {
 		return ""
 	}
 	if sc.Fn != nil {
@@ -133,7 +155,9 @@ func (sn *session) inPlace(req wire.EvalIn, sc *proc.EvalScope) string {
 
 // namesIn is what names mean in Delve's frame d (the page's req.Frame).
 func (sn *session) namesIn(req wire.EvalIn, l *located, d int, locals map[string]bool) names {
-	n := names{locals: locals}
+	n := names{locals: locals, isFunc: func(qualified string) bool {
+		return len(sn.t.BinInfo().LookupFunc()[qualified]) > 0
+	}}
 	if fn := l.stack[d].Call.Fn; fn != nil {
 		n.pkg = fn.PackageName()
 	}
@@ -145,16 +169,9 @@ func (sn *session) namesIn(req wire.EvalIn, l *located, d int, locals map[string
 		// Delve finds it by its qualified name, which costs a lookup in
 		// the debug information and no read of the app.
 		sc := sn.scope(l, d)
-		qual := pathQualifier(n.pkg)
-		q := ""
-		switch e := qual.(type) {
-		case *ast.Ident:
-			q = e.Name
-		case *ast.BasicLit:
-			q = e.Value
-		}
+		q := strconv.Quote(n.pkg) // see valueQualifier
 		n.isPackageLevel = func(name string) bool {
-			if fns := sn.t.BinInfo().LookupFunc()[n.pkg+"."+name]; len(fns) > 0 {
+			if n.isFunc(n.pkg + "." + name) {
 				return true
 			}
 			_, err := sc.EvalExpression(q+"."+name, proc.LoadConfig{})

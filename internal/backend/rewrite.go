@@ -45,6 +45,9 @@ type names struct {
 	// isPackageLevel reports whether frame N's package declares name (a
 	// variable or function). Nil means: whatever the file does not import.
 	isPackageLevel func(name string) bool
+	// isFunc reports whether the binary has a function of this qualified
+	// name (import path, dot, name). Nil means: none known.
+	isFunc func(qualified string) bool
 }
 
 // rewrite returns expr in the topmost frame's terms. locals are the names
@@ -126,7 +129,7 @@ func rewriteExpr(src string, frame int, n names) (string, error) {
 	if err != nil {
 		return "", debugapi.Errorf(debugapi.CodeSyntax, "%v", err)
 	}
-	r := &rewriter{frame: frame, locals: n.locals, pkg: n.pkg, imports: n.imports, isPackageLevel: n.isPackageLevel}
+	r := &rewriter{frame: frame, locals: n.locals, pkg: n.pkg, imports: n.imports, isPackageLevel: n.isPackageLevel, isFunc: n.isFunc}
 	e = r.expr(e, nil)
 	var buf bytes.Buffer
 	if err := format.Node(&buf, token.NewFileSet(), e); err != nil {
@@ -141,10 +144,32 @@ type rewriter struct {
 	pkg            string
 	imports        map[string]string
 	isPackageLevel func(string) bool
+	isFunc         func(string) bool
+	// callee is set while the operand of a call is rewritten: there a
+	// package-level name may be a type (a conversion, time.Duration(5)).
+	callee bool
 }
 
-// qualifier is how frame N's package is named in Delve's syntax.
-func (r *rewriter) qualifier() ast.Expr { return pathQualifier(r.pkg) }
+// qualifier names frame N's package for its name in a value's place (see
+// valueQualifier).
+func (r *rewriter) qualifier(name string, callee bool) ast.Expr {
+	return r.valueQualifier(r.pkg, name, callee)
+}
+
+// valueQualifier names the package at path for its member name in a
+// value's place. Delve resolves pkg.name by first looking for a variable
+// called pkg: the frame's locals, then every package variable, function
+// and constant of the binary, twice, a few milliseconds each time (reads
+// of http.DefaultServeMux took 5 ms, 2 ms quoted). A quoted path,
+// "net/http".DefaultServeMux, goes to the package at once, but Delve
+// takes it for a variable or a function only, never a type: in a call's
+// operand, where it may be a conversion, only a known function is quoted.
+func (r *rewriter) valueQualifier(path, name string, callee bool) ast.Expr {
+	if callee && (r.isFunc == nil || !r.isFunc(path+"."+name)) {
+		return pathQualifier(path)
+	}
+	return &ast.BasicLit{Kind: token.STRING, Value: strconv.Quote(path)}
+}
 
 // pathQualifier names the package at path in Delve's syntax: a quoted
 // path where the last element alone could be ambiguous or not an
@@ -161,21 +186,21 @@ func pathQualifier(path string) ast.Expr {
 // package (nil, pkgLevel true), or else a package Delve resolves itself
 // (nil, false) — one the file does not import, which a debugger still
 // lets its user name (os.Getenv, main.config from any frame).
-func (r *rewriter) packageRef(x string) (q ast.Expr, pkgLevel bool) {
+func (r *rewriter) packageRef(x string) (path string, pkgLevel bool) {
 	if r.pkg == "" || predeclared[x] || x == guessPackageName(r.pkg) {
 		// Not Go, but Delve's way of naming the frame's own package
 		// (main.counter), which developers who know Delve write.
-		return nil, false
+		return "", false
 	}
 	if path, ok := r.imports[x]; ok {
 		// The path, even where Delve knows the name: two packages can
 		// share one (math/rand, crypto/rand).
-		return pathQualifier(path), false
+		return path, false
 	}
 	if r.isPackageLevel != nil {
-		return nil, r.isPackageLevel(x)
+		return "", r.isPackageLevel(x)
 	}
-	return nil, r.imports != nil
+	return "", r.imports != nil
 }
 
 // inPlace rewrites for an evaluation in frame N's own scope, where Delve
@@ -183,7 +208,7 @@ func (r *rewriter) packageRef(x string) (q ast.Expr, pkgLevel bool) {
 // that frame N's file imports under another name change.
 const inPlace = -1
 
-func (r *rewriter) ident(id *ast.Ident, shadow map[string]bool) ast.Expr {
+func (r *rewriter) ident(id *ast.Ident, shadow map[string]bool, callee bool) ast.Expr {
 	switch {
 	case id.Name == "_" || shadow[id.Name] || r.frame == inPlace:
 		return id
@@ -198,31 +223,36 @@ func (r *rewriter) ident(id *ast.Ident, shadow map[string]bool) ast.Expr {
 	case predeclared[id.Name] || r.pkg == "":
 		return id
 	}
-	return &ast.SelectorExpr{X: r.qualifier(), Sel: ast.NewIdent(id.Name)}
+	return &ast.SelectorExpr{X: r.qualifier(id.Name, callee), Sel: ast.NewIdent(id.Name)}
 }
 
 // expr rewrites e; shadow holds names bound by enclosing function literals.
 func (r *rewriter) expr(e ast.Expr, shadow map[string]bool) ast.Expr {
+	callee := r.callee
+	r.callee = false
 	switch n := e.(type) {
 	case nil:
 		return nil
 	case *ast.Ident:
-		return r.ident(n, shadow)
+		return r.ident(n, shadow, callee)
 	case *ast.SelectorExpr:
 		if id, ok := n.X.(*ast.Ident); ok && !r.locals[id.Name] && !shadow[id.Name] {
-			switch q, pkgLevel := r.packageRef(id.Name); {
-			case q != nil:
-				n.X = q
+			switch path, pkgLevel := r.packageRef(id.Name); {
+			case path != "":
+				n.X = r.valueQualifier(path, n.Sel.Name, callee)
 			case pkgLevel && r.frame != inPlace:
-				n.X = r.ident(id, shadow)
+				n.X = r.ident(id, shadow, false)
 			}
 			return n
 		}
 		n.X = r.expr(n.X, shadow)
 		return n
+	// A call's operand, (T)(x), (*T)(p) and F[int](x), may still be a type.
 	case *ast.ParenExpr:
+		r.callee = callee
 		n.X = r.expr(n.X, shadow)
 	case *ast.StarExpr:
+		r.callee = callee
 		n.X = r.expr(n.X, shadow)
 	case *ast.UnaryExpr:
 		n.X = r.expr(n.X, shadow)
@@ -230,14 +260,17 @@ func (r *rewriter) expr(e ast.Expr, shadow map[string]bool) ast.Expr {
 		n.X = r.expr(n.X, shadow)
 		n.Y = r.expr(n.Y, shadow)
 	case *ast.CallExpr:
+		r.callee = true
 		n.Fun = r.expr(n.Fun, shadow)
 		for i := range n.Args {
 			n.Args[i] = r.expr(n.Args[i], shadow)
 		}
 	case *ast.IndexExpr:
+		r.callee = callee
 		n.X = r.expr(n.X, shadow)
 		n.Index = r.expr(n.Index, shadow)
 	case *ast.IndexListExpr:
+		r.callee = callee
 		n.X = r.expr(n.X, shadow)
 		for i := range n.Indices {
 			n.Indices[i] = r.expr(n.Indices[i], shadow)
@@ -290,7 +323,7 @@ func (r *rewriter) typ(e ast.Expr) ast.Expr {
 		if n.Name == "_" || predeclared[n.Name] || r.pkg == "" || r.frame == inPlace {
 			return n
 		}
-		return &ast.SelectorExpr{X: r.qualifier(), Sel: ast.NewIdent(n.Name)}
+		return &ast.SelectorExpr{X: pathQualifier(r.pkg), Sel: ast.NewIdent(n.Name)}
 	case *ast.ParenExpr:
 		n.X = r.typ(n.X)
 	case *ast.StarExpr:
@@ -314,8 +347,8 @@ func (r *rewriter) typ(e ast.Expr) ast.Expr {
 		// pkg.T: Delve resolves package names itself, except those a
 		// file renamed.
 		if id, ok := n.X.(*ast.Ident); ok {
-			if q, _ := r.packageRef(id.Name); q != nil {
-				n.X = q
+			if path, _ := r.packageRef(id.Name); path != "" {
+				n.X = pathQualifier(path)
 			}
 		}
 	}

@@ -72,7 +72,7 @@ func TestRewriteTypes(t *testing.T) {
 	locals := map[string]bool{"u": true, "m": true, "items": true}
 	for expr, want := range map[string]string{
 		"u.(m)":            "runtime.frame(3).u.(app.m)",
-		"A.(*m)":           "app.A.(*app.m)",
+		"A.(*m)":           `"app".A.(*app.m)`,
 		"[]m{u}":           "[]app.m{runtime.frame(3).u}",
 		"map[m]int(nil)":   "map[app.m]int(nil)",
 		"u.(fmt.Stringer)": "runtime.frame(3).u.(fmt.Stringer)",
@@ -80,6 +80,47 @@ func TestRewriteTypes(t *testing.T) {
 		got, err := rewrite(expr, 3, locals, "app")
 		if err != nil || got != want {
 			t.Errorf("rewrite(%q) = %q, %v; want %q", expr, got, err, want)
+		}
+	}
+}
+
+// TestRewriteQuotesValues: a package's member in a value's place is named
+// by the package's quoted path, which Delve resolves without first looking
+// for a variable of the package's name through the whole binary; in a
+// call's operand only a known function is, since there the name may be a
+// type, which Delve never finds behind a quoted path.
+func TestRewriteQuotesValues(t *testing.T) {
+	imports, err := importsOf([]byte(`package app
+import (
+	"fmt"
+	str "strconv"
+	"time"
+	"net/http"
+)`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	funcs := map[string]bool{"fmt.Sprint": true, "strconv.Itoa": true, "app.helper": true}
+	n := names{locals: map[string]bool{"u": true}, pkg: "app", imports: imports,
+		isFunc:         func(q string) bool { return funcs[q] },
+		isPackageLevel: func(s string) bool { return s == "store" || s == "helper" || s == "Celsius" }}
+	for expr, want := range map[string]string{
+		"http.DefaultServeMux":   `"net/http".DefaultServeMux`,
+		"fmt.Sprint(u)":          `"fmt".Sprint(runtime.frame(3).u)`,
+		"str.Itoa(1)":            `"strconv".Itoa(1)`,
+		"time.Duration(5)":       `time.Duration(5)`,
+		"(*time.Duration)(nil)":  `(*time.Duration)(nil)`,
+		"(time.Duration)(5)":     `(time.Duration)(5)`,
+		"helper(u)":              `"app".helper(runtime.frame(3).u)`,
+		"Celsius(3)":             `app.Celsius(3)`,
+		"store":                  `"app".store`,
+		"len(store.Items)":       `len("app".store.Items)`,
+		"store.Get(time.Second)": `"app".store.Get("time".Second)`,
+		"[]time.Duration{1}":     `[]time.Duration{1}`,
+	} {
+		got, err := rewriteIn(expr, 3, n)
+		if err != nil || got != want {
+			t.Errorf("rewriteIn(%q) = %q, %v; want %q", expr, got, err, want)
 		}
 	}
 }
@@ -136,11 +177,11 @@ import (
 	// import is still one Delve resolves (the top-level console names any).
 	known := names{locals: map[string]bool{}, pkg: "app", imports: imports, isPackageLevel: func(s string) bool { return s == "store" }}
 	for expr, want := range map[string]string{
-		"store.Lookup(1)":      "app.store.Lookup(1)",
-		"strings.ToUpper(s)":   "strings.ToUpper(app.s)",
+		"store.Lookup(1)":      `"app".store.Lookup(1)`,
+		"strings.ToUpper(s)":   `strings.ToUpper("app".s)`,
 		"main.settings.Name":   "main.settings.Name",
 		`os.Getenv("HOME")`:    `os.Getenv("HOME")`,
-		"str.Quote(store.Key)": "strconv.Quote(app.store.Key)",
+		"str.Quote(store.Key)": `strconv.Quote("app".store.Key)`,
 	} {
 		got, err := rewriteIn(expr, 3, known)
 		if err != nil || got != want {
@@ -150,8 +191,8 @@ import (
 	// Without the file, only the package's own names are qualified.
 	blind := names{locals: map[string]bool{}, pkg: "app", isPackageLevel: func(s string) bool { return s == "store" }}
 	for expr, want := range map[string]string{
-		"store.Lookup(1)":    "app.store.Lookup(1)",
-		"strings.ToUpper(s)": "strings.ToUpper(app.s)",
+		"store.Lookup(1)":    `"app".store.Lookup(1)`,
+		"strings.ToUpper(s)": `strings.ToUpper("app".s)`,
 	} {
 		got, err := rewriteIn(expr, 3, blind)
 		if err != nil || got != want {

@@ -132,6 +132,11 @@ type EvalIn struct {
 	// when Delve's escape check refuses them: the app has agreed to keep
 	// the frames for good if it happens (debugapi.Panic.Retain).
 	StackPointers bool `json:",omitempty"`
+	// FramesKept says that an earlier call was handed pointers into the
+	// parked frames, so the app keeps them for good already: a call need
+	// not be tried with Delve's escape check first (a whole injection,
+	// refused, when the call takes a pointer into them).
+	FramesKept bool `json:",omitempty"`
 	// Held says that the app keeps the panic's goroutine parked until the
 	// answer (park.Spot.Hold): an assignment to its frames may then be
 	// written while the app runs (backend's livewrite_linux.go).
