@@ -54,3 +54,33 @@ func TestStrippedBinaryIsExplained(t *testing.T) {
 		}
 	}
 }
+
+// TestCompressedDebugInfoIsSeen: the Go linker's default, compressed DWARF,
+// is told from -ldflags=-compressdwarf=false, for the line that says how to
+// halve the time to a ready console.
+func TestCompressedDebugInfoIsSeen(t *testing.T) {
+	if _, err := exec.LookPath("go"); err != nil {
+		t.Skip("no go command to build with")
+	}
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "main.go"), []byte("package main\n\nfunc main() {}\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "go.mod"), []byte("module prog\n\ngo 1.22\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for ldflags, want := range map[string]bool{"": true, "-compressdwarf=false": false} {
+		exe := filepath.Join(dir, "prog"+ldflags)
+		build := exec.Command("go", "build", "-ldflags="+ldflags, "-o", exe, ".")
+		build.Dir = dir
+		if out, err := build.CombinedOutput(); err != nil {
+			t.Fatalf("building: %v\n%s", err, out)
+		}
+		if got := compressedDebugInfo(exe); got != want {
+			t.Errorf("-ldflags=%q: compressed %v, want %v", ldflags, got, want)
+		}
+	}
+	if compressedDebugInfo(filepath.Join(dir, "main.go")) {
+		t.Error("a file that is no binary was taken for one with compressed DWARF")
+	}
+}

@@ -3,6 +3,7 @@ package agent
 import (
 	"fmt"
 	"log/slog"
+	"os"
 	"runtime"
 	"time"
 
@@ -22,8 +23,9 @@ func (a *Client) supervise() {
 	runtime.LockOSThread()
 	defer close(a.exited)
 	failures := 0
-	var deaths []time.Time // within restartWindow
-	warnedNoVars := false  // once per process, not at every restart
+	var deaths []time.Time    // within restartWindow
+	warnedNoVars := false     // once per process, not at every restart
+	hintedCompressed := false // likewise
 	for {
 		start := time.Now()
 		c, ready, err := a.launch()
@@ -57,6 +59,12 @@ func (a *Client) supervise() {
 			// The message keeps its figures too: tools (make bench) read them.
 			a.opts.Logger.Info(fmt.Sprintf("panicroom: debugger attached in %v (agent pid %d)", took, ready.PID),
 				slog.Duration("took", took), slog.Int("agent_pid", ready.PID))
+			if !hintedCompressed {
+				hintedCompressed = true
+				if exe, err := os.Executable(); err == nil && compressedDebugInfo(exe) {
+					a.opts.Logger.Info(CompressedDebugInfoAdvice)
+				}
+			}
 			if ready.NoMainVariables && !warnedNoVars {
 				warnedNoVars = true
 				a.opts.Logger.Warn("panicroom: "+debugapi.NoMainVariablesAdvice, slog.String("fix", debugapi.GoRunFlags))
