@@ -1,6 +1,7 @@
 package traceback
 
 import (
+	"net/url"
 	"strings"
 	"testing"
 )
@@ -74,5 +75,33 @@ func TestEditorPathsInPage(t *testing.T) {
 	}
 	if v.File != "/app/handlers.go" || !strings.Contains(v.Short, "handlers.go") || strings.Contains(v.Short, "Users") {
 		t.Errorf("the frame shows %q (%q), want the app's own path", v.File, v.Short)
+	}
+}
+
+// TestEditorURLAsReplacer: links are what a strings.Replacer of {file} and
+// {line} made, for every editor and for file names that hold the
+// placeholders themselves (replaced once, never again).
+func TestEditorURLAsReplacer(t *testing.T) {
+	for _, e := range []Editor{"", "vscode", "goland", "zed", "idea://open?file={file}&line={line}&again={file}", "x-edit://{line}/{file}{line}"} {
+		for _, file := range []string{"/src/app/main.go", "/weird/{line}/{file}.go", "rel/a b.go"} {
+			tmpl, ok := editorTemplates[e]
+			if e == "" {
+				tmpl = editorTemplates["vscode"]
+			} else if !ok {
+				tmpl = string(e)
+			}
+			f := file
+			if !strings.HasPrefix(f, "/") && strings.Contains(tmpl, "file{file}") {
+				f = "/" + f
+			}
+			escaped := (&url.URL{Path: f}).EscapedPath()
+			if strings.Contains(tmpl, "?") && strings.Index(tmpl, "?") < strings.Index(tmpl, "{file}") {
+				escaped = url.QueryEscape(f)
+			}
+			want := strings.NewReplacer("{file}", escaped, "{line}", "42").Replace(tmpl)
+			if got := string(e.URL(file, 42)); got != want {
+				t.Errorf("%q, %q: %q, want %q", e, file, got, want)
+			}
+		}
 	}
 }
