@@ -336,9 +336,19 @@ func fileExists(p string) bool {
 	return err == nil
 }
 
+// smapsRollup reads a "kB" line of /proc/PID/smaps_rollup, in bytes.
+func smapsRollup(pid int, key string) float64 {
+	return kbLine(fmt.Sprintf("/proc/%d/smaps_rollup", pid), key)
+}
+
 // procStatus reads a "kB" line of /proc/PID/status, in bytes.
 func procStatus(pid int, key string) float64 {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	return kbLine(fmt.Sprintf("/proc/%d/status", pid), key)
+}
+
+// kbLine reads the "key N kB" line of a /proc file, in bytes.
+func kbLine(path, key string) float64 {
+	b, err := os.ReadFile(path)
 	if err != nil {
 		return 0
 	}
