@@ -16,7 +16,7 @@ var warmOnce sync.Once
 // warmUp does, on a goroutine New starts (so that neither the app's start
 // nor its first requests wait for it), what the process's first panic page
 // would otherwise do once: read and highlight the runtime's and net/http's
-// sources, run the page's templates, and gzip the page's assets. That first page allocated 4 MiB against 0.5 to
+// sources and run the page's templates. That first page allocated 4 MiB against 0.5 to
 // 1.7 MiB for the next ones, on a heap that had just settled after start-up
 // at under 3 MiB with its next collection due at 4 to 7 MiB. The panic's
 // collector hold deferred that debt to the moment the snapshot released it,
@@ -35,9 +35,6 @@ func (d *Debugger) warmUp() {
 		}
 		d.renderer.HTML(io.Discard, traceback.Page{Panic: p})
 	})
-	for _, f := range d.static.files {
-		f.gz()
-	}
 }
 
 // warmPanic panics in a handler, as the app's will, and returns the
