@@ -34,6 +34,8 @@ type Client struct {
 
 	sem    chan struct{} // one request in flight
 	nextID atomic.Uint64
+
+	dwarf debugInfo // the running binary's, read once
 }
 
 var _ debugapi.Evaluator = (*Client)(nil)
@@ -128,7 +130,7 @@ func Start(opts Options) *Client {
 		a.status = debugapi.Status{State: debugapi.StateUnavailable, Reason: consoleUnsupported, Fix: consoleUnsupportedFix}
 	case backendErr != nil:
 		a.status = debugapi.Status{State: debugapi.StateUnavailable, Reason: backendErr.Error(), Fix: wire.BackendFix}
-	case !hasDebugInfo():
+	case !a.readDebugInfo(): // read only where the console could start
 		a.status = debugapi.Status{State: debugapi.StateUnavailable,
 			Reason: "the binary has no debug information, so the debugger cannot find variables (go run strips it by default, as does -ldflags=-w)",
 			Fix:    "run it with go run " + debugapi.GoRunFlags + ", or build it with go build " + debugapi.GoBuildFlags}

@@ -76,11 +76,11 @@ func TestCompressedDebugInfoIsSeen(t *testing.T) {
 		if out, err := build.CombinedOutput(); err != nil {
 			t.Fatalf("building: %v\n%s", err, out)
 		}
-		if got := compressedDebugInfo(exe); got != want {
-			t.Errorf("-ldflags=%q: compressed %v, want %v", ldflags, got, want)
+		if got := debugInfoOf(exe); !got.present || got.compressed != want {
+			t.Errorf("-ldflags=%q: %+v, want present and compressed %v", ldflags, got, want)
 		}
 	}
-	if compressedDebugInfo(filepath.Join(dir, "main.go")) {
+	if got := debugInfoOf(filepath.Join(dir, "main.go")); got.compressed {
 		t.Error("a file that is no binary was taken for one with compressed DWARF")
 	}
 }

@@ -3,7 +3,6 @@ package agent
 import (
 	"fmt"
 	"log/slog"
-	"os"
 	"runtime"
 	"time"
 
@@ -59,11 +58,9 @@ func (a *Client) supervise() {
 			// The message keeps its figures too: tools (make bench) read them.
 			a.opts.Logger.Info(fmt.Sprintf("panicroom: debugger attached in %v (agent pid %d)", took, ready.PID),
 				slog.Duration("took", took), slog.Int("agent_pid", ready.PID))
-			if !hintedCompressed {
+			if a.dwarf.compressed && !hintedCompressed {
 				hintedCompressed = true
-				if exe, err := os.Executable(); err == nil && compressedDebugInfo(exe) {
-					a.opts.Logger.Info(CompressedDebugInfoAdvice)
-				}
+				a.opts.Logger.Info(CompressedDebugInfoAdvice)
 			}
 			if ready.NoMainVariables && !warnedNoVars {
 				warnedNoVars = true
