@@ -82,7 +82,7 @@ func highlight(name, text string, plain map[string]bool) []template.HTML {
 			end = toks[j].end
 			j++
 		}
-		spaceAndText(&b, &out, text[at:t.start])
+		emit(&b, &out, "", text[at:t.start]) // whitespace
 		cls := t.class
 		if plain[cls] {
 			cls = ""
@@ -90,16 +90,11 @@ func highlight(name, text string, plain map[string]bool) []template.HTML {
 		emit(&b, &out, cls, text[t.start:end])
 		at, i = end, j
 	}
-	spaceAndText(&b, &out, text[at:])
+	emit(&b, &out, "", text[at:])
 	if b.Len() > 0 {
 		out = append(out, template.HTML(b.String()))
 	}
 	return out
-}
-
-// spaceAndText adds what lies between tokens, whitespace, without a span.
-func spaceAndText(b *strings.Builder, out *[]template.HTML, s string) {
-	emit(b, out, "", s)
 }
 
 // emit adds s, split at its newlines, to the lines: a span of class cls on
@@ -161,7 +156,6 @@ func goTokens(text string) []goToken {
 	file := fset.AddFile("", fset.Base(), len(src))
 	var sc scanner.Scanner
 	sc.Init(file, src, func(token.Position, string) {}, scanner.ScanComments)
-	var toks []goToken
 	type scanned struct {
 		start, end int
 		tok        token.Token
@@ -179,11 +173,12 @@ func goTokens(text string) []goToken {
 		start := file.Offset(pos)
 		all = append(all, scanned{start, tokenEnd(text, start, tok, lit), tok, lit})
 	}
+	toks := make([]goToken, len(all))
 	for i, s := range all {
 		// Chroma's rule for a function name: an identifier starting with an
 		// ASCII letter or _, then only whitespace, then "(".
 		callNext := i+1 < len(all) && all[i+1].tok == token.LPAREN && strings.TrimSpace(text[s.end:all[i+1].start]) == ""
-		toks = append(toks, goToken{s.start, s.end, goClass(s.tok, s.lit, callNext, callNext && all[i+1].start == s.end)})
+		toks[i] = goToken{s.start, s.end, goClass(s.tok, s.lit, callNext, callNext && all[i+1].start == s.end)}
 	}
 	return toks
 }

@@ -39,10 +39,8 @@ type rule struct {
 	css     string
 }
 
-var (
-	sheetsOnce sync.Once
-	sheets     map[string]*sheet
-)
+// sheets is styles.txt, parsed at the first New.
+var sheets = sync.OnceValue(parseSheets)
 
 // parseSheets reads styles.txt: a line "name<TAB>text colour" starts a
 // style, and each line "<TAB>classes<TAB>declarations" under it is a rule.
@@ -68,11 +66,10 @@ func parseSheets() map[string]*sheet {
 
 // style returns the style called name, or fallback's for an unknown name.
 func style(name, fallback string) *sheet {
-	sheetsOnce.Do(func() { sheets = parseSheets() })
-	if s, ok := sheets[name]; ok {
+	if s, ok := sheets()[name]; ok {
 		return s
 	}
-	return sheets[fallback]
+	return sheets()[fallback]
 }
 
 // styled reports whether s gives class cls a rule.
