@@ -80,8 +80,9 @@ func (sn *session) call(req wire.EvalIn, deadline time.Time, retained *bool) (*d
 	}
 	// Once the frames are kept for good the check protects nothing, and a
 	// call it refuses costs a whole injection before the one that runs.
-	err = sn.inject(req, sc, l, expr, deadline, !(req.StackPointers && req.FramesKept))
-	if err != nil && strings.Contains(err.Error(), msgEscape) && req.StackPointers && !req.FramesKept {
+	kept := req.StackPointers && req.FramesKept
+	err = sn.inject(req, sc, l, expr, deadline, !kept)
+	if err != nil && strings.Contains(err.Error(), msgEscape) && req.StackPointers && !kept {
 		// Delve's escape check refused a pointer into the parked frames
 		// (a method on a local that never escaped). Nothing was run. The
 		// app has agreed to keep this panic's frames for good once such a

@@ -150,12 +150,6 @@ type rewriter struct {
 	callee bool
 }
 
-// qualifier names frame N's package for its name in a value's place (see
-// valueQualifier).
-func (r *rewriter) qualifier(name string, callee bool) ast.Expr {
-	return r.valueQualifier(r.pkg, name, callee)
-}
-
 // valueQualifier names the package at path for its member name in a
 // value's place. Delve resolves pkg.name by first looking for a variable
 // called pkg: the frame's locals, then every package variable, function
@@ -168,7 +162,7 @@ func (r *rewriter) valueQualifier(path, name string, callee bool) ast.Expr {
 	if callee && (r.isFunc == nil || !r.isFunc(path+"."+name)) {
 		return pathQualifier(path)
 	}
-	return &ast.BasicLit{Kind: token.STRING, Value: strconv.Quote(path)}
+	return quotedPath(path)
 }
 
 // pathQualifier names the package at path in Delve's syntax: a quoted
@@ -178,6 +172,11 @@ func pathQualifier(path string) ast.Expr {
 	if !strings.ContainsAny(path, "/.") {
 		return ast.NewIdent(path)
 	}
+	return quotedPath(path)
+}
+
+// quotedPath is Delve's "path".name syntax for the package at path.
+func quotedPath(path string) ast.Expr {
 	return &ast.BasicLit{Kind: token.STRING, Value: strconv.Quote(path)}
 }
 
@@ -223,7 +222,7 @@ func (r *rewriter) ident(id *ast.Ident, shadow map[string]bool, callee bool) ast
 	case predeclared[id.Name] || r.pkg == "":
 		return id
 	}
-	return &ast.SelectorExpr{X: r.qualifier(id.Name, callee), Sel: ast.NewIdent(id.Name)}
+	return &ast.SelectorExpr{X: r.valueQualifier(r.pkg, id.Name, callee), Sel: ast.NewIdent(id.Name)}
 }
 
 // expr rewrites e; shadow holds names bound by enclosing function literals.
