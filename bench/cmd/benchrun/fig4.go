@@ -379,23 +379,7 @@ func pause(r *report, a *app, con *console) {
 
 // agentRSS reads the agent's resident memory.
 func agentRSS(r *report, a *app, when string) (rss, hwm float64) {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", a.agentPID))
-	if err != nil {
-		return 0, 0
-	}
-	for _, l := range strings.Split(string(b), "\n") {
-		f := strings.Fields(l)
-		if len(f) >= 2 {
-			var kb float64
-			fmt.Sscan(f[1], &kb)
-			switch f[0] {
-			case "VmRSS:":
-				rss = kb * 1024
-			case "VmHWM:":
-				hwm = kb * 1024
-			}
-		}
-	}
+	rss, hwm = procStatus(a.agentPID, "VmRSS:"), procStatus(a.agentPID, "VmHWM:")
 	if r != nil {
 		r.note("Agent memory %s: RSS %s, peak %s.", when, kib(rss), kib(hwm))
 	}

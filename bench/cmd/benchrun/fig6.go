@@ -3,8 +3,6 @@ package main
 import (
 	"encoding/json"
 	"fmt"
-	"os"
-	"strings"
 	"time"
 )
 
@@ -141,16 +139,5 @@ func perPanic(a *app, n int) (goBytes, rssBytes float64) {
 }
 
 func procRSS(pid int) float64 {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
-	if err != nil {
-		return 0
-	}
-	for _, l := range strings.Split(string(b), "\n") {
-		if f := strings.Fields(l); len(f) >= 2 && f[0] == "VmRSS:" {
-			var kb float64
-			fmt.Sscan(f[1], &kb)
-			return kb * 1024
-		}
-	}
-	return 0
+	return procStatus(pid, "VmRSS:")
 }
