@@ -16,13 +16,13 @@ var warmOnce sync.Once
 // warmUp does, on a goroutine New starts (so that neither the app's start
 // nor its first requests wait for it), what the process's first panic page
 // would otherwise do once: read and highlight the runtime's and net/http's
-// sources and run the page's templates. That first page allocated 4 MiB against 0.5 to
-// 1.7 MiB for the next ones, on a heap that had just settled after start-up
-// at under 3 MiB with its next collection due at 4 to 7 MiB. The panic's
-// collector hold deferred that debt to the moment the snapshot released it,
-// so a collection started right then, where the next panics, which come
-// quickly after a first one, met it, and a panic recovered while a
-// collection runs loses its console (the frames may have been scanned
+// sources and run the page's templates. That first page allocated 4 MiB
+// against 0.5 to 1.7 MiB for the next ones, on a heap that had just settled
+// after start-up at under 3 MiB with its next collection due at 4 to 7 MiB.
+// The panic's collector hold deferred that debt to the moment the snapshot
+// released it, so a collection started right then, where the next panics,
+// which come quickly after a first one, met it, and a panic recovered while
+// a collection runs loses its console (the frames may have been scanned
 // after the panic). Paid here, the debt is collected with the start-up's.
 func (d *Debugger) warmUp() {
 	warmOnce.Do(func() {
