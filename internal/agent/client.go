@@ -71,6 +71,9 @@ type record struct {
 	// shared is set once a call was handed pointers into the parked
 	// frames: code of the app may use them since (holdForWrite).
 	shared atomic.Bool
+	// results are the values of the last call the app made itself
+	// (direct.go), kept for the console's expansions of them.
+	results atomic.Pointer[[]any]
 }
 
 // keepAlive hands the snapshot's heap pointers to p.Parked, once; it
@@ -312,6 +315,11 @@ func (a *Client) Eval(ctx context.Context, req debugapi.Request) (*debugapi.Valu
 	}
 	if !ans.Eval.NeedCall {
 		return ans.Eval.Value, nil
+	}
+	if ans.Eval.Plan != nil {
+		if v, done, err := a.callDirect(ctx, r, in, ans.Eval.Plan); done {
+			return v, err
+		}
 	}
 	return a.evalWithCall(ctx, r, in)
 }

@@ -52,30 +52,40 @@ func TestStaleness(t *testing.T) {
 
 // TestCallDeadline: a call that blocks or loops forever comes back at the
 // deadline, the app keeps serving, and reads of the same panic still work.
+// A call the app makes itself leaves the parked goroutine free for the
+// next; one Delve injected keeps it, and the next is refused.
 func TestCallDeadline(t *testing.T) {
-	f := startFixture(t)
-	for _, fn := range []string{"blockForever", "loopForever"} {
-		id := "p-" + fn
-		f.panic(id)
-		start := time.Now()
-		r := f.eval(id, 3, fn+"()")
-		if r.Err == nil || r.Err.Code != debugapi.CodeTimeout {
-			t.Fatalf("%s(): %+v, want a timeout", fn, r.Err)
-		}
-		if took := time.Since(start); took > testapp.Scaled(6*time.Second) {
-			t.Errorf("%s(): answered after %v, the fixture's deadline is %v", fn, took, testapp.Scaled(3*time.Second))
-		}
-		alive(t, f)
-		if v := f.mustEval(id, 3, "total"); v.Value != "7" {
-			t.Errorf("read after a stuck call: total = %s", v.Value)
-		}
-		if r := f.eval(id, 3, "add(1, 2)"); r.Err == nil || !strings.Contains(r.Err.Msg, "never returned") {
-			t.Errorf("second call on a stuck goroutine: %+v", r.Err)
-		}
-	}
-	f.panic("fresh")
-	if v := f.mustEval("fresh", 3, "add(1, 2)"); v.Value != "3" {
-		t.Errorf("call on another panic after stuck calls = %s", v.Value)
+	for _, mode := range []string{"", injectCalls} {
+		t.Run(callMode(mode), func(t *testing.T) {
+			f := startFixture(t, mode)
+			for _, fn := range []string{"blockForever", "loopForever"} {
+				id := "p-" + fn
+				f.panic(id)
+				start := time.Now()
+				r := f.eval(id, 3, fn+"()")
+				if r.Err == nil || r.Err.Code != debugapi.CodeTimeout {
+					t.Fatalf("%s(): %+v, want a timeout", fn, r.Err)
+				}
+				if took := time.Since(start); took > testapp.Scaled(6*time.Second) {
+					t.Errorf("%s(): answered after %v, the fixture's deadline is %v", fn, took, testapp.Scaled(3*time.Second))
+				}
+				alive(t, f)
+				if v := f.mustEval(id, 3, "total"); v.Value != "7" {
+					t.Errorf("read after a stuck call: total = %s", v.Value)
+				}
+				r = f.eval(id, 3, "add(1, 2)")
+				if mode == "" && (r.Err != nil || r.Value.Value != "3") {
+					t.Errorf("second call after a stuck one: %+v %+v, want 3", r.Value, r.Err)
+				}
+				if mode != "" && (r.Err == nil || !strings.Contains(r.Err.Msg, "never returned")) {
+					t.Errorf("second call on a stuck goroutine: %+v", r.Err)
+				}
+			}
+			f.panic("fresh")
+			if v := f.mustEval("fresh", 3, "add(1, 2)"); v.Value != "3" {
+				t.Errorf("call on another panic after stuck calls = %s", v.Value)
+			}
+		})
 	}
 }
 
@@ -159,7 +169,7 @@ func TestAgentKilled(t *testing.T) {
 // same panic answers reads and calls again.
 func TestAgentKilledMidCall(t *testing.T) {
 	mark := filepath.Join(t.TempDir(), "slow")
-	f := startFixture(t, "FIXTURE_SLOW_MARK="+mark)
+	f := startFixture(t, "FIXTURE_SLOW_MARK="+mark, injectCalls)
 	f.panic("p")
 	iterations := 6
 	if testing.Short() {
@@ -229,7 +239,7 @@ func TestAgentKilledMidCall(t *testing.T) {
 // which the guard must see through if it ever returns. The stale slots are
 // written here by hand: that kill lands in a window of microseconds.
 func TestStaleTrapSlots(t *testing.T) {
-	f := startFixture(t)
+	f := startFixture(t, injectCalls)
 	f.panic("stuck")
 	f.panic("p")
 	if r := f.eval("stuck", 3, "blockForever()"); r.Err == nil || r.Err.Code != debugapi.CodeTimeout {
@@ -351,7 +361,7 @@ func TestPtraceRefused(t *testing.T) {
 // address leaves the spinning thread with SP lowered by a word; spin
 // returns by the SP it saved, so the app must survive every such kill.
 func TestAgentKilledDuringCallSetup(t *testing.T) {
-	f := startFixture(t)
+	f := startFixture(t, injectCalls)
 	f.panic("p")
 	iterations := 12
 	if testing.Short() {

@@ -13,8 +13,8 @@ import (
 // nothing. Durations are measured inside the app (Evaluator call to
 // answer), so they include the pipe round trip and the stop of the app.
 //
-//	go test -run '^$' -bench Figures -benchtime 1x ./debugger/
-//	PANICROOM_BACKEND=lldb go test -run '^$' -bench Figures -benchtime 1x ./debugger/
+//	go test -run '^$' -bench Figures -benchtime 1x ./internal/agent/
+//	PANICROOM_BACKEND=lldb go test -run '^$' -bench Figures -benchtime 1x ./internal/agent/
 func BenchmarkFigures(b *testing.B) {
 	f := startFixture(b)
 	st := f.status()
@@ -44,7 +44,7 @@ func BenchmarkFigures(b *testing.B) {
 	sort.Slice(stops, func(i, j int) bool { return stops[i] < stops[j] })
 	b.Logf("snapshot round trip (panic to answer): median %v, max %v; stopped in the agent: median %v over %d", walls[len(walls)/2].Round(time.Microsecond), walls[len(walls)-1].Round(time.Microsecond), stops[len(stops)/2].Round(time.Microsecond), len(walls))
 
-	measure := func(name, expr string, n int) {
+	measure := func(f *fixture, name, expr string, n int) {
 		var ds []time.Duration
 		for i := 0; i < n; i++ {
 			r := f.eval("p", 2, expr)
@@ -57,10 +57,16 @@ func BenchmarkFigures(b *testing.B) {
 		b.Logf("%s round trip (%s): median %v, max %v over %d", name, expr, ds[len(ds)/2].Round(time.Microsecond), ds[len(ds)-1].Round(time.Microsecond), n)
 	}
 	for i := 0; i < b.N; i++ {
-		measure("eval", "items[10] + total", 30)
-		measure("call", "add(items[10], total)", 15)
-		measure("assignment", "total = 7", 30) // total's own value: later figures read it
+		measure(f, "eval", "items[10] + total", 30)
+		measure(f, "call", "add(items[10], total)", 15)
+		measure(f, "assignment", "total = 7", 30) // total's own value: later figures read it
 	}
+	// The same call through Delve's injection, which the app's own calls
+	// leave to what they cannot make (nested calls, conversions, …).
+	inj := startFixture(b, injectCalls)
+	inj.panic("p")
+	inj.do(command{Op: "snapshot", Panic: "p"})
+	measure(inj, "call injected by Delve", "add(items[10], total)", 15)
 	fmt.Sscan(f.do(command{Op: "heartbeat"}).Other, &beats, &gap)
 	b.Logf("longest freeze of the app during evals and calls: %v", time.Duration(gap).Round(time.Microsecond))
 	agent := f.status().AgentPID

@@ -91,7 +91,12 @@ type reply struct {
 func startFixture(t testing.TB, env ...string) *fixture {
 	t.Helper()
 	cmd := exec.Command(fixtureBinary(t))
-	cmd.Env = append(append(os.Environ(), "PANICROOM_AGENT="), env...)
+	cmd.Env = append(os.Environ(), "PANICROOM_AGENT=")
+	for _, e := range env {
+		if e != "" {
+			cmd.Env = append(cmd.Env, e)
+		}
+	}
 	f := launchFixture(t, cmd, cmd.Start)
 	st := f.waitAttached()
 	if st.State == debugapi.StateUnavailable && strings.Contains(st.Reason, "ptrace") {
@@ -238,4 +243,17 @@ func readStops(n int) int {
 		return n
 	}
 	return 0
+}
+
+// injectCalls makes the fixture's calls go through Delve's injection
+// only, never through the app's own (direct.go): the tests of that path
+// and of its faults start their fixture with it.
+const injectCalls = "PANICROOM_INTERNAL_CALLS=inject"
+
+// callMode names a subtest by the calls its fixture makes.
+func callMode(env string) string {
+	if env == injectCalls {
+		return "injected"
+	}
+	return "direct"
 }

@@ -52,45 +52,60 @@ func hasCall(expr string) bool {
 	return found
 }
 
-func (sn *session) eval(req wire.EvalIn, deadline time.Time, retained *bool) (*debugapi.Value, bool, error) {
+// eval answers req into out: a value, or NeedCall, with a Plan when the
+// app can make the call itself (plan.go).
+func (sn *session) eval(req wire.EvalIn, deadline time.Time, out *wire.EvalOut) (err error) {
 	if req.Call {
-		v, err := sn.call(req, deadline, retained)
-		return v, false, err
+		out.Value, err = sn.call(req, deadline, &out.Retained)
+		return err
 	}
 	sc, err := sn.frameScope(req.At)
 	if err != nil {
-		return nil, false, err
+		return err
+	}
+	if req.Ran != nil {
+		out.Value, err = sn.ran(req, sc)
+		return err
 	}
 	if lhs, rhs, ok := debugapi.SplitAssign(req.Expr); ok {
 		if err := sc.SetVariable(lhs, rhs); err != nil {
 			if needsCall(err, rhs) {
-				return nil, true, nil
+				out.NeedCall = true
+				return nil
 			}
-			return nil, false, evalError(err)
+			return evalError(err)
 		}
-		return sn.readBack(req, lhs)
+		out.Value, _, err = sn.readBack(req, lhs)
+		return err
 	}
+	v, err := sn.read(req, sc, req.Expr)
+	if err != nil {
+		if needsCall(err, req.Expr) {
+			out.NeedCall = true
+			out.Plan = sn.plan(req, sc)
+			return nil
+		}
+		return evalErrorFor(err, req.Expr)
+	}
+	val := tree(sn.t.BinInfo(), req.Panic, req.Frame, v, req.Expr)
+	val.Name = req.Expr
+	out.Value = &val
+	return nil
+}
+
+// read evaluates expr, an expression without calls, in req's frame.
+func (sn *session) read(req wire.EvalIn, sc *proc.EvalScope, expr string) (*proc.Variable, error) {
 	// The packages the frame's file imports are named by their paths:
 	// a renamed import is one Delve does not know by its name, and any
 	// path is found faster than a name (valueQualifier).
-	var v *proc.Variable
-	if alt := sn.inPlace(req, sc); alt != "" && alt != req.Expr {
-		v, err = sc.EvalExpression(alt, loadConfig)
-		if err != nil && !needsCall(err, alt) {
-			v, err = sc.EvalExpression(req.Expr, loadConfig)
+	req.Expr = expr
+	if alt := sn.inPlace(req, sc); alt != "" && alt != expr {
+		v, err := sc.EvalExpression(alt, loadConfig)
+		if err == nil || needsCall(err, alt) {
+			return v, err
 		}
-	} else {
-		v, err = sc.EvalExpression(req.Expr, loadConfig)
 	}
-	if err != nil {
-		if needsCall(err, req.Expr) {
-			return nil, true, nil
-		}
-		return nil, false, evalErrorFor(err, req.Expr)
-	}
-	out := tree(sn.t.BinInfo(), req.Panic, req.Frame, v, req.Expr)
-	out.Name = req.Expr
-	return &out, false, nil
+	return sc.EvalExpression(expr, loadConfig)
 }
 
 // readBack answers an assignment with the new value, read in a fresh scope

@@ -63,7 +63,7 @@ func (sn *session) do(req wire.Request, deadline time.Time) (ans wire.Answer) {
 		ans.Locals, err = sn.locals(*req.Locals)
 	case req.Eval != nil:
 		ans.Eval = &wire.EvalOut{}
-		ans.Eval.Value, ans.Eval.NeedCall, err = sn.eval(*req.Eval, deadline, &ans.Eval.Retained)
+		err = sn.eval(*req.Eval, deadline, ans.Eval)
 	case req.Expand != nil:
 		ans.Expand, err = sn.expand(*req.Expand)
 	default:

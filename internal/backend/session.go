@@ -2,6 +2,7 @@ package backend
 
 import (
 	"bufio"
+	"debug/dwarf"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -261,6 +262,8 @@ type session struct {
 	imports importCache
 	// timeout is the current request's, for its messages.
 	timeout time.Duration
+	// rtypes caches runtime types' offsets by DWARF type (plan.go).
+	rtypes map[dwarf.Offset]uint64
 }
 
 func attach(tgt target, pid int) (*session, error) {

@@ -141,6 +141,9 @@ type EvalIn struct {
 	// answer (park.Spot.Hold): an assignment to its frames may then be
 	// written while the app runs (backend's livewrite_linux.go).
 	Held bool `json:",omitempty"`
+	// Ran asks for the values of a CallPlan the app has run: Expr is the
+	// call's, and the answer is its value.
+	Ran *CallRan `json:",omitempty"`
 }
 
 // EvalOut is the value, or the request to come back with Call set.
@@ -152,6 +155,67 @@ type EvalOut struct {
 	// Retained is set when a call was handed pointers into the parked
 	// frames: the app must now keep them for good (debugapi.Panic.Retain).
 	Retained bool `json:",omitempty"`
+	// Plan, with NeedCall, is the call the expression makes, for the app
+	// to run itself; nil when only Delve can run it.
+	Plan *CallPlan `json:",omitempty"`
+}
+
+// A CallPlan is a call the app can make with package reflect, on a
+// goroutine of its own, with no stop of the app: one function, or method,
+// applied to values that are already in the app's memory or are
+// constants. The agent reads the function's signature and the values'
+// addresses and types from the debug information; the app checks each
+// type it builds against the Kind and Size given, and the function
+// against its name, before it calls anything.
+type CallPlan struct {
+	Func string // the function's symbol, as runtime.FuncForPC names it
+	// Entry is the function's (ABIInternal) entry; Closure, if not 0, is
+	// the address of the func value to call (a closure's context).
+	Entry, Closure uint64
+	// IntType is the offset of int's runtime type among the module's
+	// types, from which the app finds the others'.
+	IntType uint64
+	In, Out []TypeRef
+	Args    []CallArg
+	// StackPointers says that an argument holds a pointer into the
+	// parked goroutine's stack: the app must keep its frames for good
+	// (debugapi.Panic.Retain) before the call.
+	StackPointers bool
+	// OutTypes and OutNames are the results' declared types and names,
+	// for the answer.
+	OutTypes, OutNames []string
+}
+
+// TypeRef names a runtime type: the one at Off among the module's types,
+// or a pointer to it; or, for a type the binary has no runtime type for,
+// one the app knows (Builtin: "any", "error", or "unsafe" for a
+// pointer-shaped type, which the call's registers cannot tell apart).
+type TypeRef struct {
+	Off     uint64 `json:",omitempty"`
+	Ptr     bool   `json:",omitempty"`
+	Builtin string `json:",omitempty"`
+	Kind    uint8  `json:",omitempty"`
+	Size    int64  `json:",omitempty"`
+}
+
+// CallArg is one argument: the value of type Type at Addr, a pointer to
+// it (AddrOf), or a constant (Const, with ConstKind "int", "float",
+// "char", "string", "bool" or "nil"), converted to the parameter's type.
+type CallArg struct {
+	Type      TypeRef `json:",omitempty"`
+	Addr      uint64  `json:",omitempty"`
+	AddrOf    bool    `json:",omitempty"`
+	Const     string  `json:",omitempty"`
+	ConstKind string  `json:",omitempty"`
+}
+
+// CallRan says where the app put what a CallPlan's call gave: the
+// address of each result, a value of its declared type, or of an
+// interface (any) holding the panic's value.
+type CallRan struct {
+	Values             []uint64 `json:",omitempty"`
+	Panicked           bool     `json:",omitempty"`
+	OutTypes, OutNames []string `json:",omitempty"`
 }
 
 // LocalsIn lists the live args and locals of one frame.

@@ -1,0 +1,297 @@
+package agent
+
+import (
+	"context"
+	"os"
+	"reflect"
+	"runtime"
+	"strconv"
+	"time"
+	"unsafe"
+
+	"github.com/panicroom/panicroom/internal/agent/wire"
+	"github.com/panicroom/panicroom/internal/debugapi"
+)
+
+// Calls the app makes itself, from the agent's CallPlan (backend's
+// plan.go): the function and its arguments are built with package reflect
+// and called on a goroutine of the app's own, while the app runs. No
+// thread is stopped and the parked goroutine stays in its read(2), so its
+// frames cannot move; a call that never returns keeps only that goroutine.
+
+// envCalls, set to "inject", makes every call go through Delve's
+// injection: the fault tests of that path use it.
+const envCalls = "PANICROOM_INTERNAL_CALLS"
+
+var injectOnly = os.Getenv(envCalls) == "inject"
+
+// callDirect makes the call of plan. done is false when the app cannot
+// make it after all (a type or value it does not accept), and nothing was
+// called: the caller goes to Delve.
+func (a *Client) callDirect(ctx context.Context, r *record, wr wire.EvalIn, plan *wire.CallPlan) (v *debugapi.Value, done bool, err error) {
+	if injectOnly || r.p.Parked == nil || r.p.Parked.Lost() != "" {
+		return nil, false, nil
+	}
+	fn, in, ok := planFunc(plan)
+	if !ok {
+		return nil, false, nil
+	}
+	// The arguments are copied out of the frames before the call, while
+	// the goroutine is held parked: a release meanwhile would let it run
+	// on that memory.
+	unhold, ok := r.p.Parked.Hold()
+	if !ok {
+		return nil, true, debugapi.Errorf(debugapi.CodeReleased, "the panic's goroutine was released; its frames are gone")
+	}
+	args, ok, err := planArgs(plan, in)
+	if err != nil {
+		unhold()
+		return nil, true, err
+	}
+	if ok && plan.StackPointers {
+		// The callee gets pointers into the parked frames, and may keep
+		// them: the frames are kept for good from now on, before the
+		// call, so that no release can come between the two.
+		ok = r.p.Retain != nil && r.p.Retain(true) && r.p.Retain(false)
+	}
+	unhold()
+	if !ok {
+		return nil, false, nil
+	}
+	note := plan.StackPointers && !r.shared.Swap(plan.StackPointers)
+
+	// Each result is kept in a new variable of its type, where the agent
+	// reads it as the type the function declares (the type passed here
+	// may be a stand-in); a panic's value in an interface.
+	type outcome struct {
+		vals     []any // pointers to the values
+		addrs    []uint64
+		panicked bool
+		exited   bool
+	}
+	did := make(chan outcome, 1)
+	go func() {
+		o := outcome{exited: true}
+		defer func() {
+			if o.exited {
+				if p := recover(); p != nil {
+					pv := &p
+					o = outcome{vals: []any{pv}, addrs: []uint64{uint64(uintptr(unsafe.Pointer(pv)))}, panicked: true}
+				}
+			}
+			did <- o
+		}()
+		for _, v := range fn.Call(args) {
+			p := reflect.New(v.Type())
+			p.Elem().Set(v)
+			o.vals = append(o.vals, p.Interface())
+			o.addrs = append(o.addrs, uint64(p.Pointer()))
+		}
+		o.exited = false
+	}()
+	var o outcome
+	select {
+	case o = <-did:
+	case <-ctx.Done():
+		return nil, true, debugapi.Errorf(debugapi.CodeTimeout, "%v; the call keeps running in the app, on a goroutine of its own", ctx.Err())
+	case <-time.After(a.opts.Timeout):
+		return nil, true, debugapi.Errorf(debugapi.CodeTimeout, "the call did not return within %v; it keeps running in the app, on a goroutine of its own (this panic's frames are untouched: reads and other calls still work)", a.opts.Timeout)
+	}
+	if o.exited && !o.panicked {
+		return nil, true, debugapi.Errorf(debugapi.CodeCall, "the call ended its goroutine (runtime.Goexit) without returning")
+	}
+	// The values stay reachable until the next call, for the console's
+	// expansions of them.
+	r.results.Store(&o.vals)
+	wr.Ran = &wire.CallRan{Values: o.addrs, Panicked: o.panicked, OutTypes: plan.OutTypes, OutNames: plan.OutNames}
+	ans, err := a.request(ctx, wire.Request{Eval: &wr})
+	runtime.KeepAlive(o.vals)
+	if err != nil {
+		return nil, true, err
+	}
+	if ans.Eval == nil || ans.Eval.Value == nil {
+		return nil, true, debugapi.Errorf(debugapi.CodeEval, "the agent answered a call with no value")
+	}
+	if note {
+		ans.Eval.Value.Note = retainNote
+	}
+	return ans.Eval.Value, true, nil
+}
+
+// retainNote is the one line the first call handed pointers into the
+// parked frames answers with.
+const retainNote = "This call was handed pointers into the parked frames, so they are now kept until the app restarts: a pointer the function kept stays valid."
+
+// typesBase is where the module's runtime types start: int's type less
+// its offset among them.
+func typesBase(intOff uint64) uintptr {
+	e := any(0)
+	return uintptr((*[2]unsafe.Pointer)(unsafe.Pointer(&e))[0]) - uintptr(intOff)
+}
+
+// typeOf is the runtime type ref names, checked against its kind and
+// size; nil if it does not match.
+func typeOf(base uintptr, ref wire.TypeRef) reflect.Type {
+	switch ref.Builtin {
+	case "":
+	case "any":
+		return reflect.TypeFor[any]()
+	case "error":
+		return reflect.TypeFor[error]()
+	case "unsafe":
+		return reflect.TypeFor[unsafe.Pointer]()
+	default:
+		return nil
+	}
+	var e any
+	(*[2]unsafe.Pointer)(unsafe.Pointer(&e))[0] = unsafe.Add(nil, base+uintptr(ref.Off))
+	t := reflect.TypeOf(e)
+	if t == nil || (ref.Kind != 0 && t.Kind() != reflect.Kind(ref.Kind)) || t.Size() != uintptr(ref.Size) {
+		return nil
+	}
+	if ref.Ptr {
+		t = reflect.PointerTo(t)
+	}
+	return t
+}
+
+// build is the plan's function as a reflect value, and its parameters'
+// types; false if a type does not check, or the entry is not the named
+// function's.
+func planFunc(p *wire.CallPlan) (fn reflect.Value, in []reflect.Type, ok bool) {
+	defer func() {
+		if recover() != nil {
+			ok = false // FuncOf refused the types
+		}
+	}()
+	if f := runtime.FuncForPC(uintptr(p.Entry)); f == nil || f.Entry() != uintptr(p.Entry) || f.Name() != p.Func {
+		return reflect.Value{}, nil, false
+	}
+	base := typesBase(p.IntType)
+	if typeOf(base, wire.TypeRef{Off: p.IntType, Kind: uint8(reflect.Int), Size: int64(unsafe.Sizeof(0))}) != reflect.TypeFor[int]() {
+		return reflect.Value{}, nil, false
+	}
+	out := make([]reflect.Type, len(p.Out))
+	in = make([]reflect.Type, len(p.In))
+	for i, r := range p.In {
+		if in[i] = typeOf(base, r); in[i] == nil {
+			return reflect.Value{}, nil, false
+		}
+	}
+	for i, r := range p.Out {
+		if out[i] = typeOf(base, r); out[i] == nil {
+			return reflect.Value{}, nil, false
+		}
+	}
+	ft := reflect.FuncOf(in, out, false)
+	// A func value is a pointer to its code's address, followed by what
+	// a closure captured.
+	var fv unsafe.Pointer
+	if p.Closure != 0 {
+		fv = *(*unsafe.Pointer)(unsafe.Pointer(&p.Closure))
+		if *(*uintptr)(fv) != uintptr(p.Entry) {
+			return reflect.Value{}, nil, false
+		}
+	} else {
+		code := new(uintptr)
+		*code = uintptr(p.Entry)
+		fv = unsafe.Pointer(code)
+	}
+	return reflect.NewAt(ft, unsafe.Pointer(&fv)).Elem(), in, true
+}
+
+// planArgs are the plan's arguments, copied out of the app's memory and
+// converted to the parameters' types; false if one is not assignable;
+// an error for a constant Go would refuse.
+func planArgs(p *wire.CallPlan, in []reflect.Type) ([]reflect.Value, bool, error) {
+	if len(p.Args) != len(in) {
+		return nil, false, nil
+	}
+	base := typesBase(p.IntType)
+	out := make([]reflect.Value, len(in))
+	for i, a := range p.Args {
+		var v reflect.Value
+		var ok bool
+		if a.ConstKind != "" {
+			var err error
+			if v, ok, err = constValue(a, base, in[i]); err != nil {
+				return nil, false, err
+			}
+		} else {
+			t := typeOf(base, a.Type)
+			if t == nil || a.Addr == 0 {
+				return nil, false, nil
+			}
+			ptr := *(*unsafe.Pointer)(unsafe.Pointer(&a.Addr))
+			v, ok = reflect.NewAt(t, ptr), true
+			if !a.AddrOf {
+				c := reflect.New(t).Elem()
+				c.Set(v.Elem())
+				v = c
+			}
+		}
+		if !ok || !v.Type().AssignableTo(in[i]) {
+			return nil, false, nil
+		}
+		out[i] = v
+	}
+	return out, true, nil
+}
+
+// constValue is a constant argument as a value of its own type, if it
+// has one, or else of param's type (or its default type, for an
+// interface), as Go converts an untyped constant; an error where Go
+// would refuse it, false where the app leaves it to Delve.
+func constValue(a wire.CallArg, base uintptr, param reflect.Type) (reflect.Value, bool, error) {
+	if a.ConstKind == "nil" {
+		switch param.Kind() {
+		case reflect.Pointer, reflect.Interface, reflect.Slice, reflect.Map, reflect.Chan, reflect.Func, reflect.UnsafePointer:
+			return reflect.Zero(param), true, nil
+		}
+		return reflect.Value{}, false, nil
+	}
+	target := param
+	if a.Type.Off != 0 || a.Type.Builtin != "" {
+		if target = typeOf(base, a.Type); target == nil {
+			return reflect.Value{}, false, nil
+		}
+	} else if param.Kind() == reflect.Interface {
+		target = map[string]reflect.Type{"int": reflect.TypeFor[int](), "char": reflect.TypeFor[rune](), "float": reflect.TypeFor[float64](),
+			"string": reflect.TypeFor[string](), "bool": reflect.TypeFor[bool]()}[a.ConstKind]
+	}
+	if target == nil {
+		return reflect.Value{}, false, nil
+	}
+	v := reflect.New(target).Elem()
+	k := target.Kind()
+	refuse := func() (reflect.Value, bool, error) {
+		return reflect.Value{}, false, debugapi.Errorf(debugapi.CodeEval, "cannot use %s (untyped %s constant) as %s value: it does not fit", a.Const, a.ConstKind, target)
+	}
+	switch {
+	case (a.ConstKind == "int" || a.ConstKind == "char") && k >= reflect.Int && k <= reflect.Int64:
+		i, err := strconv.ParseInt(a.Const, 0, 64)
+		if err != nil || v.OverflowInt(i) {
+			return refuse()
+		}
+		v.SetInt(i)
+	case (a.ConstKind == "int" || a.ConstKind == "char") && k >= reflect.Uint && k <= reflect.Uintptr:
+		u, err := strconv.ParseUint(a.Const, 0, 64)
+		if err != nil || v.OverflowUint(u) {
+			return refuse()
+		}
+		v.SetUint(u)
+	case (a.ConstKind == "int" || a.ConstKind == "char" || a.ConstKind == "float") && (k == reflect.Float32 || k == reflect.Float64):
+		f, err := strconv.ParseFloat(a.Const, 64)
+		if err != nil || v.OverflowFloat(f) {
+			return refuse()
+		}
+		v.SetFloat(f)
+	case a.ConstKind == "string" && k == reflect.String:
+		v.SetString(a.Const)
+	case a.ConstKind == "bool" && k == reflect.Bool:
+		v.SetBool(a.Const == "true")
+	default:
+		return reflect.Value{}, false, nil // Delve names the mismatch
+	}
+	return v, true, nil
+}

@@ -1,0 +1,63 @@
+package agent_test
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/panicroom/panicroom/internal/debugapi"
+)
+
+// TestDirectCalls: calls the app makes itself, on a goroutine of its
+// own, give what Delve's injection gives, and never stop the app.
+func TestDirectCalls(t *testing.T) {
+	f := startFixture(t)
+	f.panic("p")
+	f.do(command{Op: "snapshot", Panic: "p"}) // the app's stop to unwind the goroutine
+	stops := f.status().Stops
+	for _, tt := range []struct {
+		frame      int
+		expr, want string
+	}{
+		{3, "add(total, 3)", "10"},
+		{3, "adder(2, 3)", "5"},             // a func value
+		{3, "describe(user.Name)", `"Ada"`}, // to an interface parameter
+		{3, "describe(user.Meta)", `"map[fails:1 logins:3]"`},
+		{3, `concat("a\tb", "c")`, `"a\tbc"`},   // string constants
+		{3, "add(-2, 0x10)", "14"},              // untyped constants
+		{3, "add(total+1, len(items))", "108"},  // values Delve computes
+		{2, "u.Age()", "36"},                    // a value method through a pointer
+		{3, `user.Greeting("hi")`, `"hi, Ada"`}, // a pointer method
+		{3, `(&stackUser).Greeting("x")`, `"x, Grace"`},
+		{3, "lookup(1)", "(*main.User, error)"},
+	} {
+		v := f.mustEval("p", tt.frame, tt.expr)
+		got := v.Value
+		if v.Kind == "results" {
+			got = v.Type
+		}
+		if got != tt.want {
+			t.Errorf("frame %d: %s = %s, want %s", tt.frame, tt.expr, got, tt.want)
+		}
+	}
+	if got := f.status().Stops - stops; got != 0 {
+		t.Errorf("calls the app can make itself stopped it %d times", got)
+	}
+	// A panic inside the call is the call's answer, and the app goes on.
+	r := f.eval("p", 3, "typedNil.Error()")
+	if r.Err == nil || r.Err.Code != debugapi.CodeCallPanicked || !strings.Contains(r.Err.Msg, "nil pointer dereference") {
+		t.Errorf("typedNil.Error(): %+v, want the call's nil pointer dereference", r.Err)
+	}
+	alive(t, f)
+	// What the app cannot make goes to Delve, which says why.
+	for expr, msg := range map[string]string{
+		"add(1<<70, 1)": "does not fit",
+		"nilFunc()":     "nil",
+	} {
+		if r := f.eval("p", 3, expr); r.Err == nil || !strings.Contains(r.Err.Msg, msg) {
+			t.Errorf("%s: %+v, want an error naming %q", expr, r.Err, msg)
+		}
+	}
+	if v := f.mustEval("p", 3, "add(1, 1)"); v.Value != "2" {
+		t.Errorf("add(1, 1) after the failures = %s", v.Value)
+	}
+}
