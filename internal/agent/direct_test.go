@@ -39,7 +39,10 @@ func TestDirectCalls(t *testing.T) {
 			t.Errorf("frame %d: %s = %s, want %s", tt.frame, tt.expr, got, tt.want)
 		}
 	}
-	if got := f.status().Stops - stops; got != 0 {
+	// Through a debug stub every request stops the app, the plan's and
+	// the results' too; the call itself does not, but that the count
+	// cannot tell.
+	if got := f.status().Stops - stops; got != 0 && backendName() == "native" {
 		t.Errorf("calls the app can make itself stopped it %d times", got)
 	}
 	// A panic inside the call is the call's answer, and the app goes on.

@@ -21,16 +21,25 @@
 // the app runs (with the native backend only), and so are assignments of
 // numbers to locals of the parked frames, while the app holds the
 // goroutine parked (hold.go; the backend's livewrite_linux.go). Other
-// assignments stop the app for the length of one request; calls also need
-// the goroutine running on a thread, so the app makes it spin in
-// rendezvous (no breakpoint is ever written into the app) and the agent
-// injects from there.
+// assignments stop the app for the length of one request.
 //
-// Delve's escape check refuses a call handed a pointer into the parked
-// frames (a method on a local that never escaped). The agent makes it
-// anyway when the app agrees to keep those frames for good
-// ([debugapi.Panic].Retain): a pointer the callee kept then never points
-// into a stack that was reused.
+// A call of one function or method on values of the frame comes back
+// from the agent as a [wire.CallPlan] (the function's entry and
+// signature, the arguments' addresses and runtime types), and the app
+// makes it itself with package reflect, on a goroutine of its own, while
+// it runs (direct.go): no stop, and the parked goroutine stays in its
+// read(2). Any other call (nested calls, conversions, generic functions,
+// a type the app cannot name) Delve injects: it needs the goroutine
+// running on a thread, so the app makes it spin in rendezvous (no
+// breakpoint is ever written into the app) and the agent injects from
+// there.
+//
+// A call handed a pointer into the parked frames (a method on a local
+// that never escaped) is made only when the app agrees to keep those
+// frames for good ([debugapi.Panic].Retain): a pointer the callee kept
+// then never points into a stack that was reused. The app's own calls
+// commit to it before the call; Delve's escape check refuses such a call,
+// and the agent then makes it without the check.
 //
 // # Keep-alive
 //

@@ -312,7 +312,7 @@ func consoleFigures(r *report, bin string) {
 	agentRSS(r, a, "after figures 4 and 5")
 	if len(missed) > 0 {
 		r.missed("Figure 4: console round trip",
-			"Missed: "+join(missed)+". A round trip is the websocket message, the app's console server, one request on the agent's pipe, and the answer back. A read of a parked panic is answered from the app's memory while it runs (process_vm_readv); an assignment stops the app (ptrace) for its length; a call first wakes the parked goroutine into a spin, then Delve stops the app, injects the call (the runtime's debug-call protocol, several stops and resumes of every thread) and resumes it. Where the agent spends its CPU from its start (attach included) through figures 4 and 5, sorted by cumulative time (profile of the agent process, the app's binary re-executed; runtime.futex and mPark are its threads waiting, for the pipe or for ptrace):",
+			"Missed: "+join(missed)+". A round trip is the websocket message, the app's console server, one request on the agent's pipe, and the answer back. A read of a parked panic is answered from the app's memory while it runs (process_vm_readv); an assignment stops the app (ptrace) for its length; a call of one method on a value of the frame (this one) is planned by the agent from the debug information, made by the app itself with package reflect on a goroutine of its own while it runs, and its result read back (two requests, no stop); other calls (nested, generic, …) wake the parked goroutine into a spin, then Delve stops the app, injects the call (the runtime's debug-call protocol, several stops and resumes of every thread) and resumes it. Where the agent spends its CPU from its start (attach included) through figures 4 and 5, sorted by cumulative time (profile of the agent process, the app's binary re-executed; runtime.futex and mPark are its threads waiting, for the pipe or for ptrace):",
 			agentTop)
 		r.missed("Figure 4: the app's side of the same round trips",
 			"CPU profile of the app over 5 s of figure 4 (while the app is stopped by ptrace, for assignments and calls, no profile of the app can show it):",
@@ -368,7 +368,7 @@ func pause(r *report, a *app, con *console) {
 			ratio(float64(x.d.p99()), float64(idle.p99())) + " p99", "p99 ≤ 1 ms", v})
 		if x.d.p99() > time.Millisecond {
 			r.missed("Figure 5: healthy requests during "+x.name,
-				fmt.Sprintf("p99 %s (max %s) against %s with no evals: %s over the 1 ms goal. Reads run beside the app, which still pays for the agent's process_vm_readv calls, the console's work on its own CPUs and, for calls, Delve's stops of every thread during the injection; the agent's profile under figure 4 shows what those are spent on.", ms(x.d.p99()), ms(x.d.max()), ms(idle.p99()), ms(x.d.p99()-time.Millisecond)), "")
+				fmt.Sprintf("p99 %s (max %s) against %s with no evals: %s over the 1 ms goal. Reads run beside the app, which still pays for the agent's process_vm_readv calls, the console's work on its own CPUs and, for calls, the call itself on the app's CPUs (and, for the calls Delve injects, its stops of every thread); the agent's profile under figure 4 shows what those are spent on.", ms(x.d.p99()), ms(x.d.max()), ms(idle.p99()), ms(x.d.p99()-time.Millisecond)), "")
 		}
 	}
 	if errs > 0 {
