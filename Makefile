@@ -117,8 +117,8 @@ test-lldb: browser
 # The part of test-arm64 that fits a CI job (3.5 to 8 minutes): the agent's
 # faults on arm64 (kills before, during and after a call, a call that never
 # returns, the SIGTRAP guard and its slots; each makes calls after the
-# restart) with -short, and ./internal/console.
-ARM64_SHORT_TESTS = ^(TestCallDeadline|TestAgentKilled|TestAgentKilledMidCall|TestStaleTrapSlots)$$
+# restart), the calls the app makes itself, with -short, and ./internal/console.
+ARM64_SHORT_TESTS = ^(TestDirectCalls|TestCallDeadline|TestAgentKilled|TestAgentKilledMidCall|TestStaleTrapSlots)$$
 .PHONY: test-arm64-short
 test-arm64-short:
 	@GO=$(GO) ARM64_SHORT=1 ARM64_PKGS='./internal/agent:$(ARM64_SHORT_TESTS) ./internal/console' sh scripts/arm64/run

@@ -58,7 +58,7 @@ func (a *Client) callDirect(ctx context.Context, r *record, wr wire.EvalIn, plan
 	if !ok {
 		return nil, false, nil
 	}
-	note := plan.StackPointers && !r.shared.Swap(plan.StackPointers)
+	note := plan.StackPointers && !r.shared.Swap(true)
 
 	// Each result is kept in a new variable of its type, where the agent
 	// reads it as the type the function declares (the type passed here
@@ -113,14 +113,10 @@ func (a *Client) callDirect(ctx context.Context, r *record, wr wire.EvalIn, plan
 		return nil, true, debugapi.Errorf(debugapi.CodeEval, "the agent answered a call with no value")
 	}
 	if note {
-		ans.Eval.Value.Note = retainNote
+		ans.Eval.Value.Note = debugapi.RetainNote
 	}
 	return ans.Eval.Value, true, nil
 }
-
-// retainNote is the one line the first call handed pointers into the
-// parked frames answers with.
-const retainNote = "This call was handed pointers into the parked frames, so they are now kept until the app restarts: a pointer the function kept stays valid."
 
 // typesBase is where the module's runtime types start: int's type less
 // its offset among them.

@@ -361,7 +361,16 @@ func TestPtraceRefused(t *testing.T) {
 // address leaves the spinning thread with SP lowered by a word; spin
 // returns by the SP it saved, so the app must survive every such kill.
 func TestAgentKilledDuringCallSetup(t *testing.T) {
-	f := startFixture(t, injectCalls)
+	for _, mode := range []string{"", injectCalls} {
+		t.Run(callMode(mode), func(t *testing.T) { testAgentKilledDuringCallSetup(t, mode) })
+	}
+}
+
+// testAgentKilledDuringCallSetup kills the agent at points 0.5 ms apart
+// from the start of a call: for the app's own calls, while the agent plans
+// it or reads its result; for Delve's, while it sets up the injection.
+func testAgentKilledDuringCallSetup(t *testing.T, mode string) {
+	f := startFixture(t, mode)
 	f.panic("p")
 	iterations := 12
 	if testing.Short() {

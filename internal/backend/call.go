@@ -117,13 +117,9 @@ func (sn *session) call(req wire.EvalIn, deadline time.Time, retained *bool) (*d
 	return withNote(v, *retained), err
 }
 
-// retainNote is the one line a call's answer carries when the call was
-// handed pointers into the parked frames.
-const retainNote = "This call was handed pointers into the parked frames, so they are now kept until the app restarts: a pointer the function kept stays valid."
-
 func withNote(v *debugapi.Value, retained bool) *debugapi.Value {
 	if v != nil && retained {
-		v.Note = retainNote
+		v.Note = debugapi.RetainNote
 	}
 	return v
 }

@@ -20,7 +20,7 @@ import (
 )
 
 // Calls the app makes itself. Delve's injection stops every thread of the
-// app several times per call (20–30 ms, BENCHMARKS.md figure 3); but most
+// app several times per call (20–30 ms, BENCHMARKS.md figure 4); but most
 // calls typed into a console are one function or method applied to
 // values that already sit in the app's memory, and the app can make
 // those with package reflect, on a goroutine of its own, while it runs:

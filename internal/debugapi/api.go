@@ -108,6 +108,10 @@ const NoMainVariablesAdvice = "the main package was compiled without its variabl
 // goroutine, its stack and an OS thread until the app restarts.
 const RetainLimit = 8
 
+// RetainNote is the one line a call's answer carries when the call was
+// handed pointers into the parked frames (Panic.Retain).
+const RetainNote = "This call was handed pointers into the parked frames, so they are now kept until the app restarts: a pointer the function kept stays valid."
+
 // Frame is one frame of the page, as the runtime reported it.
 type Frame struct {
 	Function string  // runtime.Frame.Function
