@@ -81,7 +81,11 @@ func (a *Client) callDirect(ctx context.Context, r *record, wr wire.EvalIn, plan
 			}
 			did <- o
 		}()
-		for _, v := range fn.Call(args) {
+		call := fn.Call
+		if plan.Spread {
+			call = fn.CallSlice
+		}
+		for _, v := range call(args) {
 			p := reflect.New(v.Type())
 			p.Elem().Set(v)
 			o.vals = append(o.vals, p.Interface())
@@ -179,7 +183,10 @@ func planFunc(p *wire.CallPlan) (fn reflect.Value, in []reflect.Type, ok bool) {
 			return reflect.Value{}, nil, false
 		}
 	}
-	ft := reflect.FuncOf(in, out, false)
+	if p.Variadic && (len(in) == 0 || in[len(in)-1].Kind() != reflect.Slice) {
+		return reflect.Value{}, nil, false
+	}
+	ft := reflect.FuncOf(in, out, p.Variadic)
 	// A func value is a pointer to its code's address, followed by what
 	// a closure captured.
 	var fv unsafe.Pointer
@@ -200,17 +207,22 @@ func planFunc(p *wire.CallPlan) (fn reflect.Value, in []reflect.Type, ok bool) {
 // converted to the parameters' types; false if one is not assignable;
 // an error for a constant Go would refuse.
 func planArgs(p *wire.CallPlan, in []reflect.Type) ([]reflect.Value, bool, error) {
-	if len(p.Args) != len(in) {
+	packed := p.Variadic && !p.Spread
+	if len(p.Args) != len(in) && (!packed || len(p.Args) < len(in)-1) {
 		return nil, false, nil
 	}
 	base := typesBase(p.IntType)
-	out := make([]reflect.Value, len(in))
+	out := make([]reflect.Value, len(p.Args))
 	for i, a := range p.Args {
+		param := in[min(i, len(in)-1)]
+		if packed && i >= len(in)-1 {
+			param = param.Elem()
+		}
 		var v reflect.Value
 		var ok bool
 		if a.ConstKind != "" {
 			var err error
-			if v, ok, err = constValue(a, base, in[i]); err != nil {
+			if v, ok, err = constValue(a, base, param); err != nil {
 				return nil, false, err
 			}
 		} else {
@@ -226,7 +238,7 @@ func planArgs(p *wire.CallPlan, in []reflect.Type) ([]reflect.Value, bool, error
 				v = c
 			}
 		}
-		if !ok || !v.Type().AssignableTo(in[i]) {
+		if !ok || !v.Type().AssignableTo(param) {
 			return nil, false, nil
 		}
 		out[i] = v

@@ -29,6 +29,10 @@ func TestDirectCalls(t *testing.T) {
 		{3, `user.Greeting("hi")`, `"hi, Ada"`}, // a pointer method
 		{3, `(&stackUser).Greeting("x")`, `"x, Grace"`},
 		{3, "lookup(1)", "(*main.User, error)"},
+		{3, "sum(1, 2, total)", "10"}, // variadic, as the declaration says
+		{3, "sum()", "0"},
+		{3, "sum(items...)", "328350"},
+		{3, `fmt.Sprintf("%d-%s", total, user.Name)`, `"7-Ada"`},
 	} {
 		v := f.mustEval("p", tt.frame, tt.expr)
 		got := v.Value

@@ -31,7 +31,12 @@ import (
 // it gets wrong would be a wrong call in the app.
 
 // plan is req.Expr as a call the app can make itself, or nil.
-func (sn *session) plan(req wire.EvalIn, sc *proc.EvalScope) *wire.CallPlan {
+func (sn *session) plan(req wire.EvalIn, sc *proc.EvalScope) (plan *wire.CallPlan) {
+	defer func() {
+		if recover() != nil {
+			plan = nil // a planner's bug costs the fast path, not the call
+		}
+	}()
 	if _, _, assign := debugapi.SplitAssign(req.Expr); assign || sn.optimized {
 		return nil
 	}
@@ -40,7 +45,7 @@ func (sn *session) plan(req wire.EvalIn, sc *proc.EvalScope) *wire.CallPlan {
 		return nil
 	}
 	call, ok := ast.Unparen(e).(*ast.CallExpr)
-	if !ok || call.Ellipsis.IsValid() {
+	if !ok {
 		return nil
 	}
 	p := &planner{sn: sn, req: req, sc: sc, bi: sn.t.BinInfo(), locals: map[string]bool{}}
@@ -57,7 +62,7 @@ func (sn *session) plan(req wire.EvalIn, sc *proc.EvalScope) *wire.CallPlan {
 			return nil
 		}
 	}
-	plan, ok := p.build(call)
+	plan, ok = p.build(call)
 	if !ok {
 		return nil
 	}
@@ -139,9 +144,25 @@ func (p *planner) build(call *ast.CallExpr) (*wire.CallPlan, bool) {
 		return nil, false
 	}
 	in, out, names, ok := p.signature(fn)
-	if !ok || len(in) != len(p.plan.Args)+len(call.Args) {
+	if !ok {
 		return nil, false
 	}
+	recv := len(p.plan.Args)
+	n := recv + len(call.Args)
+	variadic, _ := p.sn.variadic(fn, len(in)-recv)
+	switch {
+	case variadic && call.Ellipsis.IsValid(): // f(xs...)
+		p.plan.Spread = n == len(in)
+		ok = p.plan.Spread
+	case variadic:
+		ok = n >= len(in)-1
+	default:
+		ok = n == len(in) && !call.Ellipsis.IsValid()
+	}
+	if !ok {
+		return nil, false
+	}
+	p.plan.Variadic = variadic
 	for _, a := range call.Args {
 		arg, ok := p.arg(a)
 		if !ok {
@@ -149,14 +170,29 @@ func (p *planner) build(call *ast.CallExpr) (*wire.CallPlan, bool) {
 		}
 		p.plan.Args = append(p.plan.Args, arg)
 	}
-	for i, t := range in {
+	for _, t := range in {
 		r, ok := p.ref(t)
-		// A value passed as unsafe.Pointer only to a parameter passed
-		// the same way: in an interface it would be the wrong type.
-		if !ok || (p.plan.Args[i].Type.Builtin == "unsafe") != (r.Builtin == "unsafe") {
+		if !ok {
 			return nil, false
 		}
 		p.plan.In = append(p.plan.In, r)
+	}
+	for i, a := range p.plan.Args {
+		param := p.plan.In[min(i, len(in)-1)]
+		if variadic && !p.plan.Spread && i >= len(in)-1 {
+			st, ok := resolveTypedef(in[len(in)-1]).(*godwarf.SliceType)
+			if !ok {
+				return nil, false
+			}
+			if param, ok = p.ref(st.ElemType); !ok {
+				return nil, false
+			}
+		}
+		// A value passed as unsafe.Pointer only to a parameter passed
+		// the same way: in an interface it would be the wrong type.
+		if (a.Type.Builtin == "unsafe") != (param.Builtin == "unsafe") {
+			return nil, false
+		}
 	}
 	for _, t := range out {
 		r, ok := p.ref(t)

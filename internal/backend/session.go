@@ -262,8 +262,10 @@ type session struct {
 	imports importCache
 	// timeout is the current request's, for its messages.
 	timeout time.Duration
-	// rtypes caches runtime types' offsets by DWARF type (plan.go).
-	rtypes map[dwarf.Offset]uint64
+	// rtypes caches runtime types' offsets by DWARF type (plan.go), and
+	// variadics what functions' declarations say (variadic.go).
+	rtypes    map[dwarf.Offset]uint64
+	variadics map[string]variadicity
 }
 
 func attach(tgt target, pid int) (*session, error) {

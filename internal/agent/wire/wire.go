@@ -176,7 +176,11 @@ type CallPlan struct {
 	// types, from which the app finds the others'.
 	IntType uint64
 	In, Out []TypeRef
-	Args    []CallArg
+	// Variadic says the function's last parameter is ...T: Args past
+	// the others are its elements, or, with Spread (f(xs...)), the
+	// slice itself.
+	Variadic, Spread bool `json:",omitempty"`
+	Args             []CallArg
 	// StackPointers says that an argument holds a pointer into the
 	// parked goroutine's stack: the app must keep its frames for good
 	// (debugapi.Panic.Retain) before the call.
