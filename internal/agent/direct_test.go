@@ -33,6 +33,10 @@ func TestDirectCalls(t *testing.T) {
 		{3, "sum()", "0"},
 		{3, "sum(items...)", "328350"},
 		{3, `fmt.Sprintf("%d-%s", total, user.Name)`, `"7-Ada"`},
+		{3, "someErr.Error()", `"no user 3"`}, // through an interface
+		{3, `seen.Has("ada")`, "true"},        // a method of a map type
+		{3, "bump(2)", "2"}, // a closure on the parked stack
+		{3, "hits", "2"},
 	} {
 		v := f.mustEval("p", tt.frame, tt.expr)
 		got := v.Value
@@ -42,6 +46,11 @@ func TestDirectCalls(t *testing.T) {
 		if got != tt.want {
 			t.Errorf("frame %d: %s = %s, want %s", tt.frame, tt.expr, got, tt.want)
 		}
+	}
+	// bump's closure and the variable it captured are in the parked
+	// frames: the call was handed pointers into them, which the app keeps.
+	if n := f.do(command{Op: "retained", Panic: "p"}).Other; n == "0" {
+		t.Error("a closure on the parked stack was called, and the app was not asked to keep the frames")
 	}
 	// Through a debug stub every request stops the app, the plan's and
 	// the results' too; the call itself does not, but that the count

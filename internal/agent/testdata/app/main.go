@@ -148,8 +148,15 @@ func handle(req *request) {
 		typedNil error = (*LookupError)(nil)
 		adder          = add
 		empty          = []int{}
+		// For calls: an interface holding a pointer, a closure that
+		// captured a local of the parked frames, a named map type.
+		someErr error = &LookupError{ID: 3}
+		hits          = 0
+		bump          = func(by int) int { hits += by; return hits }
+		seen          = Seen{"ada": true}
 	)
 	keepValues(nilMap, nilSlice, nilChan, nilFunc, nilIface, typedNil, adder, empty)
+	_, _, _ = someErr.Error(), bump(0), seen.Has("x")
 	total += len(cart.Describe()) - len(cart.Describe())
 	total += len(nameOf(&stackUser)) - len(nameOf(cart.Owner))
 	process(user, items, total)
@@ -164,6 +171,11 @@ type parked struct {
 //
 //go:noinline
 func keepValues(map[string]int, []int, chan int, func(), error, error, func(int, int) int, []int) {}
+
+// Seen is a named map type with a method.
+type Seen map[string]bool
+
+func (s Seen) Has(name string) bool { return s[name] }
 
 // LookupError is an error type whose nil pointer can sit in an error.
 type LookupError struct{ ID int }
