@@ -47,7 +47,7 @@ func TestAgentKills(t *testing.T) {
 		healthOK, healthFail             int
 		worstHealth                      time.Duration
 	)
-	r := relreport.Result{Area: "Faults", Test: "SIGKILL the agent (idle, mid-eval, mid-call, app stopped)", Outcome: "app alive, healthy requests all served, console back after restart"}
+	r := relreport.Result{Area: "Faults", Test: "SIGKILL the agent (idle, mid-eval, mid-call: the app's own and Delve's, app stopped)", Outcome: "app alive, healthy requests all served, console back after restart"}
 	defer func() {
 		sort.Slice(restartTimes, func(i, j int) bool { return restartTimes[i] < restartTimes[j] })
 		r.Iterations, r.Survived = done, survived
@@ -92,7 +92,12 @@ func TestAgentKills(t *testing.T) {
 				delay := time.Duration(rng.Intn(4000)) * time.Microsecond
 				switch mode {
 				case "call":
+					// In turn a call the app makes itself, and one Delve
+					// injects (an expression around it is Delve's).
 					req["expr"] = "slow(120)"
+					if done/len(modes)%2 == 1 {
+						req["expr"] = "slow(120) + 0"
+					}
 					delay = 20*time.Millisecond + time.Duration(rng.Intn(80))*time.Millisecond
 				case "stopped":
 					req = map[string]any{"op": "locals", "panic": s.id, "frame": s.frame}
@@ -311,6 +316,7 @@ func TestShutdown(t *testing.T) {
 		{"SIGTERM during a read", syscall.SIGTERM, "order.Items[2] * total"},
 		{"SIGTERM during a call", syscall.SIGTERM, "slow(3000)"},
 		{"SIGINT during a call", syscall.SIGINT, "slow(3000)"},
+		{"SIGTERM during a call Delve injected", syscall.SIGTERM, "slow(3000) + 0"},
 	}
 	r := relreport.Result{Area: "Faults", Test: "SIGINT/SIGTERM to the process group, idle and during an eval", Iterations: len(cases), Outcome: "exited by itself, nothing left running, stopped or unreaped"}
 	var took []string

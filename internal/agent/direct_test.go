@@ -35,7 +35,7 @@ func TestDirectCalls(t *testing.T) {
 		{3, `fmt.Sprintf("%d-%s", total, user.Name)`, `"7-Ada"`},
 		{3, "someErr.Error()", `"no user 3"`}, // through an interface
 		{3, `seen.Has("ada")`, "true"},        // a method of a map type
-		{3, "bump(2)", "2"}, // a closure on the parked stack
+		{3, "bump(2)", "2"},                   // a closure on the parked stack
 		{3, "hits", "2"},
 	} {
 		v := f.mustEval("p", tt.frame, tt.expr)
