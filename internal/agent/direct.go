@@ -107,7 +107,7 @@ func (a *Client) callDirect(ctx context.Context, r *record, wr wire.EvalIn, plan
 	// The values stay reachable until the next call, for the console's
 	// expansions of them.
 	r.results.Store(&o.vals)
-	wr.Ran = &wire.CallRan{Values: o.addrs, Panicked: o.panicked, OutTypes: plan.OutTypes, OutNames: plan.OutNames}
+	wr.Ran = &wire.CallRan{Values: o.addrs, Panicked: o.panicked, OutTypes: plan.OutTypes, OutNames: plan.OutNames, Suffix: plan.Suffix}
 	ans, err := a.request(ctx, wire.Request{Eval: &wr})
 	runtime.KeepAlive(o.vals)
 	if err != nil {

@@ -37,6 +37,10 @@ func TestDirectCalls(t *testing.T) {
 		{3, `seen.Has("ada")`, "true"},        // a method of a map type
 		{3, "bump(2)", "2"},                   // a closure on the parked stack
 		{3, "hits", "2"},
+		{3, "scale(pt, 2).Y", "-4"}, // floats, in and out of a struct
+		{3, "(scale(pt, 2).X)", "3"},
+		{3, `user.Greeting("x")[0]`, "120"}, // what is read of a result
+		{3, `mix(-3, 1.5, "x", true, 1<<63)`, `"-3 1.5 x true 9223372036854775808"`},
 	} {
 		v := f.mustEval("p", tt.frame, tt.expr)
 		got := v.Value

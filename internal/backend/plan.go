@@ -44,9 +44,24 @@ func (sn *session) plan(req wire.EvalIn, sc *proc.EvalScope) (plan *wire.CallPla
 	if err != nil {
 		return nil
 	}
-	call, ok := ast.Unparen(e).(*ast.CallExpr)
-	if !ok {
-		return nil
+	// The call, and what is read of its result: f(x).Name, f(x)[i].
+	var suffix ast.Expr
+	outer := ast.Unparen(e)
+	call, ok := outer.(*ast.CallExpr)
+	for x := outer; !ok; {
+		switch s := x.(type) {
+		case *ast.SelectorExpr:
+			x = ast.Unparen(s.X)
+		case *ast.IndexExpr:
+			if hasCall(req.Expr[s.Index.Pos()-1 : s.Index.End()-1]) {
+				return nil
+			}
+			x = ast.Unparen(s.X)
+		default:
+			return nil
+		}
+		suffix = outer
+		call, ok = x.(*ast.CallExpr)
 	}
 	p := &planner{sn: sn, req: req, sc: sc, bi: sn.t.BinInfo(), locals: map[string]bool{}}
 	if len(p.bi.Images) == 0 || !canReadSignatures() {
@@ -65,6 +80,12 @@ func (sn *session) plan(req wire.EvalIn, sc *proc.EvalScope) (plan *wire.CallPla
 	plan, ok = p.build(call)
 	if !ok {
 		return nil
+	}
+	if suffix != nil {
+		if len(plan.Out) != 1 {
+			return nil
+		}
+		plan.Suffix = req.Expr[call.End()-1 : suffix.End()-1]
 	}
 	return plan
 }
@@ -611,16 +632,19 @@ func (sn *session) ran(req wire.EvalIn, sc *proc.EvalScope) (*debugapi.Value, er
 			}
 			expr = fmt.Sprintf("*(*%q)(%#x)", req.Ran.OutTypes[i], addr)
 		}
+		if req.Ran.Suffix != "" && !req.Ran.Panicked {
+			expr = "(" + expr + ")" + req.Ran.Suffix
+		}
 		v, err := sc.EvalExpression(expr, loadConfig)
 		if err != nil {
-			return nil, evalError(err)
+			return nil, evalErrorFor(err, req.Expr)
 		}
 		val := tree(bi, req.Panic, req.Frame, v, expr)
 		if req.Ran.Panicked {
 			val.Name = "panic"
 			return nil, &debugapi.Error{Code: debugapi.CodeCallPanicked, Msg: "the call panicked: " + val.Value + " " + firstChildValue(val), Value: &val}
 		}
-		if i < len(req.Ran.OutNames) {
+		if i < len(req.Ran.OutNames) && req.Ran.Suffix == "" {
 			val.Name = goName(req.Ran.OutNames[i])
 		}
 		vals = append(vals, val)

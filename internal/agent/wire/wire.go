@@ -188,6 +188,9 @@ type CallPlan struct {
 	// OutTypes and OutNames are the results' declared types and names,
 	// for the answer.
 	OutTypes, OutNames []string
+	// Suffix is what the expression reads of the call's one result
+	// (".Name", "[i].X"): the agent reads it there.
+	Suffix string `json:",omitempty"`
 }
 
 // TypeRef names a runtime type: the one at Off among the module's types,
@@ -220,6 +223,7 @@ type CallRan struct {
 	Values             []uint64 `json:",omitempty"`
 	Panicked           bool     `json:",omitempty"`
 	OutTypes, OutNames []string `json:",omitempty"`
+	Suffix             string   `json:",omitempty"`
 }
 
 // LocalsIn lists the live args and locals of one frame.

@@ -157,6 +157,8 @@ func handle(req *request) {
 	)
 	keepValues(nilMap, nilSlice, nilChan, nilFunc, nilIface, typedNil, adder, empty)
 	_, _, _ = someErr.Error(), bump(0), seen.Has("x")
+	pt := Point{1.5, -2}
+	_, _ = fmt.Sprint(scale(pt, 1)), mix(0, 0, "", false, 0)
 	total += len(cart.Describe()) - len(cart.Describe())
 	total += len(nameOf(&stackUser)) - len(nameOf(cart.Owner))
 	process(user, items, total)
@@ -210,6 +212,17 @@ func (c *Cart) Describe() string { return fmt.Sprintf("%s's cart, %d items", c.O
 //
 //go:noinline
 func nameOf(u *User) string { return u.Name }
+
+// Point and the two functions below pass values of every register class:
+// a struct of floats in float registers, integers of each size, a string
+// in two registers, a bool.
+type Point struct{ X, Y float64 }
+
+func scale(p Point, by float64) Point { return Point{p.X * by, p.Y * by} }
+
+func mix(a int8, b float32, s string, ok bool, u uint64) string {
+	return fmt.Sprint(a, " ", b, " ", s, " ", ok, " ", u)
+}
 
 // Store and its users are built by deadLocals and referenced only by its
 // frame, which is dead to the runtime once the panic is under way.
