@@ -2,6 +2,7 @@ package agent
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"reflect"
 	"runtime"
@@ -25,28 +26,119 @@ const envCalls = "PANICROOM_INTERNAL_CALLS"
 
 var injectOnly = os.Getenv(envCalls) == "inject"
 
-// callDirect makes the call of plan. done is false when the app cannot
-// make it after all (a type or value it does not accept), and nothing was
-// called: the caller goes to Delve.
+// maxCallsPerExpr bounds the calls the app makes for one expression,
+// one after the other (f(g(h())) is three).
+const maxCallsPerExpr = 32
+
+// callDirect makes the calls of wr's expression that plans cover, one by
+// one in Go's order, each result put in the expression in the call's
+// place, and gives the rest to Delve if a later step has no plan. done is
+// false when the app could not make the first call after all (a type or
+// value it does not accept) and nothing was called: the caller goes to
+// Delve with the whole expression.
 func (a *Client) callDirect(ctx context.Context, r *record, wr wire.EvalIn, plan *wire.CallPlan) (v *debugapi.Value, done bool, err error) {
 	if injectOnly || r.p.Parked == nil || r.p.Parked.Lost() != "" {
 		return nil, false, nil
 	}
+	expr := wr.Expr
+	// Every result stays reachable until the next expression: the last
+	// for the console's expansions of it, the others until the calls
+	// they were passed to are over.
+	var kept []any
+	defer func() { r.results.Store(&kept) }()
+	note := false
+	named := func(v *debugapi.Value, err error) (*debugapi.Value, bool, error) {
+		if v != nil {
+			v.Name = expr
+			if note {
+				v.Note = debugapi.RetainNote
+			}
+		}
+		return v, true, err
+	}
+	for step := 0; ; step++ {
+		o, noted, ok, err := a.makeCall(ctx, r, plan)
+		switch {
+		case !ok && step == 0:
+			return nil, false, nil
+		case !ok:
+			return named(a.evalWithCall(ctx, r, wr))
+		case err != nil:
+			return nil, true, err
+		}
+		note = note || noted
+		kept = append(kept, o.vals...)
+		if plan.Within == nil || o.panicked {
+			wr.Ran = &wire.CallRan{Values: o.addrs, Panicked: o.panicked, OutTypes: plan.OutTypes, OutNames: plan.OutNames, Suffix: plan.Suffix}
+			ans, err := a.request(ctx, wire.Request{Eval: &wr})
+			runtime.KeepAlive(kept)
+			if err != nil {
+				return nil, true, err
+			}
+			if ans.Eval == nil || ans.Eval.Value == nil {
+				return nil, true, debugapi.Errorf(debugapi.CodeEval, "the agent answered a call with no value")
+			}
+			if len(o.addrs) > 1 {
+				ans.Eval.Value.Name = expr // named results keep their names
+				if note {
+					ans.Eval.Value.Note = debugapi.RetainNote
+				}
+				return ans.Eval.Value, true, nil
+			}
+			return named(ans.Eval.Value, nil)
+		}
+		// The rest of the expression, with the result read where it is.
+		w := plan.Within
+		if len(w) != 2 || w[0] < 0 || w[1] > len(wr.Expr) || w[0] > w[1] || step == maxCallsPerExpr {
+			return nil, true, debugapi.Errorf(debugapi.CodeEval, "the agent's plan for %s does not fit it", expr)
+		}
+		wr.Expr = wr.Expr[:w[0]] + fmt.Sprintf("(*(*%q)(%#x))", plan.OutTypes[0], o.addrs[0]) + wr.Expr[w[1]:]
+		ans, err := a.request(ctx, wire.Request{Eval: &wr})
+		runtime.KeepAlive(kept)
+		switch {
+		case err != nil:
+			return nil, true, err
+		case ans.Eval == nil:
+			return nil, true, debugapi.Errorf(debugapi.CodeEval, "the agent answered an evaluation with no value")
+		case !ans.Eval.NeedCall:
+			return named(ans.Eval.Value, nil)
+		case ans.Eval.Plan == nil:
+			return named(a.evalWithCall(ctx, r, wr))
+		}
+		plan = ans.Eval.Plan
+	}
+}
+
+// outcome is what a call gave: each result kept in a new variable of its
+// type, where the agent reads it as the type the function declares (the
+// type passed here may be a stand-in), or a panic's value in an
+// interface.
+type outcome struct {
+	vals     []any // pointers to the values
+	addrs    []uint64
+	panicked bool
+	exited   bool
+}
+
+// makeCall makes plan's one call. ok is false when the app cannot make
+// it after all, and nothing was called; noted, when it was handed
+// pointers into the parked frames for the first time.
+func (a *Client) makeCall(ctx context.Context, r *record, plan *wire.CallPlan) (o outcome, noted, ok bool, err error) {
 	fn, in, ok := planFunc(plan)
 	if !ok {
-		return nil, false, nil
+		return o, false, false, nil
 	}
 	// The arguments are copied out of the frames before the call, while
 	// the goroutine is held parked: a release meanwhile would let it run
 	// on that memory.
 	unhold, ok := r.p.Parked.Hold()
 	if !ok {
-		return nil, true, debugapi.Errorf(debugapi.CodeReleased, "the panic's goroutine was released; its frames are gone")
+		return o, false, true, debugapi.Errorf(debugapi.CodeReleased, "the panic's goroutine was released; its frames are gone")
 	}
 	args, ok, err := planArgs(plan, in)
 	if err != nil {
 		unhold()
-		return nil, true, err
+		return o, false, true, err
 	}
 	if ok && plan.StackPointers {
 		// The callee gets pointers into the parked frames, and may keep
@@ -56,19 +148,10 @@ func (a *Client) callDirect(ctx context.Context, r *record, wr wire.EvalIn, plan
 	}
 	unhold()
 	if !ok {
-		return nil, false, nil
+		return o, false, false, nil
 	}
-	note := plan.StackPointers && !r.shared.Swap(true)
+	noted = plan.StackPointers && !r.shared.Swap(true)
 
-	// Each result is kept in a new variable of its type, where the agent
-	// reads it as the type the function declares (the type passed here
-	// may be a stand-in); a panic's value in an interface.
-	type outcome struct {
-		vals     []any // pointers to the values
-		addrs    []uint64
-		panicked bool
-		exited   bool
-	}
 	did := make(chan outcome, 1)
 	go func() {
 		o := outcome{exited: true}
@@ -93,33 +176,17 @@ func (a *Client) callDirect(ctx context.Context, r *record, wr wire.EvalIn, plan
 		}
 		o.exited = false
 	}()
-	var o outcome
 	select {
 	case o = <-did:
 	case <-ctx.Done():
-		return nil, true, debugapi.Errorf(debugapi.CodeTimeout, "%v; the call keeps running in the app, on a goroutine of its own", ctx.Err())
+		return o, noted, true, debugapi.Errorf(debugapi.CodeTimeout, "%v; the call keeps running in the app, on a goroutine of its own", ctx.Err())
 	case <-time.After(a.opts.Timeout):
-		return nil, true, debugapi.Errorf(debugapi.CodeTimeout, "the call did not return within %v; it keeps running in the app, on a goroutine of its own (this panic's frames are untouched: reads and other calls still work)", a.opts.Timeout)
+		return o, noted, true, debugapi.Errorf(debugapi.CodeTimeout, "the call did not return within %v; it keeps running in the app, on a goroutine of its own (this panic's frames are untouched: reads and other calls still work)", a.opts.Timeout)
 	}
 	if o.exited && !o.panicked {
-		return nil, true, debugapi.Errorf(debugapi.CodeCall, "the call ended its goroutine (runtime.Goexit) without returning")
+		return o, noted, true, debugapi.Errorf(debugapi.CodeCall, "the call ended its goroutine (runtime.Goexit) without returning")
 	}
-	// The values stay reachable until the next call, for the console's
-	// expansions of them.
-	r.results.Store(&o.vals)
-	wr.Ran = &wire.CallRan{Values: o.addrs, Panicked: o.panicked, OutTypes: plan.OutTypes, OutNames: plan.OutNames, Suffix: plan.Suffix}
-	ans, err := a.request(ctx, wire.Request{Eval: &wr})
-	runtime.KeepAlive(o.vals)
-	if err != nil {
-		return nil, true, err
-	}
-	if ans.Eval == nil || ans.Eval.Value == nil {
-		return nil, true, debugapi.Errorf(debugapi.CodeEval, "the agent answered a call with no value")
-	}
-	if note {
-		ans.Eval.Value.Note = debugapi.RetainNote
-	}
-	return ans.Eval.Value, true, nil
+	return o, noted, true, nil
 }
 
 // typesBase is where the module's runtime types start: int's type less

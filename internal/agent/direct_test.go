@@ -39,7 +39,11 @@ func TestDirectCalls(t *testing.T) {
 		{3, "hits", "2"},
 		{3, "scale(pt, 2).Y", "-4"}, // floats, in and out of a struct
 		{3, "(scale(pt, 2).X)", "3"},
-		{3, `user.Greeting("x")[0]`, "120"}, // what is read of a result
+		{3, `user.Greeting("x")[0]`, "120"},              // what is read of a result
+		{3, `user.Self().Greeting("hey")`, `"hey, Ada"`}, // calls on results, in Go's order
+		{3, "add(add(1, 2), add(total, len(user.Greeting(\"ab\"))))", "17"},
+		{3, `concat(user.Greeting("a"), describe(total))`, `"a, Ada7"`},
+		{3, `len(user.Self().Name) + 1`, "4"},
 		{3, `mix(-3, 1.5, "x", true, 1<<63)`, `"-3 1.5 x true 9223372036854775808"`},
 	} {
 		v := f.mustEval("p", tt.frame, tt.expr)

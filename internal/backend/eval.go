@@ -32,6 +32,18 @@ func needsCall(err error, expr string) bool {
 // builtinCalls are evaluated by Delve without injecting anything.
 var builtinCalls = map[string]bool{"len": true, "cap": true, "complex": true, "real": true, "imag": true, "min": true, "max": true}
 
+// notACall reports whether c is a builtin Delve evaluates itself, or a
+// conversion to a type written as one ((*T)(p), []byte(s), (*"T")(p)).
+func notACall(c *ast.CallExpr) bool {
+	switch f := ast.Unparen(c.Fun).(type) {
+	case *ast.Ident:
+		return builtinCalls[f.Name]
+	case *ast.StarExpr, *ast.ArrayType, *ast.MapType, *ast.ChanType, *ast.FuncType, *ast.InterfaceType, *ast.BasicLit:
+		return true
+	}
+	return false
+}
+
 func hasCall(expr string) bool {
 	e, err := parser.ParseExpr(expr)
 	if err != nil {
@@ -43,7 +55,7 @@ func hasCall(expr string) bool {
 		if !ok || found {
 			return !found
 		}
-		if id, ok := c.Fun.(*ast.Ident); ok && builtinCalls[id.Name] {
+		if notACall(c) {
 			return true
 		}
 		found = true

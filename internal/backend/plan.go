@@ -44,25 +44,15 @@ func (sn *session) plan(req wire.EvalIn, sc *proc.EvalScope) (plan *wire.CallPla
 	if err != nil {
 		return nil
 	}
-	// The call, and what is read of its result: f(x).Name, f(x)[i].
-	var suffix ast.Expr
-	outer := ast.Unparen(e)
-	call, ok := outer.(*ast.CallExpr)
-	for x := outer; !ok; {
-		switch s := x.(type) {
-		case *ast.SelectorExpr:
-			x = ast.Unparen(s.X)
-		case *ast.IndexExpr:
-			if hasCall(req.Expr[s.Index.Pos()-1 : s.Index.End()-1]) {
-				return nil
-			}
-			x = ast.Unparen(s.X)
-		default:
-			return nil
-		}
-		suffix = outer
-		call, ok = x.(*ast.CallExpr)
+	// The call Go makes first; if it is the whole expression, with what
+	// is read of its result (f(x).Name, f(x)[i]), the plan is for all of
+	// it; else for that call, whose result the app puts in the expression
+	// in its place (Within) and asks again.
+	call := firstCall(e)
+	if call == nil {
+		return nil
 	}
+	whole, suffix := callOf(req.Expr, e)
 	p := &planner{sn: sn, req: req, sc: sc, bi: sn.t.BinInfo(), locals: map[string]bool{}}
 	if len(p.bi.Images) == 0 || !canReadSignatures() {
 		return nil
@@ -72,22 +62,74 @@ func (sn *session) plan(req wire.EvalIn, sc *proc.EvalScope) (plan *wire.CallPla
 			p.locals[v.Name] = true
 		}
 	}
-	for _, a := range call.Args {
-		if hasCall(p.src(a)) {
-			return nil
-		}
-	}
-	plan, ok = p.build(call)
+	plan, ok := p.build(call)
 	if !ok {
 		return nil
 	}
-	if suffix != nil {
+	switch {
+	case call != whole:
+		if len(plan.Out) != 1 {
+			return nil
+		}
+		plan.Within = []int{int(call.Pos()) - 1, int(call.End()) - 1}
+	case suffix != nil:
 		if len(plan.Out) != 1 {
 			return nil
 		}
 		plan.Suffix = req.Expr[call.End()-1 : suffix.End()-1]
 	}
 	return plan
+}
+
+// firstCall is the call of e that Go completes first: one with no other
+// call in it, the leftmost of those. Builtins (len, cap, …) and
+// conversions Delve evaluates itself, and are not calls here.
+func firstCall(e ast.Expr) *ast.CallExpr {
+	var first *ast.CallExpr
+	var walk func(n ast.Node) bool // reports whether n has a call
+	walk = func(n ast.Node) bool {
+		found := false
+		ast.Inspect(n, func(c ast.Node) bool {
+			if c == n || c == nil {
+				return true
+			}
+			found = walk(c) || found
+			return false
+		})
+		call, ok := n.(*ast.CallExpr)
+		if !ok || notACall(call) {
+			return found
+		}
+		if !found && (first == nil || call.Pos() < first.Pos()) {
+			first = call
+		}
+		return true
+	}
+	walk(e)
+	return first
+}
+
+// callOf is the call e is, and, if e reads something of the call's result
+// (f(x).Name, f(x)[i]), e without its parentheses; nil if e is not that.
+func callOf(expr string, e ast.Expr) (call *ast.CallExpr, suffix ast.Expr) {
+	outer := ast.Unparen(e)
+	call, ok := outer.(*ast.CallExpr)
+	for x := outer; !ok; {
+		switch s := x.(type) {
+		case *ast.SelectorExpr:
+			x = ast.Unparen(s.X)
+		case *ast.IndexExpr:
+			if hasCall(expr[s.Index.Pos()-1 : s.Index.End()-1]) {
+				return nil, nil
+			}
+			x = ast.Unparen(s.X)
+		default:
+			return nil, nil
+		}
+		suffix = outer
+		call, ok = x.(*ast.CallExpr)
+	}
+	return call, suffix
 }
 
 type planner struct {

@@ -191,6 +191,11 @@ type CallPlan struct {
 	// Suffix is what the expression reads of the call's one result
 	// (".Name", "[i].X"): the agent reads it there.
 	Suffix string `json:",omitempty"`
+	// Within, if set, is where the call is in a larger expression (the
+	// byte offsets of its start and end): the call is the one Go makes
+	// first, and the app puts its one result there, as a read of where
+	// it keeps it, and asks for the rest.
+	Within []int `json:",omitempty"`
 }
 
 // TypeRef names a runtime type: the one at Off among the module's types,

@@ -38,6 +38,9 @@ type User struct {
 
 func (u *User) Greeting(prefix string) string { return prefix + ", " + u.Name }
 
+// Self lets a call be made on a call's result.
+func (u *User) Self() *User { return u }
+
 func (u User) Age() int { return u.age }
 
 func add(a, b int) int { return a + b }
@@ -159,6 +162,7 @@ func handle(req *request) {
 	_, _, _ = someErr.Error(), bump(0), seen.Has("x")
 	pt := Point{1.5, -2}
 	_, _ = fmt.Sprint(scale(pt, 1)), mix(0, 0, "", false, 0)
+	_ = user.Self()
 	total += len(cart.Describe()) - len(cart.Describe())
 	total += len(nameOf(&stackUser)) - len(nameOf(cart.Owner))
 	process(user, items, total)
