@@ -44,6 +44,7 @@ func TestDirectCalls(t *testing.T) {
 		{3, "add(add(1, 2), add(total, len(user.Greeting(\"ab\"))))", "17"},
 		{3, `concat(user.Greeting("a"), describe(total))`, `"a, Ada7"`},
 		{3, `len(user.Self().Name) + 1`, "4"},
+		{3, `fmt.Sprintf("%d-%s", add(total, 1), user.Self().Name)`, `"8-Ada"`},
 		{3, `mix(-3, 1.5, "x", true, 1<<63)`, `"-3 1.5 x true 9223372036854775808"`},
 	} {
 		v := f.mustEval("p", tt.frame, tt.expr)
