@@ -85,4 +85,13 @@ func TestDirectCalls(t *testing.T) {
 	if v := f.mustEval("p", 3, "add(1, 1)"); v.Value != "2" {
 		t.Errorf("add(1, 1) after the failures = %s", v.Value)
 	}
+	// A promoted method is Delve's: the calls before it are the app's,
+	// and Delve is given the rest, with their results in place.
+	stops = f.status().Stops
+	if v := f.mustEval("p", 3, `admin.Greeting(user.Self().Name)`); v.Value != `"Ada, Ada"` || v.Name != `admin.Greeting(user.Self().Name)` {
+		t.Errorf("admin.Greeting(user.Self().Name) = %s (named %q)", v.Value, v.Name)
+	}
+	if got := f.status().Stops - stops; got == 0 && backendName() == "native" {
+		t.Errorf("a promoted method was called without Delve")
+	}
 }

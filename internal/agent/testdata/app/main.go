@@ -41,6 +41,9 @@ func (u *User) Greeting(prefix string) string { return prefix + ", " + u.Name }
 // Self lets a call be made on a call's result.
 func (u *User) Self() *User { return u }
 
+// Admin's methods are User's, promoted: calls of them are Delve's.
+type Admin struct{ *User }
+
 func (u User) Age() int { return u.age }
 
 func add(a, b int) int { return a + b }
@@ -163,6 +166,8 @@ func handle(req *request) {
 	pt := Point{1.5, -2}
 	_, _ = fmt.Sprint(scale(pt, 1)), mix(0, 0, "", false, 0)
 	_ = user.Self()
+	admin := Admin{user}
+	_ = admin.Greeting("")
 	total += len(cart.Describe()) - len(cart.Describe())
 	total += len(nameOf(&stackUser)) - len(nameOf(cart.Owner))
 	process(user, items, total)
