@@ -89,7 +89,7 @@ func (a *Client) callDirect(ctx context.Context, r *record, wr wire.EvalIn, plan
 		}
 		// The rest of the expression, with the result read where it is.
 		w := plan.Within
-		if len(w) != 2 || w[0] < 0 || w[1] > len(wr.Expr) || w[0] > w[1] || step == maxCallsPerExpr {
+		if len(w) != 2 || w[0] < 0 || w[1] > len(wr.Expr) || w[0] > w[1] || len(o.addrs) != 1 || len(plan.OutTypes) != 1 || step == maxCallsPerExpr {
 			return nil, true, debugapi.Errorf(debugapi.CodeEval, "the agent's plan for %s does not fit it", expr)
 		}
 		wr.Expr = wr.Expr[:w[0]] + fmt.Sprintf("(*(*%q)(%#x))", plan.OutTypes[0], o.addrs[0]) + wr.Expr[w[1]:]

@@ -163,7 +163,8 @@ type EvalOut struct {
 // A CallPlan is a call the app can make with package reflect, on a
 // goroutine of its own, with no stop of the app: one function, or method,
 // applied to values that are already in the app's memory or are
-// constants. The agent reads the function's signature and the values'
+// constants; the whole expression, or the call in it Go makes first
+// (Within). The agent reads the function's signature and the values'
 // addresses and types from the debug information; the app checks each
 // type it builds against the Kind and Size given, and the function
 // against its name, before it calls anything.
