@@ -7,15 +7,14 @@ import (
 	"errors"
 )
 
-// mainHasVariables reports whether the debug information of the binary at
-// path describes any argument or local of package main. `go run` compiles
-// the main package with -dwarf=false: its functions are still listed, so
-// the console attaches and every other package works, but the main
-// package's frames come without a single variable. Only that case is worth
-// a warning, so an unreadable binary answers true.
-func mainHasVariables(path string) bool {
-	d, err := openDWARF(path)
-	if err != nil {
+// mainHasVariables reports whether the debug information d describes any
+// argument or local of package main. `go run` compiles the main package
+// with -dwarf=false: its functions are still listed, so the console
+// attaches and every other package works, but the main package's frames
+// come without a single variable. Only that case is worth a warning, so
+// nil or unreadable debug information answers true.
+func mainHasVariables(d *dwarf.Data) bool {
+	if d == nil {
 		return true
 	}
 	r := d.Reader()

@@ -39,7 +39,11 @@ func TestMainHasVariables(t *testing.T) {
 		if b, err := cmd.CombinedOutput(); err != nil {
 			t.Fatalf("%s: %v\n%s", tc.name, err, b)
 		}
-		if got := mainHasVariables(out); got != tc.want {
+		d, err := openDWARF(out)
+		if err != nil {
+			t.Fatalf("%s: %v", tc.name, err)
+		}
+		if got := mainHasVariables(d); got != tc.want {
 			t.Errorf("%s: mainHasVariables = %v, want %v", tc.name, got, tc.want)
 		}
 	}

@@ -83,9 +83,16 @@ func agentMain() int {
 	sn.sweepTrapSlots()
 	ready := wire.Ready{PID: os.Getpid(), AttachTook: time.Since(start), Optimized: sn.optimized}
 	sn.resume()
-	// Read while the app runs: it is the binary's file, not its memory.
+	// Read while the app runs: it is the binary's debug information, not
+	// its memory; Delve's copy, as a second read of the file cost the
+	// console 75 ms before it was ready (200 with compressed DWARF) and
+	// the agent a second copy of its sections.
 	if imgs := sn.t.BinInfo().Images; len(imgs) > 0 && !sn.optimized {
-		ready.NoMainVariables = !mainHasVariables(imgs[0].Path)
+		d := delveDWARF(sn.t.BinInfo())
+		if d == nil {
+			d, _ = openDWARF(imgs[0].Path)
+		}
+		ready.NoMainVariables = !mainHasVariables(d)
 		sn.noMainVars = ready.NoMainVariables
 	}
 	if err := enc.Encode(ready); err != nil {
