@@ -69,7 +69,7 @@ func (a *Client) callDirect(ctx context.Context, r *record, wr wire.EvalIn, plan
 		note = note || noted
 		kept = append(kept, o.vals...)
 		if plan.Within == nil || o.panicked {
-			wr.Ran = &wire.CallRan{Values: o.addrs, Panicked: o.panicked, OutTypes: plan.OutTypes, OutNames: plan.OutNames, Suffix: plan.Suffix}
+			wr.Ran = &wire.CallRan{Values: o.addrs, Panicked: o.panicked, PanicMessage: o.message, OutTypes: plan.OutTypes, OutNames: plan.OutNames, Suffix: plan.Suffix}
 			ans, err := a.request(ctx, wire.Request{Eval: &wr})
 			runtime.KeepAlive(kept)
 			if err != nil {
@@ -117,7 +117,25 @@ type outcome struct {
 	vals     []any // pointers to the values
 	addrs    []uint64
 	panicked bool
+	message  string // the panic's, as Go prints it
 	exited   bool
+}
+
+// panicMessage is p as Go prints a panic's value: an error's Error, a
+// Stringer's String; "" if those panic too.
+func panicMessage(p any) (s string) {
+	defer func() {
+		if recover() != nil {
+			s = ""
+		}
+	}()
+	switch v := p.(type) {
+	case error:
+		return v.Error()
+	case fmt.Stringer:
+		return v.String()
+	}
+	return fmt.Sprint(p)
 }
 
 // makeCall makes plan's one call. ok is false when the app cannot make
@@ -159,7 +177,7 @@ func (a *Client) makeCall(ctx context.Context, r *record, plan *wire.CallPlan) (
 			if o.exited {
 				if p := recover(); p != nil {
 					pv := &p
-					o = outcome{vals: []any{pv}, addrs: []uint64{uint64(uintptr(unsafe.Pointer(pv)))}, panicked: true}
+					o = outcome{vals: []any{pv}, addrs: []uint64{uint64(uintptr(unsafe.Pointer(pv)))}, panicked: true, message: panicMessage(p)}
 				}
 			}
 			did <- o

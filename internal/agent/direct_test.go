@@ -69,10 +69,13 @@ func TestDirectCalls(t *testing.T) {
 	}
 	// A panic inside the call is the call's answer, and the app goes on.
 	r := f.eval("p", 3, "typedNil.Error()")
-	if r.Err == nil || r.Err.Code != debugapi.CodeCallPanicked || !strings.Contains(r.Err.Msg, "nil pointer dereference") {
+	if r.Err == nil || r.Err.Code != debugapi.CodeCallPanicked || r.Err.Msg != "the call panicked: runtime error: invalid memory address or nil pointer dereference" || r.Err.Value == nil {
 		t.Errorf("typedNil.Error(): %+v, want the call's nil pointer dereference", r.Err)
 	}
 	alive(t, f)
+	if r := f.eval("p", 3, "panicky()"); r.Err == nil || r.Err.Msg != "the call panicked: boom from call" {
+		t.Errorf("panicky(): %+v, want the panic's value as Go prints it", r.Err)
+	}
 	// What the app cannot make goes to Delve, which says why.
 	for expr, msg := range map[string]string{
 		"add(1<<70, 1)": "does not fit",

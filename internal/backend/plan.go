@@ -684,7 +684,11 @@ func (sn *session) ran(req wire.EvalIn, sc *proc.EvalScope) (*debugapi.Value, er
 		val := tree(bi, req.Panic, req.Frame, v, expr)
 		if req.Ran.Panicked {
 			val.Name = "panic"
-			return nil, &debugapi.Error{Code: debugapi.CodeCallPanicked, Msg: "the call panicked: " + val.Value + " " + firstChildValue(val), Value: &val}
+			msg := "the call panicked: " + req.Ran.PanicMessage
+			if req.Ran.PanicMessage == "" {
+				msg = "the call panicked: " + val.Value + " " + firstChildValue(val)
+			}
+			return nil, &debugapi.Error{Code: debugapi.CodeCallPanicked, Msg: msg, Value: &val}
 		}
 		if i < len(req.Ran.OutNames) && req.Ran.Suffix == "" {
 			val.Name = goName(req.Ran.OutNames[i])

@@ -226,8 +226,10 @@ type CallArg struct {
 // address of each result, a value of its declared type, or of an
 // interface (any) holding the panic's value.
 type CallRan struct {
-	Values             []uint64 `json:",omitempty"`
-	Panicked           bool     `json:",omitempty"`
+	Values   []uint64 `json:",omitempty"`
+	Panicked bool     `json:",omitempty"`
+	// PanicMessage is the panic's value as Go prints it.
+	PanicMessage       string   `json:",omitempty"`
 	OutTypes, OutNames []string `json:",omitempty"`
 	Suffix             string   `json:",omitempty"`
 }
