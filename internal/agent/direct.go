@@ -121,8 +121,9 @@ type outcome struct {
 	exited   bool
 }
 
-// panicMessage is p as Go prints a panic's value: an error's Error, a
-// Stringer's String; "" if those panic too.
+// panicMessage is p as the console shows a panic's value: an error's
+// Error and a Stringer's String, as Go prints them, a string quoted as
+// the console shows strings; "" if those panic too.
 func panicMessage(p any) (s string) {
 	defer func() {
 		if recover() != nil {
@@ -134,6 +135,8 @@ func panicMessage(p any) (s string) {
 		return v.Error()
 	case fmt.Stringer:
 		return v.String()
+	case string:
+		return strconv.Quote(v)
 	}
 	return fmt.Sprint(p)
 }

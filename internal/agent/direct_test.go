@@ -73,7 +73,7 @@ func TestDirectCalls(t *testing.T) {
 		t.Errorf("typedNil.Error(): %+v, want the call's nil pointer dereference", r.Err)
 	}
 	alive(t, f)
-	if r := f.eval("p", 3, "panicky()"); r.Err == nil || r.Err.Msg != "the call panicked: boom from call" {
+	if r := f.eval("p", 3, "panicky()"); r.Err == nil || r.Err.Msg != `the call panicked: "boom from call"` {
 		t.Errorf("panicky(): %+v, want the panic's value as Go prints it", r.Err)
 	}
 	// What the app cannot make goes to Delve, which says why.
