@@ -78,13 +78,6 @@ func (a *Client) callDirect(ctx context.Context, r *record, wr wire.EvalIn, plan
 			if ans.Eval == nil || ans.Eval.Value == nil {
 				return nil, true, debugapi.Errorf(debugapi.CodeEval, "the agent answered a call with no value")
 			}
-			if len(o.addrs) > 1 {
-				ans.Eval.Value.Name = expr // named results keep their names
-				if note {
-					ans.Eval.Value.Note = debugapi.RetainNote
-				}
-				return ans.Eval.Value, true, nil
-			}
 			return named(ans.Eval.Value, nil)
 		}
 		// The rest of the expression, with the result read where it is.
@@ -117,7 +110,7 @@ type outcome struct {
 	vals     []any // pointers to the values
 	addrs    []uint64
 	panicked bool
-	message  string // the panic's, as Go prints it
+	message  string // the panic's (panicMessage)
 	exited   bool
 }
 
