@@ -6,7 +6,6 @@ import (
 	"debug/dwarf"
 	"reflect"
 	"runtime"
-	"unsafe"
 
 	"github.com/go-delve/delve/pkg/proc"
 
@@ -105,8 +104,7 @@ func canSkipAllgLookup(bi *proc.BinaryInfo) bool {
 	if len(bi.Images) == 0 {
 		return false
 	}
-	d, ok := reflect.TypeFor[proc.Image]().FieldByName("dwarf")
-	if !ok || d.Type != reflect.TypeFor[*dwarf.Data]() {
+	if !hasImageDWARF() {
 		return false
 	}
 	g, ok := reflect.TypeFor[proc.Target]().FieldByName("gcache")
@@ -120,15 +118,6 @@ func canSkipAllgLookup(bi *proc.BinaryInfo) bool {
 		}
 	}
 	return true
-}
-
-// field is the unexported field name of the struct p points to, settable.
-func field(p any, name string) reflect.Value {
-	return settable(reflect.ValueOf(p).Elem().FieldByName(name))
-}
-
-func settable(f reflect.Value) reflect.Value {
-	return reflect.NewAt(f.Type(), unsafe.Pointer(f.UnsafeAddr())).Elem()
 }
 
 // initializeWith runs Delve's initialize for dbp; with w's addresses,
