@@ -342,6 +342,8 @@ func (p *planner) receiver(f *ast.SelectorExpr) (*proc.Function, bool) {
 	// the value's is the method.
 	byVal := p.lookup(pkg + "." + base + "." + f.Sel.Name)
 	byPtr := p.lookup(pkg + ".(*" + base + ")." + f.Sel.Name)
+	var fn *proc.Function
+	arg, typ := wire.CallArg{Addr: recv.addr}, named
 	switch {
 	case byVal != nil && recv.isPtr:
 		// (*x).M(): the pointer must not be nil, which Delve reports.
@@ -349,21 +351,20 @@ func (p *planner) receiver(f *ast.SelectorExpr) (*proc.Function, bool) {
 		if !ok || target == 0 {
 			return nil, false
 		}
-		p.plan.Args = append(p.plan.Args, wire.CallArg{Addr: target})
-		return byVal, p.typed(&p.plan.Args[0], named)
+		fn, arg.Addr = byVal, target
 	case byVal != nil:
-		p.plan.Args = append(p.plan.Args, wire.CallArg{Addr: recv.addr})
-		return byVal, p.typed(&p.plan.Args[0], named)
+		fn = byVal
 	case byPtr != nil && recv.isPtr:
-		p.plan.Args = append(p.plan.Args, wire.CallArg{Addr: recv.addr})
-		return byPtr, p.typed(&p.plan.Args[0], recv.typ)
+		fn, typ = byPtr, recv.typ
 	case byPtr != nil:
 		// (&x).M(): x is addressable, since it has an address.
-		p.plan.Args = append(p.plan.Args, wire.CallArg{Addr: recv.addr, AddrOf: true})
+		fn, arg.AddrOf = byPtr, true
 		p.noteStack(recv.addr)
-		return byPtr, p.typed(&p.plan.Args[0], named)
+	default:
+		return nil, false
 	}
-	return nil, false
+	p.plan.Args = append(p.plan.Args, arg)
+	return fn, p.typed(&p.plan.Args[0], typ)
 }
 
 // typed sets a's type to t's runtime type, and notes a pointer into the
