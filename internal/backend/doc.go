@@ -22,7 +22,7 @@
 // A call the app can make itself (one function or method applied to
 // values in its memory or constants) is answered with a plan for it
 // (plan.go), and its results are read where the app puts them. Others
-// are injected by Delve. Delve injects calls from the topmost frame of a goroutine only, and
+// are injected by Delve, from the topmost frame of a goroutine only, and
 // there the topmost frame is the app's spin (package agent), so an
 // expression meant for frame N is rewritten into frame N's terms first
 // (rewrite.go). Before each injection the agent arms a slot of the app's
