@@ -267,7 +267,7 @@ func TestKillDuringAttach(t *testing.T) {
 		var agent int
 		for deadline := time.Now().Add(10 * time.Second); agent == 0 && time.Now().Before(deadline); {
 			for _, c := range children(a.pid()) {
-				if _, comm := procParent(c); comm == appName {
+				if isAgent(c) {
 					agent = c
 				}
 			}
