@@ -46,22 +46,3 @@ func TestAssetCaching(t *testing.T) {
 		}
 	}
 }
-
-// TestAssetTypes: every file under web/static has a Content-Type of its
-// own kind. The types are a fixed table (see assetTypes): an asset of a
-// new kind would otherwise go out as application/octet-stream, which,
-// with nosniff, the browser refuses to apply.
-func TestAssetTypes(t *testing.T) {
-	st, err := newStatic("", "")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(st.files) < 4 {
-		t.Fatalf("only %d assets", len(st.files))
-	}
-	for name, f := range st.files {
-		if f.ctype == "application/octet-stream" || f.ctype == "" {
-			t.Errorf("%s has no Content-Type of its kind (%q): add its extension to assetTypes", name, f.ctype)
-		}
-	}
-}

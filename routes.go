@@ -256,15 +256,6 @@ type staticFile struct {
 	etag  string
 }
 
-// assetTypes are the Content-Types of the kinds of file under web/static.
-// Not mime.TypeByExtension: its first call reads and parses the system's
-// mime.types files, 5 ms of New in a -N -l build (the app's start, before
-// it listens), and its answer would depend on the machine.
-var assetTypes = map[string]string{
-	".css": "text/css; charset=utf-8",
-	".js":  "text/javascript; charset=utf-8",
-}
-
 var loadStatic = sync.OnceValues(func() (map[string][]byte, error) {
 	out := make(map[string][]byte)
 	err := fs.WalkDir(web.FS, "static", func(p string, e fs.DirEntry, err error) error {
@@ -286,15 +277,11 @@ func newStatic(light, dark string) (*static, error) {
 	s := &static{files: make(map[string]staticFile)}
 	add := func(name string, src []byte) {
 		sum := sha256.Sum256(src)
-		ctype := assetTypes[path.Ext(name)]
-		if ctype == "" {
-			ctype = "application/octet-stream"
-		}
 		body := sync.OnceValue(func() []byte { return minifyAsset(name, src) })
 		s.files[name] = staticFile{
 			body:  body,
 			gz:    sync.OnceValue(func() []byte { return gzipped(body()) }),
-			ctype: ctype,
+			ctype: web.ContentType(name),
 			etag:  `"` + hex.EncodeToString(sum[:8]) + `"`,
 		}
 	}

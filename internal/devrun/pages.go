@@ -8,7 +8,6 @@ import (
 	"html/template"
 	"io"
 	"io/fs"
-	"mime"
 	"net/http"
 	"path"
 	"strconv"
@@ -136,7 +135,7 @@ func (p *Pages) ServeStatic(w http.ResponseWriter, r *http.Request, name string)
 		http.Error(w, "404 not found: no such panicroom asset", http.StatusNotFound)
 		return
 	}
-	pageHeaders(w.Header(), mime.TypeByExtension(path.Ext(name)))
+	pageHeaders(w.Header(), web.ContentType(name))
 	w.Header().Set("Cache-Control", "no-cache")
 	w.Write(b)
 }
