@@ -136,7 +136,8 @@ func (d *Debugger) recoverGoroutine(started time.Time) {
 // on top of the panicking frames.
 func (d *Debugger) goroutinePanic(v any, started time.Time) {
 	cycles, recovered := gcpause.Cycles(), time.Now()
-	d.answer(&job{value: v, pcs: traceback.Callers(0), goroutine: traceback.GoroutineID(), cycles: cycles, started: started, recovered: recovered})
+	hold := d.holdAtRecovery()
+	d.answer(&job{value: v, pcs: traceback.Callers(0), goroutine: traceback.GoroutineID(), cycles: cycles, started: started, recovered: recovered, hold: hold})
 }
 
 // baseURL is the scheme and host the app was first reached at, for the

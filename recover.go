@@ -60,6 +60,7 @@ type job struct {
 	spot      *park.Spot
 	after     atomic.Int32
 	cycles    uint64 // gcpause.Cycles at the recover
+	hold      func() // the collector hold taken at the recover, or nil
 
 	// started is when the goroutine began the work that panicked (the
 	// handler, a Go's function), or zero where unknown (a bare Recover);
@@ -191,7 +192,23 @@ func (d *Debugger) recoverPanic(w *writer, r *http.Request, started time.Time) {
 	// reachable until the panic, and stay trustworthy only while no
 	// collection ends before the debugger's snapshot keeps them (register).
 	cycles, recovered := gcpause.Cycles(), time.Now()
-	d.answer(&job{value: v, pcs: traceback.Callers(0), goroutine: traceback.GoroutineID(), w: w, r: r, cycles: cycles, started: started, recovered: recovered})
+	hold := d.holdAtRecovery()
+	d.answer(&job{value: v, pcs: traceback.Callers(0), goroutine: traceback.GoroutineID(), w: w, r: r, cycles: cycles, started: started, recovered: recovered, hold: hold})
+}
+
+// holdAtRecovery turns the collector's heap trigger off as the first thing
+// after a panic's recovery, when the goroutine may be parked; it returns
+// the hold's release, or nil.
+//
+// A collection that starts after the panic scans its frames as dead, and
+// any allocation can start one: the record's (the program counters, the
+// job, the pipe to park on, the goroutine that renders the page) come
+// after the hold, no longer before it.
+func (d *Debugger) holdAtRecovery() (release func()) {
+	if d.parkPolicy() != "" {
+		return nil
+	}
+	return gcpause.Hold()
 }
 
 // answer answers j's panic and, when the goroutine may be parked, parks it
@@ -211,6 +228,7 @@ func (d *Debugger) answer(j *job) {
 		defer d.waiting.Add(-1)
 	}
 	if why != "" {
+		j.dropHold()
 		d.finish(j, why)
 		d.afterPanic(j)
 		return
@@ -218,6 +236,7 @@ func (d *Debugger) answer(j *job) {
 	spot, err := park.New()
 	if err != nil {
 		// No pipe to wait on (out of descriptors?): answer without parking.
+		j.dropHold()
 		d.finish(j, "cannot park: "+err.Error())
 		d.afterPanic(j)
 		return
@@ -226,6 +245,15 @@ func (d *Debugger) answer(j *job) {
 	go d.finish(j, "")
 	spot.Wait()
 	d.afterPanic(j)
+}
+
+// dropHold releases the collector hold taken at the recovery, for a panic
+// that will not be parked after all.
+func (j *job) dropHold() {
+	if j.hold != nil {
+		j.hold()
+		j.hold = nil
+	}
 }
 
 // waitingLimit bounds the goroutines in their Spots, parked or waiting for

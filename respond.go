@@ -24,16 +24,20 @@ import (
 // the goroutine will not be parked whatever else holds.
 func (d *Debugger) finish(j *job, noPark string) {
 	defer startAnswering()()
-	// The collector stays off until the debugger has told us which objects
-	// the dead frames hold (park.Parked.Keep), or until this goroutine
-	// knows it will not park them; a panic known not to park from the start
-	// (a burst, say) does not hold it at all.
+	// The collector stays off, from the recovery (holdAtRecovery), until
+	// the debugger has told us which objects the dead frames hold
+	// (park.Parked.Keep), or until this goroutine knows it will not park
+	// them; a panic known not to park from the start (a burst, say) does
+	// not hold it at all.
 	endHold, distrust := func() {}, ""
 	if noPark == "" {
 		// Only a goroutine that may park has frames to distrust: a burst's
 		// panics skip the read of the collector's statistics.
 		distrust = gcNearPanic(j)
-		endHold = gcpause.Hold()
+		endHold = j.hold
+		if endHold == nil {
+			endHold = gcpause.Hold()
+		}
 	}
 	handedOver := false
 	defer func() {

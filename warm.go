@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"sync"
 
+	"github.com/panicroom/panicroom/internal/gcpause"
 	"github.com/panicroom/panicroom/internal/traceback"
 )
 
@@ -23,7 +24,10 @@ var warmOnce sync.Once
 // released it, so a collection started right then, where the next panics,
 // which come quickly after a first one, met it, and a panic recovered while
 // a collection runs loses its console (the frames may have been scanned
-// after the panic). Paid here, the debt is collected with the start-up's.
+// after the panic). Paid here, the debt is collected with the start-up's,
+// and where the start-up made no collection (a small app), by one run here
+// (gcpause.CollectFirst): otherwise the app's first collection tends to
+// fall on its first panic.
 func (d *Debugger) warmUp() {
 	warmOnce.Do(func() {
 		p := &traceback.Panic{ID: "warm-up", Value: traceback.ValueOf("warm-up"), Frames: traceback.FramesOf(warmPanic())}
@@ -34,6 +38,7 @@ func (d *Debugger) warmUp() {
 			}
 		}
 		d.renderer.HTML(io.Discard, traceback.Page{Panic: p})
+		gcpause.CollectFirst()
 	})
 }
 

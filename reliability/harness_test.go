@@ -3,6 +3,7 @@ package reliability
 import (
 	"encoding/json"
 	"fmt"
+	"html"
 	"io"
 	"net/http"
 	"net/url"
@@ -543,7 +544,13 @@ func (a *app) lostToCollection(con *console, id string) bool {
 	if err != nil {
 		a.t.Fatal(err)
 	}
-	return strings.Contains(page, "The goroutine was released: ") && strings.Contains(page, "garbage collection")
+	i := strings.Index(page, "The goroutine was released: ")
+	if i < 0 || !strings.Contains(page[i:], "garbage collection") {
+		return false
+	}
+	why, _, _ := strings.Cut(page[i:], ". Values shown")
+	a.t.Logf("panic %s: %s", id, html.UnescapeString(why))
+	return true
 }
 
 // mustEval evaluates expr and fails the test unless the value is want.

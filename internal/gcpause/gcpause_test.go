@@ -2,8 +2,11 @@ package gcpause
 
 import (
 	"math"
+	"os"
+	"os/exec"
 	"runtime"
 	"runtime/debug"
+	"strings"
 	"testing"
 )
 
@@ -97,5 +100,39 @@ func TestHoldKeepsALowerAppLimit(t *testing.T) {
 	defer release()
 	if got := debug.SetMemoryLimit(-1); got != want {
 		t.Errorf("limit during the hold = %d, want the app's %d", got, want)
+	}
+}
+
+// CollectFirst runs in a process of its own, started with the collector
+// off so that no cycle can have run before it: the test's own process has
+// had many.
+func TestCollectFirst(t *testing.T) {
+	switch os.Getenv("GCPAUSE_CHILD") {
+	case "first":
+		if n := Cycles(); n != 0 {
+			t.Fatalf("%d collections before the test, with GOGC=off", n)
+		}
+		if !CollectFirst() || Cycles() != 1 {
+			t.Fatalf("CollectFirst in a young process: no collection (count %d)", Cycles())
+		}
+		if CollectFirst() || Cycles() != 1 {
+			t.Fatalf("CollectFirst collected again once a cycle had run (count %d)", Cycles())
+		}
+		return
+	case "held":
+		release := Hold()
+		defer release()
+		if CollectFirst() || Cycles() != 0 {
+			t.Fatalf("CollectFirst collected during a hold (count %d)", Cycles())
+		}
+		return
+	}
+	for _, mode := range []string{"first", "held"} {
+		cmd := exec.Command(os.Args[0], "-test.run=^TestCollectFirst$", "-test.v")
+		cmd.Env = append(os.Environ(), "GCPAUSE_CHILD="+mode, "GOGC=off")
+		out, err := cmd.CombinedOutput()
+		if err != nil || !strings.Contains(string(out), "--- PASS: TestCollectFirst") {
+			t.Errorf("%s: %v\n%s", mode, err, out)
+		}
 	}
 }
