@@ -26,8 +26,8 @@ import (
 //
 // None of it needs the app stopped. prepareStop does it before the stop:
 // the line tables and the type land in Delve's caches (the same
-// BinaryInfo goes into the stop), and the two addresses are found with the
-// same lookup. Inside the stop, Delve's image reads an empty DWARF, so the
+// BinaryInfo goes into the stop), and the two addresses are read from
+// Delve's table of package variables, without the walk. Inside the stop, Delve's image reads an empty DWARF, so the
 // lookup finds nothing at once, and the addresses are set afterwards;
 // anything else of newTarget that would read the DWARF finds its answer
 // in the caches, or gets an error where it would have gone to the DWARF
@@ -76,21 +76,20 @@ func prepareStop(bi *proc.BinaryInfo, p proc.Process) (w stopWork) {
 	}
 	bi.FindType("runtime.g") // GetG of the current thread
 	// Our own lookup in the stop (sweepTrapSlots): its type and entry.
-	globalAddr(&proc.EvalScope{BinInfo: bi, Mem: p.Memory()}, wire.TrapSlotsSymbol)
+	sc := &proc.EvalScope{BinInfo: bi, Mem: p.Memory()}
+	globalAddr(sc, wire.TrapSlotsSymbol)
 	if runtime.GOARCH != "amd64" || emptyDWARF == nil || !canSkipAllgLookup(bi) {
 		return stopWork{}
 	}
-	img := bi.Images[0]
-	rdr := img.DwarfReader()
-	if rdr == nil {
-		return stopWork{}
-	}
-	allglen, err := rdr.AddrFor("runtime.allglen", img.StaticBase, bi.Arch.PtrSize())
+	// The addresses Delve's goroutine cache would find by walking the
+	// DWARF from its first entry (reader.AddrFor, twice: 45-110 ms of the
+	// console's start on two cores), read from its table of package
+	// variables, which holds the same entries' addresses.
+	allglen, err := globalAddr(sc, "runtime.allglen")
 	if err != nil {
 		return stopWork{}
 	}
-	rdr.Seek(0)
-	allgs, err := rdr.AddrFor("runtime.allgs", img.StaticBase, bi.Arch.PtrSize())
+	allgs, err := globalAddr(sc, "runtime.allgs")
 	if err != nil {
 		return stopWork{}
 	}
