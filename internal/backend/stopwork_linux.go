@@ -27,8 +27,9 @@ import (
 // None of it needs the app stopped. prepareStop does it before the stop:
 // the line tables and the type land in Delve's caches (the same
 // BinaryInfo goes into the stop), and the two addresses are read from
-// Delve's table of package variables, without the walk. Inside the stop, Delve's image reads an empty DWARF, so the
-// lookup finds nothing at once, and the addresses are set afterwards;
+// Delve's table of package variables, without the walk. Inside the stop,
+// Delve's image reads an empty DWARF, so the lookup finds nothing at
+// once, and the addresses are set afterwards;
 // anything else of newTarget that would read the DWARF finds its answer
 // in the caches, or gets an error where it would have gone to the DWARF
 // (never a wrong answer: no entry is found at all), which
