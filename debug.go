@@ -52,8 +52,9 @@ func (d *Debugger) useAgent() (seq int) {
 	if shared.agent == nil {
 		shared.console = d.cfg.console
 		shared.agent = agent.Start(agent.Options{
-			Disabled: !d.cfg.console,
-			Logger:   slog.New(&agentLog{}),
+			Disabled:   !d.cfg.console,
+			Logger:     slog.New(&agentLog{}),
+			StartAfter: warmed,
 		})
 	}
 	shared.made++

@@ -11,8 +11,12 @@ import (
 	"github.com/panicroom/panicroom/internal/traceback"
 )
 
-// warmOnce makes the first page's one-time work at the first New.
-var warmOnce sync.Once
+// warmOnce makes the first page's one-time work at the first New, and
+// warmed says it is done: the agent's first start waits for it (useAgent).
+var (
+	warmOnce sync.Once
+	warmed   = make(chan struct{})
+)
 
 // warmUp does, on a goroutine New starts (so that neither the app's start
 // nor its first requests wait for it), what the process's first panic page
@@ -30,6 +34,7 @@ var warmOnce sync.Once
 // fall on its first panic.
 func (d *Debugger) warmUp() {
 	warmOnce.Do(func() {
+		defer close(warmed)
 		p := &traceback.Panic{ID: "warm-up", Value: traceback.ValueOf("warm-up"), Frames: traceback.FramesOf(warmPanic())}
 		d.classifier.Classify(p.Frames)
 		for i := range p.Frames {

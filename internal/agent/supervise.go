@@ -25,6 +25,13 @@ func (a *Client) supervise() {
 	var deaths []time.Time    // within restartWindow
 	warnedNoVars := false     // once per process, not at every restart
 	hintedCompressed := false // likewise
+	if a.opts.StartAfter != nil {
+		select {
+		case <-a.opts.StartAfter:
+		case <-a.stop:
+			return
+		}
+	}
 	for {
 		start := time.Now()
 		c, ready, err := a.launch()

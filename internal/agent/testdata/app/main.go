@@ -470,7 +470,14 @@ func main() {
 		fmt.Println(lookup(1))
 		fmt.Println(split(7))
 	}
-	ev = agent.Start(agent.Options{Timeout: scaled(3 * time.Second), MaxRestarts: 50, Logger: slog.New(slog.NewTextHandler(os.Stderr, nil))})
+	opts := agent.Options{Timeout: scaled(3 * time.Second), MaxRestarts: 50, Logger: slog.New(slog.NewTextHandler(os.Stderr, nil))}
+	// With FIXTURE_START_AFTER set, the agent's first start waits for the
+	// command start-agent (TestStartAfter).
+	startAgent := make(chan struct{})
+	if os.Getenv("FIXTURE_START_AFTER") != "" {
+		opts.StartAfter = startAgent
+	}
+	ev = agent.Start(opts)
 	defer ev.Close()
 
 	// A heartbeat measures how long the app is frozen (attach, stops).
@@ -509,6 +516,8 @@ func main() {
 		case "status":
 			st := ev.Status()
 			rep.Status = &st
+		case "start-agent":
+			close(startAgent)
 		case "panic":
 			ch := make(chan parked, 1)
 			// The parked record keeps the request, as the middleware
