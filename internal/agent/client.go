@@ -55,7 +55,7 @@ type Options struct {
 	// up at Error, each with its attributes. Default: slog.Default().
 	Logger *slog.Logger
 	// StartAfter, if not nil, holds the agent's first start until it is
-	// closed. The agent's start (its exec and package initialisation, a
+	// closed, or for 2 s at most. The agent's start (its exec and package initialisation, a
 	// few milliseconds of a core) beside the app's own start and the
 	// caller's work in the background made three runnable threads on two
 	// cores, and the app's first request came later (13.1 ms against

@@ -12,7 +12,6 @@ import (
 	"github.com/panicroom/panicroom/internal/agent/wire"
 	"github.com/panicroom/panicroom/internal/debugapi"
 	"github.com/panicroom/panicroom/internal/procfs"
-	"github.com/panicroom/panicroom/internal/testapp"
 )
 
 // The agent's first start waits for Options.StartAfter (panicroom.New
@@ -22,9 +21,11 @@ func TestStartAfter(t *testing.T) {
 	cmd := exec.Command(fixtureBinary(t))
 	cmd.Env = append(os.Environ(), "PANICROOM_AGENT=", "FIXTURE_START_AFTER=1")
 	f := launchFixture(t, cmd, cmd.Start)
-	// Long enough for an agent that did not wait to have been forked
-	// (it is, within milliseconds of Start).
-	time.Sleep(testapp.Scaled(300 * time.Millisecond))
+	// Long enough for an agent that did not wait to have been forked (it
+	// is, within milliseconds of Start), and not scaled on a slow machine:
+	// the wait is bounded (2 s), and a shorter window can only miss a
+	// fault, not invent one.
+	time.Sleep(300 * time.Millisecond)
 	if st := f.status(); st.State != debugapi.StateAttaching || st.AgentPID != 0 {
 		t.Fatalf("status before StartAfter closed: %+v, want attaching with no agent", st)
 	}

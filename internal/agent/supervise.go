@@ -15,6 +15,10 @@ import (
 // restartWindow is the span over which Options.MaxRestarts counts deaths.
 const restartWindow = 10 * time.Minute
 
+// startAfterMax bounds the wait for Options.StartAfter: work that should
+// take milliseconds and never ends must not keep the console off.
+const startAfterMax = 2 * time.Second
+
 // supervise starts the agent and starts it again when it dies. The process
 // is started from a thread that never exits: Pdeathsig fires when the
 // parent *thread* dies, not the process.
@@ -28,6 +32,7 @@ func (a *Client) supervise() {
 	if a.opts.StartAfter != nil {
 		select {
 		case <-a.opts.StartAfter:
+		case <-time.After(startAfterMax):
 		case <-a.stop:
 			return
 		}
