@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/panicroom/panicroom/internal/relreport"
+	"github.com/panicroom/panicroom/internal/testapp"
 )
 
 // attachedLine is the app's log line that says the agent is attached.
@@ -19,6 +20,7 @@ var attachedLine = regexp.MustCompile(`debugger attached in `)
 // opens the failing page does: no status poll warms anything up first.
 func (a *app) waitAttachedLog(timeout time.Duration) {
 	a.t.Helper()
+	testapp.SkipWithoutConsole(a.t)
 	deadline := time.Now().Add(timeout)
 	for !attachedLine.MatchString(a.Log()) {
 		if time.Now().After(deadline) {

@@ -118,6 +118,9 @@ func launchFixture(t testing.TB, cmd *exec.Cmd, start func() error) *fixture {
 		// repeating them here tests nothing about the no-console build.
 		t.Skip("the fixture's tests run in the main test run; -tags panicroom_noconsole tests this package without the console")
 	}
+	// The fixture needs the console; on linux/386 (make noconsole) the
+	// package is tested without it.
+	testapp.SkipWithoutConsole(t)
 	in, err := cmd.StdinPipe()
 	if err != nil {
 		t.Fatal(err)

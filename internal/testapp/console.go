@@ -14,3 +14,7 @@ func SkipWithoutConsole(t testing.TB) {
 		t.Skipf("the console runs on linux/amd64 and linux/arm64 only, not %s/%s", runtime.GOOS, runtime.GOARCH)
 	}
 }
+
+// ConsoleBuilt reports whether this build has the console (the debugger's
+// helper, with Delve linked in) on Linux, by the same constraint.
+func ConsoleBuilt() bool { return consoleHere }
