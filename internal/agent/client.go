@@ -106,10 +106,11 @@ func (r *record) scope() wire.Scope {
 // pages.
 const keptSnapshots = 256
 
-// Start starts the agent in the background and returns at once. The agent
-// reads the binary's debug information while the app runs (about half a
-// second, Status.AttachTook reports the whole attach), then stops the app
-// once, for tens of milliseconds, to attach; this belongs at start-up.
+// Start starts the agent in the background and returns at once (after
+// Options.StartAfter, if set). The agent reads the binary's debug
+// information while the app runs (a few hundred milliseconds for a small
+// app; Status.AttachTook reports the whole attach), then stops the app
+// once, for some milliseconds, to attach; this belongs at start-up.
 func Start(opts Options) *Client {
 	if opts.Timeout <= 0 {
 		opts.Timeout = debugapi.DefaultTimeout
