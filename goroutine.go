@@ -136,8 +136,8 @@ func (d *Debugger) recoverGoroutine(started time.Time) {
 // on top of the panicking frames.
 func (d *Debugger) goroutinePanic(v any, started time.Time) {
 	cycles, recovered := gcpause.Cycles(), time.Now()
-	hold := d.holdAtRecovery()
-	d.answer(&job{value: v, pcs: traceback.Callers(0), goroutine: traceback.GoroutineID(), cycles: cycles, started: started, recovered: recovered, hold: hold})
+	noPark, hold := d.holdAtRecovery()
+	d.answer(&job{value: v, pcs: traceback.Callers(0), goroutine: traceback.GoroutineID(), cycles: cycles, started: started, recovered: recovered, hold: hold}, noPark)
 }
 
 // baseURL is the scheme and host the app was first reached at, for the

@@ -192,35 +192,35 @@ func (d *Debugger) recoverPanic(w *writer, r *http.Request, started time.Time) {
 	// reachable until the panic, and stay trustworthy only while no
 	// collection ends before the debugger's snapshot keeps them (register).
 	cycles, recovered := gcpause.Cycles(), time.Now()
-	hold := d.holdAtRecovery()
-	d.answer(&job{value: v, pcs: traceback.Callers(0), goroutine: traceback.GoroutineID(), w: w, r: r, cycles: cycles, started: started, recovered: recovered, hold: hold})
+	noPark, hold := d.holdAtRecovery()
+	d.answer(&job{value: v, pcs: traceback.Callers(0), goroutine: traceback.GoroutineID(), w: w, r: r, cycles: cycles, started: started, recovered: recovered, hold: hold}, noPark)
 }
 
-// holdAtRecovery turns the collector's heap trigger off as the first thing
-// after a panic's recovery, when the goroutine may be parked; it returns
-// the hold's release, or nil.
+// holdAtRecovery is the first thing after a panic's recovery: it says why
+// the goroutine will not be parked (parkPolicy), or, when it may be, turns
+// the collector's heap trigger off and returns the hold's release.
 //
 // A collection that starts after the panic scans its frames as dead, and
 // any allocation can start one: the record's (the program counters, the
 // job, the pipe to park on, the goroutine that renders the page) come
 // after the hold, no longer before it.
-func (d *Debugger) holdAtRecovery() (release func()) {
-	if d.parkPolicy() != "" {
-		return nil
+func (d *Debugger) holdAtRecovery() (noPark string, release func()) {
+	if noPark = d.parkPolicy(); noPark != "" {
+		return noPark, nil
 	}
-	return gcpause.Hold()
+	return "", gcpause.Hold()
 }
 
 // answer answers j's panic and, when the goroutine may be parked, parks it
 // until it is released. It runs on top of the panicking frames, for
-// recoverPanic and goroutinePanic.
-func (d *Debugger) answer(j *job) {
+// recoverPanic and goroutinePanic; why is holdAtRecovery's reason not to
+// park ("" if it may), and j.hold its hold.
+func (d *Debugger) answer(j *job, why string) {
 	// A goroutine waiting in its Spot holds an OS thread. When it will not
 	// be parked anyway, or when enough are already waiting (a burst of
 	// panics), answer from here: a thousand concurrent panics must not
 	// become a thousand threads, each of which the attached debugger has
 	// to take on.
-	why := d.parkPolicy()
 	if why == "" {
 		if n := d.waiting.Add(1); int(n) > waitingLimit(d.cfg.maxParked) {
 			why = fmt.Sprintf("%d panicking goroutines were already kept or about to be; this one was answered without keeping it", n-1)

@@ -13,7 +13,6 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/panicroom/panicroom/internal/gcpause"
 	"github.com/panicroom/panicroom/internal/park"
 	"github.com/panicroom/panicroom/internal/traceback"
 )
@@ -34,10 +33,7 @@ func (d *Debugger) finish(j *job, noPark string) {
 		// Only a goroutine that may park has frames to distrust: a burst's
 		// panics skip the read of the collector's statistics.
 		distrust = gcNearPanic(j)
-		endHold = j.hold
-		if endHold == nil {
-			endHold = gcpause.Hold()
-		}
+		endHold = j.hold // holdAtRecovery's: answer parks only a panic it held
 	}
 	handedOver := false
 	defer func() {
