@@ -18,6 +18,7 @@ import (
 
 	"github.com/panicroom/panicroom/internal/procfs"
 	"github.com/panicroom/panicroom/internal/relreport"
+	"github.com/panicroom/panicroom/internal/testapp"
 )
 
 // lossCodes are the answers that report a dead agent to the console.
@@ -266,8 +267,8 @@ func TestKillDuringAttach(t *testing.T) {
 		a := startApp(t)
 		var agent int
 		for deadline := time.Now().Add(10 * time.Second); agent == 0 && time.Now().Before(deadline); {
-			for _, c := range children(a.pid()) {
-				if isAgent(c) {
+			for _, c := range procfs.Children(a.pid()) {
+				if testapp.IsAgent(c) {
 					agent = c
 				}
 			}
@@ -330,7 +331,7 @@ func TestShutdown(t *testing.T) {
 			a := startApp(t)
 			st := a.waitAttached()
 			var guardians []int
-			for _, p := range children(st.AgentPID) {
+			for _, p := range procfs.Children(st.AgentPID) {
 				guardians = append(guardians, p)
 			}
 			if c.during != "" {

@@ -9,7 +9,6 @@ import (
 	"net/url"
 	"os"
 	"regexp"
-	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -18,7 +17,6 @@ import (
 	"time"
 
 	"github.com/gorilla/websocket"
-	"github.com/panicroom/panicroom/internal/agent/wire"
 	"github.com/panicroom/panicroom/internal/procfs"
 	"github.com/panicroom/panicroom/internal/relreport"
 	"github.com/panicroom/panicroom/internal/testapp"
@@ -164,34 +162,6 @@ func procParent(pid int) (ppid int, comm string) {
 		ppid, _ = strconv.Atoi(f[1])
 	}
 	return ppid, s[open+1 : end]
-}
-
-// isAgent reports whether pid is the app's binary run as the debugger's
-// agent. Not by its name: the app's first os/exec forks a child of the
-// same name that never execs (the os package's check that clone can
-// return a pidfd), and a kill aimed at that one reached no agent.
-func isAgent(pid int) bool {
-	env, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/environ")
-	if err != nil {
-		return false
-	}
-	return slices.Contains(strings.Split(string(env), "\x00"), wire.EnvRole+"="+wire.RoleAgent)
-}
-
-// children lists the live processes whose parent is pid.
-func children(pid int) []int {
-	ents, _ := os.ReadDir("/proc")
-	var out []int
-	for _, e := range ents {
-		p, err := strconv.Atoi(e.Name())
-		if err != nil {
-			continue
-		}
-		if pp, _ := procParent(p); pp == pid {
-			out = append(out, p)
-		}
-	}
-	return out
 }
 
 // client is used for every request of the suite: loopback only, each

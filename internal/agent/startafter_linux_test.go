@@ -3,15 +3,12 @@ package agent_test
 import (
 	"os"
 	"os/exec"
-	"slices"
-	"strconv"
-	"strings"
 	"testing"
 	"time"
 
-	"github.com/panicroom/panicroom/internal/agent/wire"
 	"github.com/panicroom/panicroom/internal/debugapi"
 	"github.com/panicroom/panicroom/internal/procfs"
+	"github.com/panicroom/panicroom/internal/testapp"
 )
 
 // The agent's first start waits for Options.StartAfter (panicroom.New
@@ -43,15 +40,9 @@ func TestStartAfter(t *testing.T) {
 
 // agentChildren lists the children of pid that run as the agent.
 func agentChildren(pid int) []int {
-	ents, _ := os.ReadDir("/proc")
 	var out []int
-	for _, e := range ents {
-		p, err := strconv.Atoi(e.Name())
-		if err != nil || procfs.StatusInt(p, "PPid") != pid {
-			continue
-		}
-		env, _ := os.ReadFile("/proc/" + e.Name() + "/environ")
-		if slices.Contains(strings.Split(string(env), "\x00"), wire.EnvRole+"="+wire.RoleAgent) {
+	for _, p := range procfs.Children(pid) {
+		if testapp.IsAgent(p) {
 			out = append(out, p)
 		}
 	}

@@ -50,3 +50,16 @@ func StatusInt(pid int, field string) int {
 	n, _ := strconv.Atoi(f[0])
 	return n
 }
+
+// Children lists the live processes whose parent is pid.
+func Children(pid int) []int {
+	ents, _ := os.ReadDir("/proc")
+	var out []int
+	for _, e := range ents {
+		p, err := strconv.Atoi(e.Name())
+		if err == nil && StatusInt(p, "PPid") == pid {
+			out = append(out, p)
+		}
+	}
+	return out
+}
